@@ -1,0 +1,197 @@
+"""The engine's event stream: small frozen records of what happened.
+
+The engine knows nothing of who listens. The state store, the headless
+reporter and the dashboard consume the same events. Times (`at`) are
+`time.time()` seconds, so they can be stored and shown as wall-clock times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+RunState = Literal["running", "paused", "rate-limited", "stopping", "finished", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens as the API reports them in `usage`."""
+
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: "Usage") -> "Usage":
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.cached_tokens + other.cached_tokens,
+            self.completion_tokens + other.completion_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    project: str
+    model: str
+    endpoint: str
+    mode: str
+    resumed_done: int
+    """Items already finished in the state file (not sent again)."""
+    resumed_failed: int
+    total_known: int | None
+    """Items in the sources if counted up front, else None."""
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RequestQueued:
+    """An item that will be sent (not already finished in the state file)."""
+
+    custom_id: str
+    seq: int
+    source: str
+    line: int
+    body_hash: str
+    input_key: int
+    """Fast resume key: a hash of the project's request fingerprint and the raw source line."""
+    prompt_tokens: int
+    max_output_tokens: int
+    body: dict[str, Any] = field(repr=False)
+    keep: dict[str, Any] = field(repr=False)
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSent:
+    custom_id: str
+    seq: int
+    attempt: int
+    """1 for the first try."""
+    reserved_tokens: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSucceeded:
+    custom_id: str
+    seq: int
+    attempt: int
+    status_code: int
+    latency_s: float
+    usage: Usage
+    cost_usd: float | None
+    """None when the model's price is unknown."""
+    response: dict[str, Any] = field(repr=False)
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RetryScheduled:
+    custom_id: str
+    seq: int
+    attempt: int
+    """The attempt that failed."""
+    reason: str
+    """Short and human: `429 tokens`, `503`, `timeout`, `connection dropped`."""
+    status_code: int | None
+    delay_s: float
+    message: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFailed:
+    custom_id: str
+    seq: int
+    attempt: int
+    reason: str
+    status_code: int | None
+    message: str
+    error: dict[str, Any] | None = field(repr=False)
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsObserved:
+    """What the limiter now believes; `source` says where the limits came from."""
+
+    rpm_limit: float | None
+    tpm_limit: float | None
+    source: Literal["headers", "fixed", "starting"]
+    remaining_requests: int | None
+    remaining_tokens: int | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimited:
+    """The server refused for rate; sending pauses for everyone until `resume_at`."""
+
+    kind: Literal["requests", "tokens", "unknown"]
+    pause_s: float
+    resume_at: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunPaused:
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunResumed:
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the user should read once (estimated token counts, a budget nearing its cap …)."""
+
+    message: str
+    level: Literal["info", "warning", "error"] = "info"
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunStopping:
+    """No new requests go out; those in flight are allowed to finish."""
+
+    reason: Literal["interrupted", "budget", "quota", "auth", "cancelled", "error"]
+    message: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    """The last event of a run, whether it completed or stopped."""
+
+    state: Literal["finished", "stopped"]
+    reason: str | None
+    message: str
+    done: int
+    failed: int
+    pending: int
+    cost_usd: float
+    exit_code: int
+    at: float
+
+
+Event = Union[
+    RunStarted,
+    RequestQueued,
+    RequestSent,
+    RequestSucceeded,
+    RetryScheduled,
+    RequestFailed,
+    LimitsObserved,
+    RateLimited,
+    RunPaused,
+    RunResumed,
+    Notice,
+    RunStopping,
+    RunFinished,
+]

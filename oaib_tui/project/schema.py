@@ -1,0 +1,279 @@
+"""The project file's schema: every key, its type, its default and what it means.
+
+The models are strict (`extra="forbid"`): a misspelt key is an error, not a
+silently ignored setting. `docs/project-file.md` documents the same keys.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ENDPOINTS = (
+    "/v1/chat/completions",
+    "/v1/responses",
+    "/v1/embeddings",
+    "/v1/completions",
+    "/v1/moderations",
+)
+Endpoint = Literal[
+    "/v1/chat/completions",
+    "/v1/responses",
+    "/v1/embeddings",
+    "/v1/completions",
+    "/v1/moderations",
+]
+Mode = Literal["auto", "realtime", "batch"]
+ProviderKind = Literal["openai", "azure", "compatible", "simulator"]
+
+_SIZE_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]I?B|B)?\s*$", re.IGNORECASE)
+
+
+def parse_size(value: int | str) -> int:
+    """`200MB`, `1.5 GB`, `512KiB` or a plain number of bytes, as bytes."""
+    if isinstance(value, int):
+        return value
+    match = _SIZE_RE.match(str(value))
+    if not match:
+        raise ValueError(f"expected a size such as 200MB or 1048576, got {value!r}")
+    number, unit = match.groups()
+    return int(float(number) * _SIZE_UNITS[(unit or "").upper()])
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class SimulatorSettings(_Strict):
+    """How the built-in simulator behaves (provider kind `simulator` only)."""
+
+    rpm: int = Field(600, gt=0)
+    """Requests per minute the simulated account allows."""
+    tpm: int = Field(100_000, gt=0)
+    """Tokens per minute the simulated account allows (prompt + max output, as OpenAI counts)."""
+    bucket_s: float = Field(60.0, gt=0)
+    """Seconds of refill each rate-limit bucket holds; smaller punishes bursts harder."""
+    latency_ms: float = Field(300.0, ge=0)
+    """Base latency of every answer, in milliseconds."""
+    latency_per_token_ms: float = Field(0.0, ge=0)
+    """Extra latency per output token, in milliseconds."""
+    fail_rate: float = Field(0.0, ge=0, le=1)
+    """Share of requests answered with a 5xx error."""
+    drop_rate: float = Field(0.0, ge=0, le=1)
+    """Share of requests whose connection is dropped before the answer."""
+    slow_rate: float = Field(0.0, ge=0, le=1)
+    """Share of requests answered `slow_ms` late."""
+    slow_ms: float = Field(5_000.0, ge=0)
+    """Extra delay of a slow answer, in milliseconds."""
+    malformed_rate: float = Field(0.0, ge=0, le=1)
+    """Share of requests answered 200 with a body that is not valid JSON."""
+    quota_after: int | None = Field(None, ge=0)
+    """After this many requests, every request gets 429 `insufficient_quota`."""
+    require_key: str | None = None
+    """If set, requests without this API key get 401."""
+    seed: int = 0
+    """Seed for the generated answers and the faults, so runs are reproducible."""
+    time_scale: float = Field(1.0, gt=0)
+    """How much faster than real time the Batch API's lifecycle runs."""
+
+
+class Provider(_Strict):
+    """Where requests go and how they are authenticated."""
+
+    kind: ProviderKind = "openai"
+    """`openai`, `azure`, `compatible` (any OpenAI-compatible server) or `simulator` (built in, offline)."""
+    base_url: str | None = None
+    """The API's base address; default: OpenAI's, or `OPENAI_BASE_URL`. For `simulator`, a running `oaib-tui sim` (default: in-process)."""
+    api_key_env: str = "OPENAI_API_KEY"
+    """The NAME of the environment variable that holds the API key. The key itself never goes in the file."""
+    organization: str | None = None
+    """OpenAI organization id, if the key belongs to several."""
+    project: str | None = None
+    """OpenAI project id, if needed."""
+    api_version: str | None = None
+    """Azure only: the API version, e.g. `2024-10-21`."""
+    deployment: str | None = None
+    """Azure only: the deployment name (default: the model)."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Extra HTTP headers sent with every request."""
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    """Simulator behaviour (kind `simulator` only)."""
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _looks_like_a_variable_name(cls, value: str) -> str:
+        if value.startswith(("sk-", "sk_")) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError("expected the NAME of an environment variable (e.g. OPENAI_API_KEY), never the key itself")
+        return value
+
+    @model_validator(mode="after")
+    def _azure_needs_a_version(self) -> "Provider":
+        if self.kind == "azure" and not self.api_version:
+            raise ValueError("provider kind `azure` needs `api_version` (e.g. 2024-10-21)")
+        if self.kind == "azure" and not self.base_url:
+            raise ValueError("provider kind `azure` needs `base_url` (https://<resource>.openai.azure.com)")
+        return self
+
+
+class Limits(_Strict):
+    """How fast, how much and how many times."""
+
+    rpm: int | None = Field(None, gt=0)
+    """Requests per minute. `realtime`: the fixed limit. `auto`: a cap on what is learned."""
+    tpm: int | None = Field(None, gt=0)
+    """Tokens per minute (prompt + max output). `realtime`: the fixed limit. `auto`: a cap on what is learned."""
+    concurrency: int = Field(50, gt=0)
+    """Requests in flight at once, at most."""
+    safety: float = Field(0.1, ge=0, lt=1)
+    """Share of each limit kept free as headroom."""
+    max_retries: int = Field(6, ge=0)
+    """Retries per request after the first attempt (batch mode: resubmissions)."""
+    timeout_s: float = Field(120.0, gt=0)
+    """Seconds to wait for one answer before it counts as a timeout."""
+    max_cost_usd: float | None = Field(None, gt=0)
+    """Spend cap in US dollars: no request is sent that could take the spend over it."""
+    default_max_output_tokens: int = Field(1024, gt=0)
+    """Output tokens assumed for budgeting when the request sets no maximum."""
+
+
+class Source(_Strict):
+    """One place records come from: a file, or inline items."""
+
+    path: str | None = None
+    """A `.jsonl`, `.csv`, `.txt` (one prompt a line) or a ready OpenAI batch-input `.jsonl` file; relative to the project file."""
+    items: list[dict[str, Any]] | None = None
+    """Inline records, instead of a file."""
+    format: Literal["jsonl", "csv", "txt", "batch"] | None = None
+    """The file's format; default: from its extension (`batch` is detected from the lines' shape)."""
+    id: str | None = None
+    """The custom_id template, e.g. `"{sku}"`; default: `<source name>-<line number>`."""
+    name: str | None = None
+    """The source's name in ids and messages; default: the file's stem, or `items`."""
+    text_field: str = "text"
+    """`.txt` sources: the field name each line is given."""
+
+    @model_validator(mode="after")
+    def _exactly_one_origin(self) -> "Source":
+        if (self.path is None) == (self.items is None):
+            raise ValueError("a source needs exactly one of `path` or `items`")
+        return self
+
+
+class Batch(_Strict):
+    """Batch API settings (`mode: batch`)."""
+
+    completion_window: Literal["24h"] = "24h"
+    """The window OpenAI has to finish each batch."""
+    max_requests: int = Field(50_000, gt=0, le=50_000)
+    """Requests per batch file, at most."""
+    max_bytes: int = Field(200_000_000, gt=0)
+    """Bytes per batch file, at most (`200MB`, `100 MiB`, …)."""
+    poll_s: float = Field(30.0, gt=0)
+    """Seconds between status checks of live batches."""
+    clean_up: bool = True
+    """Delete uploaded input files and output files from the provider once their content is saved."""
+    on_expired: Literal["resubmit", "realtime"] = "resubmit"
+    """What happens to items a batch did not finish: a new batch, or the realtime engine."""
+    max_enqueued_tokens: int | None = Field(None, gt=0)
+    """Tokens allowed in queued batches at once; default: learned from `token_limit_exceeded`."""
+
+    @field_validator("max_bytes", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> Any:
+        return parse_size(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else value
+
+
+class Output(_Strict):
+    """Where results go."""
+
+    results: str = "out/{name}.results.jsonl"
+    """One JSON line per succeeded item, in source order; `{name}` is the project's name."""
+    errors: str = "out/{name}.errors.jsonl"
+    """One JSON line per failed item, in source order."""
+    keep: list[str] = Field(default_factory=list)
+    """Source fields copied into each result line."""
+
+
+class Price(_Strict):
+    """US dollars per 1,000,000 tokens."""
+
+    input: float = Field(ge=0)
+    """Prompt tokens."""
+    output: float = Field(0.0, ge=0)
+    """Output tokens."""
+    cached_input: float | None = Field(None, ge=0)
+    """Cached prompt tokens; default: the input price."""
+    batch_discount: float = Field(0.5, ge=0, le=1)
+    """Share of the price taken off with the Batch API."""
+
+
+class Project(_Strict):
+    """A job: where prompts come from, how they become requests, and how they are sent."""
+
+    name: str | None = None
+    """The job's name; default: the project file's stem."""
+    provider: Provider = Field(default_factory=Provider)
+    """Where requests go."""
+    model: str
+    """The model, e.g. `gpt-4o-mini`. Put in every request body unless the template sets it."""
+    endpoint: Endpoint = "/v1/chat/completions"
+    """The API endpoint every request goes to."""
+    mode: Mode = "auto"
+    """`auto` (limits learned from response headers), `realtime` (fixed limits) or `batch` (Batch API)."""
+    limits: Limits = Field(default_factory=Limits)
+    """Rate limits, concurrency, retries, timeout and the spend cap."""
+    sources: list[Source] = Field(min_length=1)
+    """Where the records come from, read in order as streams."""
+    request: dict[str, Any] = Field(default_factory=dict)
+    """The request body template; any string may use `{field}` of the record. `{{`/`}}` are literal braces."""
+    batch: Batch = Field(default_factory=Batch)
+    """Batch API settings."""
+    output: Output = Field(default_factory=Output)
+    """Where results and errors are written."""
+    state: str = "out/{name}.state.db"
+    """The state file (SQLite) that makes runs resumable."""
+    pricing: dict[str, Price] = Field(default_factory=dict)
+    """Prices for models the built-in table lacks (or to override it), per 1M tokens."""
+
+    @model_validator(mode="after")
+    def _realtime_needs_limits(self) -> "Project":
+        if self.mode == "realtime" and (self.limits.rpm is None or self.limits.tpm is None):
+            raise ValueError("`mode: realtime` needs fixed `limits.rpm` and `limits.tpm` (or use `mode: auto`)")
+        return self
+
+
+class LoadedProject(BaseModel):
+    """A validated project with the facts of where it was loaded from."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    spec: Project
+    path: Path
+    """The project file."""
+    name: str
+    """`spec.name`, or the file's stem."""
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the project file, relative to the file's folder; `{name}` filled in."""
+        path = Path(relative.replace("{name}", self.name)).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def state_path(self) -> Path:
+        return self.resolve(self.spec.state)
+
+    @property
+    def results_path(self) -> Path:
+        return self.resolve(self.spec.output.results)
+
+    @property
+    def errors_path(self) -> Path:
+        return self.resolve(self.spec.output.errors)
