@@ -1,0 +1,152 @@
+"""The `oaib-tui` command line.
+
+`oaib-tui PROJECT` runs a project (the `run` command is implied); the other
+commands check, inspect and export. Bad input never gives a traceback: it is
+printed as a :class:`~oaib_tui.errors.UserError` with exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UserError
+
+PROJECT_ARG = click.argument("project", type=click.Path(dir_okay=False, path_type=Path))
+
+
+class DefaultRunGroup(click.Group):
+    """A group whose first argument may be a project file: `oaib-tui x.yaml` means `oaib-tui run x.yaml`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultRunGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="oaib-tui")
+def cli() -> None:
+    """Run large jobs of OpenAI-style API requests as fast as your rate limits allow,
+    or half-price through the Batch API, with resumable state.
+
+    \b
+    oaib-tui PROJECT.yaml            run a project (same as `oaib-tui run`)
+    oaib-tui PROJECT.yaml --dry-run  forecast requests, tokens, cost and time; send nothing
+    oaib-tui validate PROJECT.yaml   check a project and show the first requests
+    oaib-tui sim                     serve the OpenAI-compatible simulator on 127.0.0.1
+    """
+
+
+def _load(project: Path):
+    from .project import load_project
+
+    return load_project(project)
+
+
+@cli.command()
+@PROJECT_ARG
+@click.option("--show", default=3, show_default=True, help="How many rendered request bodies to print.")
+def validate(project: Path, show: int) -> None:
+    """Check a project file and its sources; print the normalized project and the first requests."""
+    import json
+
+    import yaml
+
+    from .project import RequestPlan
+
+    loaded = _load(project)
+    plan = RequestPlan(loaded)
+    click.echo(f"# {loaded.path}: valid project `{loaded.name}`")
+    click.echo(yaml.safe_dump(loaded.spec.model_dump(mode="json", exclude_defaults=False), sort_keys=False).rstrip())
+    count = 0
+    for request in plan:
+        if count < show:
+            click.echo(f"\n# request {count + 1}: custom_id={request.custom_id} ({request.source}:{request.line})")
+            click.echo(json.dumps(request.body, indent=2, ensure_ascii=False))
+        count += 1
+    click.echo(f"\n# {count:,} requests; every record renders.")
+
+
+@cli.command()
+@PROJECT_ARG
+@click.option("--dry-run", is_flag=True, help="Send nothing: forecast requests, tokens, cost and time.")
+@click.option("--no-ui", is_flag=True, help="Run headless: a progress line, then a summary.")
+@click.option("--fresh", is_flag=True, help="Start over: keep the old state file as a backup.")
+def run(project: Path, dry_run: bool, no_ui: bool, fresh: bool) -> None:
+    """Run a project (also: `oaib-tui PROJECT`)."""
+    loaded = _load(project)
+    if dry_run:
+        _dry_run(loaded)
+        return
+    from .headless import run_headless
+
+    sys.exit(run_headless(loaded, fresh=fresh, ui=not no_ui))
+
+
+def _dry_run(loaded) -> None:
+    from . import forecast, tokens
+    from .project import RequestPlan
+
+    result = forecast.forecast(loaded, RequestPlan(loaded))
+    notice = tokens.estimation_notice()
+    if notice:
+        click.echo(notice, err=True)
+    click.echo(forecast.render(loaded, result))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback only).")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--rpm", type=int, help="Requests per minute the simulated account allows.")
+@click.option("--tpm", type=int, help="Tokens per minute the simulated account allows.")
+@click.option("--bucket-s", type=float, help="Seconds of refill a rate-limit bucket holds.")
+@click.option("--latency-ms", type=float, help="Base latency of every answer.")
+@click.option("--fail-rate", type=float, help="Share of requests answered with a 5xx.")
+@click.option("--drop-rate", type=float, help="Share of requests whose connection is dropped.")
+@click.option("--quota-after", type=int, help="After this many requests, answer insufficient_quota.")
+@click.option("--time-scale", type=float, help="Speed-up of the Batch API's clock.")
+@click.option("--seed", type=int, help="Seed for answers and faults.")
+def sim(host: str, port: int, **settings) -> None:
+    """Serve the OpenAI-compatible simulator for any client (base URL http://HOST:PORT/v1)."""
+    from pydantic import ValidationError
+
+    from .project.schema import SimulatorSettings
+    from .sim.server import serve
+
+    chosen = {key: value for key, value in settings.items() if value is not None}
+    try:
+        sim_settings = SimulatorSettings(**chosen)
+    except ValidationError as exc:
+        raise click.BadParameter("; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    serve(sim_settings, host=host, port=port)
+
+
+def _print_user_error(error: UserError) -> None:
+    click.secho(f"error: {error.title}", fg="red", bold=True, err=True)
+    for problem in error.problems:
+        click.echo(f"  {problem}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: runs the CLI and turns user errors into exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="oaib-tui", standalone_mode=False)
+    except UserError as error:
+        _print_user_error(error)
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(EXIT_BAD_INPUT if error.exit_code == 2 else error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":
+    main()

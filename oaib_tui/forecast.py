@@ -1,0 +1,159 @@
+"""The dry-run forecast: what a project would send, what it could cost, how long it must take.
+
+Every record is streamed through the template and counted; nothing is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+from . import tokens
+from .pricing import PRICES_AS_OF, PriceBook, worst_case_cost
+from .project.schema import LoadedProject
+
+
+@dataclass(frozen=True)
+class Forecast:
+    requests: int
+    prompt_tokens: int
+    max_output_tokens: int
+    realtime_cost_usd: float | None
+    """Prompt tokens plus every allowed output token, at realtime prices; None if unpriced."""
+    batch_cost_usd: float | None
+    prompt_only_cost_usd: float | None
+    """What the prompts alone cost: the least the job can cost."""
+    shortest_s: float | None
+    """The shortest time the rate limits allow, None if the limits are unknown."""
+    limits_from: str
+    batches: int
+    """Batch files the Batch API mode would create."""
+    tokens_exact: bool
+    models: tuple[str, ...]
+
+
+def _known_limits(project: LoadedProject) -> tuple[float | None, float | None, str]:
+    spec = project.spec
+    if spec.limits.rpm or spec.limits.tpm:
+        return spec.limits.rpm, spec.limits.tpm, "limits in the project file"
+    if spec.provider.kind == "simulator":
+        sim = spec.provider.simulator
+        return sim.rpm, sim.tpm, "the simulator's settings"
+    return None, None, "unknown until the server's headers are seen (set limits.rpm/tpm to forecast)"
+
+
+def shortest_time_s(requests: int, budget_tokens: int, rpm: float | None, tpm: float | None) -> float | None:
+    """Steady-state time at the limits: the slower of the request and the token limit."""
+    times = []
+    if rpm:
+        times.append(requests / rpm * 60)
+    if tpm:
+        times.append(budget_tokens / tpm * 60)
+    return max(times) if times else None
+
+
+class _BatchCounter:
+    """Counts the batch files a stream of request lines splits into (same rules as the batch writer)."""
+
+    def __init__(self, max_requests: int, max_bytes: int) -> None:
+        self.max_requests, self.max_bytes = max_requests, max_bytes
+        self.files: dict[str, list[int]] = {}  # model -> [files, lines in current, bytes in current]
+
+    def add(self, model: str, line_bytes: int) -> None:
+        state = self.files.setdefault(model, [1, 0, 0])
+        if state[1] + 1 > self.max_requests or state[2] + line_bytes > self.max_bytes:
+            state[0] += 1
+            state[1], state[2] = 0, 0
+        state[1] += 1
+        state[2] += line_bytes
+
+    @property
+    def batches(self) -> int:
+        return sum(files for files, lines, _ in self.files.values() if lines)
+
+
+def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
+    """Stream every prepared request and add up what the project would send."""
+    spec = project.spec
+    prices = PriceBook.for_project(spec.pricing)
+    batcher = _BatchCounter(spec.batch.max_requests, spec.batch.max_bytes)
+    count = prompt_total = output_total = 0
+    cost = {"realtime": 0.0, "batch": 0.0, "prompt": 0.0}
+    unpriced: set[str] = set()
+    models: set[str] = set()
+    for request in requests:
+        body = request.body
+        model = str(body.get("model") or spec.model)
+        models.add(model)
+        prompt = tokens.prompt_tokens(request.url, body, model)
+        out = tokens.max_output_tokens(request.url, body, spec.limits.default_max_output_tokens)
+        count += 1
+        prompt_total += prompt
+        output_total += out
+        price = prices.price(model)
+        if price is None:
+            unpriced.add(model)
+        else:
+            cost["realtime"] += worst_case_cost(price, prompt, out)
+            cost["batch"] += worst_case_cost(price, prompt, out, batch=True)
+            cost["prompt"] += worst_case_cost(price, prompt, 0)
+        if spec.mode == "batch":
+            line = {"custom_id": request.custom_id, "method": "POST", "url": request.url, "body": body}
+            batcher.add(model, len(json.dumps(line, ensure_ascii=False).encode()) + 1)
+    rpm, tpm, limits_from = _known_limits(project)
+    return Forecast(
+        requests=count,
+        prompt_tokens=prompt_total,
+        max_output_tokens=output_total,
+        realtime_cost_usd=None if unpriced else cost["realtime"],
+        batch_cost_usd=None if unpriced else cost["batch"],
+        prompt_only_cost_usd=None if unpriced else cost["prompt"],
+        shortest_s=shortest_time_s(count, prompt_total + output_total, rpm, tpm),
+        limits_from=limits_from,
+        batches=batcher.batches if spec.mode == "batch" else math.ceil(count / spec.batch.max_requests),
+        tokens_exact=all(tokens.counts_are_exact(m) for m in models) if models else True,
+        models=tuple(sorted(models)),
+    )
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def format_usd(value: float | None) -> str:
+    if value is None:
+        return "unknown (no price for this model: add it under `pricing:`)"
+    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def render(project: LoadedProject, result: Forecast) -> str:
+    """The forecast as the CLI prints it."""
+    spec = project.spec
+    exactness = "exact (tiktoken)" if result.tokens_exact else "ESTIMATED (tiktoken encoding unavailable)"
+    lines = [
+        f"Forecast for {project.name} ({spec.model} → {spec.endpoint}, mode {spec.mode}); nothing was sent.",
+        f"  requests             {result.requests:>14,}",
+        f"  prompt tokens        {result.prompt_tokens:>14,}   {exactness}",
+        f"  max output tokens    {result.max_output_tokens:>14,}",
+        f"  cost, realtime       {format_usd(result.prompt_only_cost_usd):>14} to {format_usd(result.realtime_cost_usd)}"
+        "  (prompts only … every allowed output token)",
+        f"  cost, Batch API      up to {format_usd(result.batch_cost_usd)}",
+        f"  shortest time        {format_duration(result.shortest_s):>14}   (at {result.limits_from})",
+        f"  prices as of         {PRICES_AS_OF:>14}",
+    ]
+    if spec.mode == "batch":
+        lines.insert(4, f"  batches              {result.batches:>14,}")
+    if spec.limits.max_cost_usd is not None and result.realtime_cost_usd is not None:
+        cap = spec.limits.max_cost_usd
+        if result.realtime_cost_usd > cap:
+            lines.append(f"  budget cap ${cap:,.2f} may stop the run before it ends (worst case above the cap)")
+    return "\n".join(lines)

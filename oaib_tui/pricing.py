@@ -1,0 +1,106 @@
+"""Model prices and cost arithmetic.
+
+Prices are US dollars per 1,000,000 tokens, as OpenAI published them on
+:data:`PRICES_AS_OF`. Prices change: a project file's `pricing:` section
+overrides or extends this table. A model found in neither has an unknown
+cost, and we say so rather than invent one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from .engine.events import Usage
+
+PRICES_AS_OF = "2025-08-07"
+BATCH_DISCOUNT = 0.5
+PER_TOKENS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    input: float
+    output: float = 0.0
+    cached_input: float | None = None
+    batch_discount: float = BATCH_DISCOUNT
+
+    @property
+    def cached(self) -> float:
+        return self.input if self.cached_input is None else self.cached_input
+
+
+# input, cached input, output — per 1M tokens.
+PRICE_TABLE: dict[str, ModelPrice] = {
+    "gpt-5": ModelPrice(1.25, 10.00, 0.125),
+    "gpt-5-mini": ModelPrice(0.25, 2.00, 0.025),
+    "gpt-5-nano": ModelPrice(0.05, 0.40, 0.005),
+    "gpt-5-chat-latest": ModelPrice(1.25, 10.00, 0.125),
+    "gpt-4.1": ModelPrice(2.00, 8.00, 0.50),
+    "gpt-4.1-mini": ModelPrice(0.40, 1.60, 0.10),
+    "gpt-4.1-nano": ModelPrice(0.10, 0.40, 0.025),
+    "gpt-4o": ModelPrice(2.50, 10.00, 1.25),
+    "gpt-4o-mini": ModelPrice(0.15, 0.60, 0.075),
+    "chatgpt-4o-latest": ModelPrice(5.00, 15.00),
+    "gpt-4-turbo": ModelPrice(10.00, 30.00),
+    "gpt-4": ModelPrice(30.00, 60.00),
+    "gpt-3.5-turbo": ModelPrice(0.50, 1.50),
+    "o1": ModelPrice(15.00, 60.00, 7.50),
+    "o1-mini": ModelPrice(1.10, 4.40, 0.55),
+    "o1-pro": ModelPrice(150.00, 600.00),
+    "o3": ModelPrice(2.00, 8.00, 0.50),
+    "o3-mini": ModelPrice(1.10, 4.40, 0.55),
+    "o3-pro": ModelPrice(20.00, 80.00),
+    "o4-mini": ModelPrice(1.10, 4.40, 0.275),
+    "text-embedding-3-small": ModelPrice(0.02),
+    "text-embedding-3-large": ModelPrice(0.13),
+    "text-embedding-ada-002": ModelPrice(0.10),
+    "omni-moderation-latest": ModelPrice(0.0),
+    "text-moderation-latest": ModelPrice(0.0),
+}
+
+_SNAPSHOT_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})$")
+
+
+class PriceBook:
+    """The built-in table plus a project's overrides."""
+
+    def __init__(self, overrides: Mapping[str, ModelPrice] | None = None) -> None:
+        self._prices = {**PRICE_TABLE, **(overrides or {})}
+
+    @classmethod
+    def for_project(cls, pricing: Mapping[str, object]) -> "PriceBook":
+        """From the project file's `pricing:` section (schema `Price` models)."""
+        overrides = {
+            model: ModelPrice(p.input, p.output, p.cached_input, p.batch_discount)  # type: ignore[attr-defined]
+            for model, p in pricing.items()
+        }
+        return cls(overrides)
+
+    def price(self, model: str) -> ModelPrice | None:
+        """The price of a model or of its dated snapshot (`gpt-4o-2024-08-06` → `gpt-4o`)."""
+        if model in self._prices:
+            return self._prices[model]
+        base = _SNAPSHOT_SUFFIX.sub("", model)
+        return self._prices.get(base)
+
+    def cost(self, model: str, usage: Usage, *, batch: bool = False) -> float | None:
+        """US dollars for real usage; None when the model's price is unknown."""
+        price = self.price(model)
+        return None if price is None else usage_cost(price, usage, batch=batch)
+
+
+def usage_cost(price: ModelPrice, usage: Usage, *, batch: bool = False) -> float:
+    uncached = max(0, usage.prompt_tokens - usage.cached_tokens)
+    dollars = (
+        uncached * price.input
+        + usage.cached_tokens * price.cached
+        + usage.completion_tokens * price.output
+    ) / PER_TOKENS
+    return dollars * (1 - price.batch_discount) if batch else dollars
+
+
+def worst_case_cost(price: ModelPrice, prompt_tokens: int, max_output_tokens: int, *, batch: bool = False) -> float:
+    """The most a request can cost: every prompt token uncached, every allowed output token used."""
+    return usage_cost(price, Usage(prompt_tokens, 0, max_output_tokens), batch=batch)
