@@ -256,6 +256,8 @@ class LoadedProject(BaseModel):
     """The project file."""
     name: str
     """`spec.name`, or the file's stem."""
+    positions: dict[str, tuple[int, int]] = Field(default_factory=dict)
+    """Where each dotted key (`limits.rpm`, `sources[0].items[3]`) sits in the project file: 1-based (line, column)."""
 
     @property
     def base_dir(self) -> Path:

@@ -1,0 +1,211 @@
+"""From source lines to ready request bodies: the request plan.
+
+:class:`RequestPlan` streams a project's sources in two stages. `lines()` is
+cheap (no JSON parsing) and gives every record's raw text, so that a resumed
+run can skip done records by their `input_key` alone; `prepare()` parses one
+record, renders the body template and the custom_id, and hashes the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from oaib_tui.errors import Problem, UserError, did_you_mean
+from oaib_tui.project.schema import LoadedProject
+from oaib_tui.project.sources import RecordError, SourceReader
+from oaib_tui.project.template import MissingField, Template, get_field, has_field
+
+
+@dataclass(slots=True, frozen=True)
+class SourceLine:
+    """A record before parsing."""
+
+    seq: int
+    """Global ordinal across all sources, 0-based, in source order."""
+    source: str
+    """The source's name (`Source.name`, else the file's stem, else `items`)."""
+    source_index: int
+    path: Path | None
+    line: int
+    """1-based line where the record starts (inline items: index + 1)."""
+    raw: str
+    """A text that fully determines the record."""
+
+
+@dataclass(slots=True, frozen=True)
+class PreparedRequest:
+    """A record turned into a request, ready to send or to put in a batch file."""
+
+    seq: int
+    custom_id: str
+    body: dict
+    body_hash: str
+    """Hex sha256 of the canonical JSON of (url, body)."""
+    input_key: int
+    """Signed 64-bit hash of (plan fingerprint, source, raw line): the fast resume key."""
+    source: str
+    line: int
+    keep: dict
+    """The `output.keep` fields of the record (missing ones omitted)."""
+    url: str
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys: equal values give equal text."""
+    return _CANONICAL.encode(value)
+
+
+def plain_template(request: dict[str, Any]) -> dict[str, Any]:
+    """The request template as JSON would carry it (e.g. integer keys become text)."""
+    return json.loads(json.dumps(request, default=str))
+
+
+def body_template(request: dict[str, Any], model: str) -> dict[str, Any]:
+    """The request template with the project's `model` first, unless the template sets one."""
+    plain = plain_template(request)
+    if "model" in plain:
+        return plain
+    return {"model": model.replace("{", "{{").replace("}", "}}"), **plain}
+
+
+class RequestPlan:
+    """How a project's records become requests; iterate it for every PreparedRequest in order."""
+
+    def __init__(self, project: LoadedProject) -> None:
+        spec = project.spec
+        self.project = project
+        self.endpoint: str = spec.endpoint
+        self.readers = [SourceReader(project, i) for i in range(len(spec.sources))]
+        _refuse_shared_names(self.readers)
+        self.body = Template(body_template(spec.request, spec.model), "request")
+        self.ids = [Template(r.spec.id, f"sources[{r.index}].id", text_only=True) if r.spec.id else None for r in self.readers]
+        self.keep = [(name, tuple(name.split("."))) for name in spec.output.keep]
+        self.fingerprint = self._fingerprint()
+        self._key_prefix = (self.fingerprint + "\0").encode()
+
+    def _fingerprint(self) -> str:
+        spec = self.project.spec
+        mapping = {
+            "endpoint": spec.endpoint,
+            "model": spec.model,
+            "request": plain_template(spec.request),
+            "sources": [{"format": r.format, "id": r.spec.id, "text_field": r.spec.text_field} for r in self.readers],
+        }
+        return hashlib.sha256(canonical_json(mapping).encode()).hexdigest()
+
+    def lines(self) -> Iterator[SourceLine]:
+        """Every record's raw text, in order, without parsing it."""
+        seq = 0
+        for reader in self.readers:
+            for line, raw in reader.raw_lines():
+                yield SourceLine(seq, reader.name, reader.index, reader.path, line, raw)
+                seq += 1
+
+    def input_key(self, line: SourceLine) -> int:
+        """The fast resume key of a line: changes when the line or the plan's fingerprint does."""
+        data = self._key_prefix + line.source.encode() + b"\0" + line.raw.encode("utf-8", "surrogatepass")
+        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+    def prepare(self, line: SourceLine) -> PreparedRequest:
+        """Parse, render and identify one line; raises UserError naming its file and line."""
+        reader = self.readers[line.source_index]
+        try:
+            record = reader.parse(line.raw)
+            if reader.format == "batch":
+                custom_id, url, body = self._batch_parts(record)
+            else:
+                url, body = self.endpoint, self.body.render(record)
+                custom_id = self._custom_id(line, record)
+        except RecordError as exc:
+            raise self._line_error(line, str(exc)) from None
+        except MissingField as exc:
+            raise self._line_error(line, str(exc), hint=_field_hint(exc, record)) from None
+        return PreparedRequest(
+            seq=line.seq,
+            custom_id=custom_id,
+            body=body,
+            body_hash=hashlib.sha256(canonical_json([url, body]).encode()).hexdigest(),
+            input_key=self.input_key(line),
+            source=line.source,
+            line=line.line,
+            keep={name: get_field(record, path) for name, path in self.keep if has_field(record, path)},
+            url=url,
+        )
+
+    def _batch_parts(self, record: dict[str, Any]) -> tuple[str, str, dict]:
+        body = record["body"]
+        if "model" not in body:
+            body = {"model": self.project.spec.model, **body}
+        return record["custom_id"], record.get("url") or self.endpoint, body
+
+    def _custom_id(self, line: SourceLine, record: dict[str, Any]) -> str:
+        template = self.ids[line.source_index]
+        if template is None:
+            return f"{line.source}-{line.line}"
+        return template.render(record)
+
+    def __iter__(self) -> Iterator[PreparedRequest]:
+        """Every request in order; a custom_id used twice is a UserError naming both places."""
+        # Default ids (`<source>-<line>`) are unique by construction, so only custom ids cost memory:
+        # one 64-bit hash per id (~70 bytes each in a Python set, ~70 MB at a million).
+        track = any(template is not None for template in self.ids) or any(r.format == "batch" for r in self.readers)
+        seen: set[int] = set()
+        for line in self.lines():
+            request = self.prepare(line)
+            if track:
+                digest = hash(request.custom_id)
+                if digest in seen:
+                    self._raise_if_duplicate(request, line)
+                seen.add(digest)
+            yield request
+
+    def _raise_if_duplicate(self, request: PreparedRequest, line: SourceLine) -> None:
+        # A hash hit is confirmed by finding the earlier line; a mere hash collision is no error.
+        for earlier in self.lines():
+            if earlier.seq >= line.seq:
+                return
+            if self.prepare(earlier).custom_id == request.custom_id:
+                first = f"{self._label(earlier)}:{earlier.line}"
+                raise self._line_error(
+                    line,
+                    f"the custom_id `{request.custom_id}` is used twice: first at {first}, again here",
+                    hint="every request needs its own custom_id; change the source's `id:` template or the data",
+                )
+
+    def _label(self, line: SourceLine) -> str:
+        return self.readers[line.source_index].label
+
+    def _line_error(self, line: SourceLine, message: str, hint: str | None = None) -> UserError:
+        reader = self.readers[line.source_index]
+        where = _item_position(self.project, line) if reader.format == "items" else {"line": line.line}
+        key = f"sources[{reader.index}].items[{line.line - 1}]" if reader.format == "items" else None
+        problem = Problem(message, file=reader.label, key=key, hint=hint, **where)
+        return UserError(f"{reader.label}:{line.line}: a record cannot become a request", [problem])
+
+
+def _refuse_shared_names(readers: list[SourceReader]) -> None:
+    seen: dict[str, int] = {}
+    for reader in readers:
+        if reader.name in seen:
+            message = f"sources[{seen[reader.name]}] and sources[{reader.index}] are both named `{reader.name}`"
+            hint = "give one of them a `name:`; names keep default custom_ids and resume keys apart"
+            raise UserError("two sources share a name", [Problem(message, key=f"sources[{reader.index}]", hint=hint)])
+        seen[reader.name] = reader.index
+
+
+def _item_position(project: LoadedProject, line: SourceLine) -> dict[str, int]:
+    found = project.positions.get(f"sources[{line.source_index}].items[{line.line - 1}]")
+    return {"line": found[0], "column": found[1]} if found else {"line": line.line}
+
+
+def _field_hint(exc: MissingField, record: dict[str, Any]) -> str | None:
+    names = [k for k in record if isinstance(k, str)]
+    return did_you_mean(exc.use.path[-1], names) if len(exc.use.path) == 1 else None
+
