@@ -89,6 +89,19 @@ class SourceReader:
                 [Problem("the source is empty: there is nothing to send", file=self.label, key=f"sources[{self.index}]")],
             )
 
+    def estimate_count(self) -> int:
+        """About how many records the source holds, from its line breaks (blank lines make it high)."""
+        if self._items is not None:
+            return len(self._items)
+        assert self.path is not None
+        breaks, last = 0, b"\n"
+        with open(self.path, "rb") as file:
+            while chunk := file.read(1 << 20):
+                breaks += chunk.count(b"\n")
+                last = chunk[-1:]
+        lines = breaks + (last != b"\n")
+        return max(lines - 1, 0) if self.format == "csv" else lines
+
     def parse(self, raw: str) -> dict[str, Any]:
         """The record a raw text stands for; raises RecordError."""
         if self.format == "txt":
