@@ -1,0 +1,171 @@
+"""Output files from the state file: results and errors as JSON lines, and a CSV export.
+
+Every file is written to a temporary file in the same folder, synced, then
+renamed over the old one: a crash leaves the previous file or the new one,
+never a truncated line. Reading needs no lock, so this works during a run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import os
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence, TextIO
+
+from .reader import StateReader
+
+RESERVED_KEYS = ("custom_id", "response", "error", "usage", "cost_usd", "attempts")
+"""Keys of a result line; a kept source field with one of these names is left out of the line."""
+
+CSV_COLUMNS = ("custom_id", "status", "answer", "prompt_tokens", "cached_tokens", "completion_tokens",
+               "cost_usd", "attempts", "error")
+
+
+@dataclass(frozen=True)
+class OutputCounts:
+    results: int
+    errors: int
+
+
+def write_outputs(store: StateReader, results_path: Path | str, errors_path: Path | str, *,
+                  keep: Sequence[str] | None = None) -> OutputCounts:
+    """Write one JSON line per done item to `results_path` and per failed item to `errors_path`.
+
+    Lines follow source order and hold the custom_id, the kept source fields
+    (all stored ones, or only those named in `keep`), then the response body,
+    usage, cost and attempts (results) or the error and attempts (errors).
+    """
+    with atomic_text(Path(results_path)) as out:
+        results = _write_lines(out, (_result_line(r, keep) for r in store.iter_results("done")))
+    with atomic_text(Path(errors_path)) as out:
+        errors = _write_lines(out, (_error_line(r, keep) for r in store.iter_results("failed")))
+    return OutputCounts(results, errors)
+
+
+def export_csv(store: StateReader, out: Path | str | TextIO, *, keep: Sequence[str] | None = None,
+               statuses: Sequence[str] = ("done", "failed", "queued", "sent")) -> int:
+    """Write every item in `statuses` as a flat CSV row in source order; returns the row count.
+
+    Columns: custom_id, status, the kept fields (`keep`, else those of the
+    first item), the answer text (chat, responses, completions), usage, cost,
+    attempts and the error message. `out` is a path (written atomically) or an open text file.
+    """
+    if isinstance(out, (str, Path)):
+        with atomic_text(Path(out)) as file:
+            return export_csv(store, file, keep=keep, statuses=statuses)
+    rows = store.iter_results(statuses)
+    first = next(rows, None)
+    fields = list(keep) if keep is not None else list(first["keep"]) if first else []
+    writer = csv.writer(out)
+    writer.writerow([*CSV_COLUMNS[:2], *fields, *CSV_COLUMNS[2:]])
+    count = 0
+    for result in itertools.chain([first] if first else [], rows):
+        writer.writerow(_csv_row(result, fields))
+        count += 1
+    return count
+
+
+@contextmanager
+def atomic_text(path: Path) -> Iterator[TextIO]:
+    """A text file that replaces `path` only if the block ends without error (temp file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    # Mode 0o666 lets the umask decide, as for any file the user creates.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with io.open(fd, "w", encoding="utf-8", newline="") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # makes the rename itself durable
+    finally:
+        os.close(fd)
+
+
+def _write_lines(out: TextIO, lines: Iterator[dict[str, Any]]) -> int:
+    count = 0
+    for line in lines:
+        out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        count += 1
+    return count
+
+
+def _kept(result: dict[str, Any], keep: Sequence[str] | None) -> dict[str, Any]:
+    stored = result["keep"]
+    names = stored.keys() if keep is None else keep
+    return {name: stored.get(name) for name in names if name not in RESERVED_KEYS}
+
+
+def _result_line(result: dict[str, Any], keep: Sequence[str] | None) -> dict[str, Any]:
+    return {"custom_id": result["custom_id"], **_kept(result, keep), "response": result["response"],
+            "usage": result["usage"], "cost_usd": result["cost_usd"], "attempts": result["attempts"]}
+
+
+def _error_line(result: dict[str, Any], keep: Sequence[str] | None) -> dict[str, Any]:
+    return {"custom_id": result["custom_id"], **_kept(result, keep), "error": result["error"],
+            "attempts": result["attempts"]}
+
+
+def _csv_row(result: dict[str, Any], fields: list[str]) -> list[Any]:
+    usage, error = result["usage"], result["error"] or {}
+    kept = [_cell(result["keep"].get(name)) for name in fields]
+    return [result["custom_id"], result["status"], *kept, answer_text(result["response"]) or "",
+            usage["prompt_tokens"], usage["cached_tokens"], usage["completion_tokens"],
+            "" if result["cost_usd"] is None else result["cost_usd"], result["attempts"], error.get("message") or ""]
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def answer_text(response: Any) -> str | None:
+    """The generated text of a chat, responses or completions answer; None for other bodies."""
+    if not isinstance(response, dict):
+        return None
+    if isinstance(response.get("output_text"), str):
+        return response["output_text"]
+    if isinstance(response.get("output"), list):
+        return _responses_text(response["output"])
+    choices = response.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return None
+    choice = choices[0]
+    if isinstance(choice.get("message"), dict):
+        return _content_text(choice["message"].get("content"))
+    text = choice.get("text")
+    return text if isinstance(text, str) else None
+
+
+def _responses_text(output: list[Any]) -> str | None:
+    parts = [part.get("text", "") for item in output if isinstance(item, dict) and item.get("type") == "message"
+             for part in item.get("content") or [] if isinstance(part, dict) and part.get("type") == "output_text"]
+    return "".join(parts) if parts else None
+
+
+def _content_text(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        return "".join(parts) if parts else None
+    return None

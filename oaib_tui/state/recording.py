@@ -1,0 +1,99 @@
+"""How each engine event becomes rows: a recipe of statements per event type.
+
+The store batches events into runs of the same type and executes each
+statement of the recipe once per run with `executemany`. That reorders
+statements only within a run of same-type events, which is safe because such
+a run never holds two events of one item whose statements would conflict
+(an item is queued once per run, and is sent again only after a retry).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from ..engine.events import RequestFailed, RequestQueued, RequestSent, RequestSucceeded, RetryScheduled
+
+Statement = tuple[str, Callable[[Any], tuple]]
+
+_INT64 = 1 << 63
+
+
+def signed64(key: int) -> int:
+    """An unsigned (or signed) 64-bit key as the signed integer SQLite can store."""
+    if not -_INT64 <= key < 2 * _INT64:
+        raise ValueError(f"input_key {key} does not fit in 64 bits")
+    return key - 2 * _INT64 if key >= _INT64 else key
+
+
+def to_json(value: Any) -> str | None:
+    """Compact JSON text, or None for None."""
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _error_json(event: RequestFailed) -> str | None:
+    return to_json({"reason": event.reason, "status_code": event.status_code,
+                    "message": event.message, "body": event.error})
+
+
+_ITEM_ID = "(SELECT id FROM items WHERE custom_id = ?)"
+
+_QUEUED: tuple[Statement, ...] = (
+    # A changed request is a new item: forget the old answer and history (the trigger drops its payload).
+    ("DELETE FROM items WHERE custom_id = ? AND body_hash <> ?", lambda e: (e.custom_id, e.body_hash)),
+    ("""INSERT INTO items (custom_id, seq, source, line, body_hash, input_key, status)
+        VALUES (?, ?, ?, ?, ?, ?, 'queued')
+        ON CONFLICT (custom_id) DO UPDATE SET seq = excluded.seq, source = excluded.source,
+            line = excluded.line, body_hash = excluded.body_hash, input_key = excluded.input_key,
+            status = 'queued', finished_at = NULL""",
+     lambda e: (e.custom_id, e.seq, e.source, e.line, e.body_hash, signed64(e.input_key))),
+    ("""INSERT INTO payloads (item, request, keep) SELECT id, ?, ? FROM items WHERE custom_id = ?
+        ON CONFLICT (item) DO UPDATE SET request = excluded.request, keep = excluded.keep""",
+     lambda e: (to_json(e.body), to_json(e.keep), e.custom_id)),
+)
+
+_SENT: tuple[Statement, ...] = (
+    ("""UPDATE items SET status = 'sent', attempts = attempts + 1, first_sent_at = coalesce(first_sent_at, ?)
+        WHERE custom_id = ?""",
+     lambda e: (e.at, e.custom_id)),
+)
+
+_RETRY: tuple[Statement, ...] = (
+    ("""INSERT INTO retries (item, attempt, at, reason, status_code, delay_s, message)
+        SELECT id, ?, ?, ?, ?, ?, ? FROM items WHERE custom_id = ?""",
+     lambda e: (e.attempt, e.at, e.reason, e.status_code, e.delay_s, e.message, e.custom_id)),
+    # Waiting for its next attempt, the item is queued again.
+    ("UPDATE items SET status = 'queued', last_reason = ? WHERE custom_id = ?", lambda e: (e.reason, e.custom_id)),
+)
+
+_SUCCEEDED: tuple[Statement, ...] = (
+    ("""UPDATE items SET status = 'done', attempts = max(attempts, ?), finished_at = ?, latency_s = ?,
+            prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, cost_usd = ?, last_reason = NULL
+        WHERE custom_id = ?""",
+     lambda e: (e.attempt, e.at, e.latency_s, e.usage.prompt_tokens, e.usage.cached_tokens,
+                e.usage.completion_tokens, e.cost_usd, e.custom_id)),
+    (f"UPDATE payloads SET response = ?, error = NULL WHERE item = {_ITEM_ID}",
+     lambda e: (to_json(e.response), e.custom_id)),
+)
+
+_FAILED: tuple[Statement, ...] = (
+    ("""UPDATE items SET status = 'failed', attempts = max(attempts, ?), finished_at = ?, last_reason = ?
+        WHERE custom_id = ?""",
+     lambda e: (e.attempt, e.at, e.reason, e.custom_id)),
+    (f"UPDATE payloads SET response = NULL, error = ? WHERE item = {_ITEM_ID}",
+     lambda e: (_error_json(e), e.custom_id)),
+)
+
+RECIPES: dict[type, tuple[Statement, ...]] = {
+    RequestQueued: _QUEUED,
+    RequestSent: _SENT,
+    RetryScheduled: _RETRY,
+    RequestSucceeded: _SUCCEEDED,
+    RequestFailed: _FAILED,
+}
+"""The events the store records; all others are ignored."""
+
+COMMIT_AT_ONCE = (RequestSucceeded, RequestFailed)
+"""An answer not yet committed would be paid for twice after a crash; bookkeeping can wait."""

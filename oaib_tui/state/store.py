@@ -1,0 +1,196 @@
+"""The state store: the consumer of engine events that makes every run resumable.
+
+One run at a time holds a state file (see :mod:`.lock`). Every answered or
+failed request is committed before `handle` returns, so a run stopped at any
+moment — Ctrl-C, a crash, `kill -9` — never pays twice for an answer it had
+recorded. Cheaper bookkeeping (queued, sent, retries) rides along with the
+next commit: losing it costs nothing, the next run queues those items again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from ..engine.events import Event, RunFinished
+from .files import check_header, create_private, make_sidecars_private, move_aside
+from .lock import RunLock
+from .reader import StateReader
+from .recording import COMMIT_AT_ONCE, RECIPES, signed64
+from . import schema
+from .schema import check_project, check_version, read_version, state_error, upgrade, write_meta
+
+DEFAULT_MAX_PENDING = 2000
+"""Bookkeeping events held before a commit is forced, which bounds memory when no answers arrive."""
+
+
+class StateStore(StateReader):
+    """The state file of one run, locked, written from the engine's events."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, meta: dict[str, Any], lock: RunLock, *,
+                 fingerprint: str, backup_path: Path | None, clock: Callable[[], float], max_pending: int) -> None:
+        super().__init__(conn, path, meta)
+        self.fingerprint = fingerprint
+        self.backup_path = backup_path
+        """Where `fresh=True` moved the old file, or None."""
+        self._lock = lock
+        self._clock = clock
+        self._max_pending = max_pending
+        self._segments: list[tuple[type, list[list[tuple]]]] = []
+        self._pending = 0
+
+    @classmethod
+    def open(cls, path: Path | str, *, project_name: str, project_path: str, fingerprint: str,
+             fresh: bool = False, clock: Callable[[], float] = time.time,
+             max_pending: int = DEFAULT_MAX_PENDING) -> "StateStore":
+        """Lock the state file and open it, creating it (and its folder) if missing.
+
+        `fresh=True` first moves an existing file aside as a timestamped backup
+        (`backup_path`). Raises UserError if another run holds the file, or if
+        the file is not SQLite, is damaged, has a newer schema, or belongs to
+        another project. An older schema is upgraded in place.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = RunLock.acquire(path)
+        try:
+            backup = move_aside(path, clock()) if fresh else None
+            conn, meta = _open_for_writing(path, project_name, project_path, fingerprint, clock())
+        except BaseException:
+            lock.release()
+            raise
+        return cls(conn, path, meta, lock, fingerprint=fingerprint, backup_path=backup,
+                   clock=clock, max_pending=max_pending)
+
+    def handle(self, event: Event) -> None:
+        """Record one engine event; answers and failures are committed before this returns."""
+        kind = type(event)
+        recipe = RECIPES.get(kind)
+        if recipe is None:
+            if kind is RunFinished:
+                self.flush()
+            return
+        # Parameters are built now, so that an event that cannot be stored fails here, alone,
+        # instead of poisoning the commit of everything pending.
+        rows = [params(event) for _, params in recipe]
+        if not self._segments or self._segments[-1][0] is not kind:
+            self._segments.append((kind, [[] for _ in recipe]))
+        for pending, row in zip(self._segments[-1][1], rows):
+            pending.append(row)
+        self._pending += 1
+        if kind in COMMIT_AT_ONCE or self._pending >= self._max_pending:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit every event handled so far in one transaction.
+
+        If the commit fails the events stay pending, and the error (a full
+        disk, say) is raised as a UserError.
+        """
+        if not self._segments:
+            return
+
+        def write() -> None:
+            for kind, rows_per_statement in self._segments:
+                for (sql, _), rows in zip(RECIPES[kind], rows_per_statement):
+                    self.conn.executemany(sql, rows)
+            write_meta(self.conn, {"updated_at": self._clock()})
+
+        self._transaction(write)
+        self._segments.clear()
+        self._pending = 0
+
+    def close(self) -> None:
+        """Commit what is pending, close the file and let the next run in; safe to call twice."""
+        if not self._lock.held:
+            return
+        try:
+            self.flush()
+        finally:
+            self.conn.close()
+            self._lock.release()
+
+    def requeue_failed(self) -> int:
+        """Make every failed item queued again ("retry failed items"); returns how many."""
+        self.flush()
+        changed = 0
+
+        def requeue() -> None:
+            nonlocal changed
+            self.conn.execute("UPDATE payloads SET error = NULL WHERE item IN (SELECT id FROM items WHERE status = 'failed')")
+            changed = self.conn.execute(
+                "UPDATE items SET status = 'queued', finished_at = NULL WHERE status = 'failed'"
+            ).rowcount
+
+        self._transaction(requeue)
+        return changed
+
+    def adopt_fingerprint(self, input_keys: Iterable[tuple[str, int]]) -> None:
+        """Store this run's fingerprint, with the new `input_key` of each (custom_id, key) given.
+
+        After a fingerprint change, a resume finds finished items by body hash
+        (the slow path). Hand this the new keys of every finished item that
+        path recognised, and the next resume can take the fast path again.
+        Never call it with only some of them: the others would be sent again.
+        """
+        self.flush()
+        rows = [(signed64(key), custom_id) for custom_id, key in input_keys]
+
+        def rekey() -> None:
+            self.conn.executemany("UPDATE items SET input_key = ? WHERE custom_id = ?", rows)
+            write_meta(self.conn, {"fingerprint": self.fingerprint, "updated_at": self._clock()})
+
+        self._transaction(rekey)
+
+    def _transaction(self, work: Callable[[], None]) -> None:
+        self.conn.execute("BEGIN")
+        try:
+            work()
+            self.conn.execute("COMMIT")
+        except BaseException as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise state_error(self.path, f"cannot write the state file {self.path}", f"SQLite says: {exc}",
+                                  "free some disk space or fix the file's permissions, then run again") from exc
+            raise
+
+
+def _open_for_writing(path: Path, project_name: str, project_path: str, fingerprint: str,
+                      now: float) -> tuple[sqlite3.Connection, dict[str, Any]]:
+    if not path.exists():
+        create_private(path)
+    check_header(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        version, meta = read_version(conn, path)
+        if meta is not None:
+            check_version(path, version, can_upgrade=True)
+            check_project(path, meta, project_name)
+        # WAL with synchronous=NORMAL: a commit reaches the OS before it returns, so it survives
+        # the death of this process (kill -9 included); only a power cut or OS crash may lose
+        # the last few commits, never corrupt the file.
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        _initialise(conn, version, meta, project_name, project_path, fingerprint, now)
+        make_sidecars_private(path)
+        return conn, dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise state_error(path, f"cannot open the state file {path}", f"SQLite says: {exc}") from exc
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _initialise(conn: sqlite3.Connection, version: int, meta: dict[str, Any] | None, project_name: str,
+                project_path: str, fingerprint: str, now: float) -> None:
+    if meta is None:
+        upgrade(conn, 0, {"project_name": project_name, "project_path": project_path,
+                          "fingerprint": fingerprint, "created_at": now, "updated_at": now})
+    elif version < schema.SCHEMA_VERSION:
+        upgrade(conn, version, {"project_path": project_path, "updated_at": now})
+    elif meta.get("project_path") != project_path:
+        write_meta(conn, {"project_path": project_path})
