@@ -141,12 +141,13 @@ class SourceReader:
     def _csv_lines(self) -> Iterator[tuple[int, str]]:
         _allow_long_csv_fields()
         reader = csv.reader(text for _, text in self._decoded_lines())
+        rows = _csv_rows(reader)
         try:
-            for start, row in _csv_rows(reader):
-                if self._header is None:
-                    self._header = row
-                else:
-                    yield start, json.dumps(row, ensure_ascii=False)
+            for _, header in rows:
+                self._header = header
+                break
+            for start, row in rows:
+                yield start, json.dumps(row, ensure_ascii=False)
         except csv.Error as exc:
             raise self._error(f"not valid CSV: {exc}", reader.line_num) from None
 

@@ -107,7 +107,10 @@ class Template:
         self.key = key
         self.uses: list[FieldUse] = []
         builder = _CodeBuilder(self.uses, text_only)
-        expression = builder.expression(value, key)
+        try:
+            expression = builder.expression(value, key)
+        except RecursionError:
+            raise TemplateSyntaxError([TemplateIssue(key, "the template is nested too deeply")]) from None
         if builder.issues:
             raise TemplateSyntaxError(builder.issues)
         self._render: Callable[[dict], Any] = builder.compile(expression, key)
