@@ -57,6 +57,7 @@ Sleep = Callable[[float], Awaitable[Any]]
 API_PREFIXES = ("/v1", "/openai", "/openai/v1", "/openai/deployments/{deployment}")
 """OpenAI's prefix, and Azure's (classic deployments, and its newer `/openai/v1`)."""
 MODEL_LIST_PREFIXES = ("/v1", "/openai", "/openai/v1")
+STATS_PATHS = ("/sim/stats", "/v1/sim/stats")
 DEFAULT_MODERATION_MODEL = "omni-moderation-latest"
 _STATIC_HEADERS: Headers = [(b"openai-organization", ORGANIZATION.encode()), (b"openai-version", b"2020-10-01")]
 _LIMIT_SETTINGS = ("rpm", "tpm", "bucket_s")
@@ -125,7 +126,9 @@ class SimulatorApp:
         for prefix in MODEL_LIST_PREFIXES:
             self.router.add("GET", f"{prefix}/models", self._list_models)
             self.router.add("GET", f"{prefix}/models/{{model_id}}", self._get_model)
-        self.router.add("GET", "/sim/stats", self._get_stats)
+        # Also under /v1, so that a client whose base URL ends in /v1 finds it too.
+        for path in STATS_PATHS:
+            self.router.add("GET", path, self._get_stats)
 
     def _model_endpoint(self, endpoint: str) -> Callable[[Request], Awaitable[Response]]:
         async def handler(request: Request) -> Response:

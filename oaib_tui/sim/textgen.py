@@ -61,11 +61,11 @@ def generate_text(rng: random.Random, cap: int, count: Callable[[str], int]) -> 
     """Sentences of common words, between ~10 tokens and `cap` tokens long."""
     cap = max(1, min(cap, MAX_GENERATED_TOKENS))
     target = rng.randint(min(MIN_OUTPUT_TOKENS, cap), cap)
-    words = rng.choices(WORDS, k=target)
-    lengths = [rng.randint(*_SENTENCE_WORDS) for _ in range(target // _SENTENCE_WORDS[0] + 1)]
+    lengths = _sentence_lengths(rng, target)
+    # Each full stop is a token of its own: leave room for them, so one count usually suffices.
+    words = rng.choices(WORDS, k=max(1, target - len(lengths)))
     text = _sentences(words, lengths)
     tokens = count(text)
-    # Capitals and full stops may add a token here and there: drop words until the text fits.
     while tokens > target and len(words) > 1:
         words = words[: max(1, len(words) - (tokens - target))]
         text = _sentences(words, lengths)
@@ -76,13 +76,23 @@ def generate_text(rng: random.Random, cap: int, count: Callable[[str], int]) -> 
     return GeneratedText(text, tokens, tokens >= cap)
 
 
+def _sentence_lengths(rng: random.Random, words: int) -> list[int]:
+    """Words per sentence, enough sentences to hold `words` words."""
+    lengths: list[int] = []
+    covered = 0
+    while covered < words:
+        lengths.append(rng.randint(*_SENTENCE_WORDS))
+        covered += lengths[-1]
+    return lengths
+
+
 def _sentences(words: list[str], lengths: list[int]) -> str:
     sentences, start = [], 0
     for length in lengths:
         chunk = words[start : start + length]
         if not chunk:
             break
-        sentences.append(chunk[0].capitalize() + "".join(" " + word for word in chunk[1:]) + ".")
+        sentences.append(" ".join(chunk).capitalize() + ".")
         start += length
     return " ".join(sentences)
 
