@@ -81,6 +81,7 @@ class SimulatorApp:
 
     @property
     def settings(self) -> SimulatorSettings:
+        """The settings in force (frozen; change them with :meth:`update`)."""
         return self._settings
 
     def update(self, **changes: Any) -> SimulatorSettings:
@@ -160,14 +161,14 @@ class SimulatorApp:
             stats.faults[fault] += 1
             early = await self._early_fault(fault, request)
             if early:
-                return self._with_limits(early)
+                return self._with_limits(early, error_bodies.TIMEOUT_FAULT_S * 1000 if fault == "timeout" else 0)
         parsed = _parse(endpoint, request)
         if isinstance(parsed, Response):
             return self._with_limits(parsed)
         if fault in SERVER_ERRORS:
             self.limiter.charge(parsed.reserved)
             await self._delay(settings.latency_ms)
-            return self._with_limits(error_bodies.server_error(int(fault)))
+            return self._with_limits(error_bodies.server_error(int(fault)), settings.latency_ms)
         if fault in SCRIPTED_429:
             refusal = self.limiter.forced_refusal(SCRIPTED_429[fault], parsed.reserved)
         else:
@@ -216,8 +217,8 @@ class SimulatorApp:
         if milliseconds > 0:  # the zero-latency path must not even yield to the loop
             await self._sleep(milliseconds / 1000)
 
-    def _with_limits(self, response: Response) -> Response:
-        response.headers[:0] = self.limiter.headers()
+    def _with_limits(self, response: Response, processing_ms: float = 0) -> Response:
+        response.headers[:0] = [*self.limiter.headers(), (b"openai-processing-ms", str(round(processing_ms)).encode())]
         return response
 
 

@@ -76,6 +76,7 @@ async def test_errors_carry_the_headers_too(make_app, client_for) -> None:
     for error in (caught.value, server_error.value):
         assert all(name in error.response.headers for name in RATE_HEADERS)
         assert error.response.headers["x-request-id"].startswith("req_")
+        assert error.response.headers["openai-processing-ms"] == "0"
 
 
 async def test_processing_time_is_the_simulated_latency(make_app, client_for, fake_sleep) -> None:
