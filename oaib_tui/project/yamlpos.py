@@ -37,7 +37,10 @@ class YamlDocument:
 
 def parse_yaml(text: str, file: str) -> YamlDocument:
     """Parse `text` (the content of `file`); a malformed document is a UserError with its position."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _unprintable(text, file, exc) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -48,6 +51,8 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         return YamlDocument(data, walker.positions, walker.duplicates)
     except yaml.MarkedYAMLError as exc:
         raise _malformed(file, exc) from None
+    except yaml.reader.ReaderError as exc:
+        raise _unprintable(text, file, exc) from None
     except yaml.YAMLError as exc:
         raise UserError(f"{file} is not valid YAML", [Problem(str(exc), file=file)]) from None
     except RecursionError:
@@ -81,6 +86,13 @@ def _malformed(file: str, exc: yaml.MarkedYAMLError) -> UserError:
         message += f" ({exc.context})"
     where = {"line": mark.line + 1, "column": mark.column + 1} if mark else {}
     return UserError(f"{file} is not valid YAML", [Problem(message, file=file, **where)])
+
+
+def _unprintable(text: str, file: str, exc: yaml.reader.ReaderError) -> UserError:
+    line = text.count("\n", 0, exc.position) + 1
+    column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+    message = f"the character U+{exc.character:04X} is not allowed in YAML"
+    return UserError(f"{file} is not valid YAML", [Problem(message, file=file, line=line, column=column)])
 
 
 def _at(node: Node) -> Position:

@@ -283,6 +283,12 @@ class TestFileProblems:
         assert (problem.line, problem.column) == (2, 10)
         assert problem.message == "byte 0xe9 is not UTF-8 text"
 
+    def test_a_control_character_names_its_place(self, make_project):
+        error = load_error(make_project("model: m\nname: a\x00b\n"))
+        problem = only_problem(error)
+        assert (problem.line, problem.column) == (2, 8)
+        assert problem.message == "the character U+0000 is not allowed in YAML"
+
     def test_unsupported_yaml_tag(self, make_project):
         problem = only_problem(load_error(make_project("model: !!python/name:os.system x\n")))
         assert problem.line == 1
