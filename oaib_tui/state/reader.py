@@ -47,6 +47,7 @@ def _reading(method: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(method)
     def guarded(self: "StateReader", *args: Any, **kwargs: Any) -> T:
         try:
+            self._before_read()
             return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as exc:
             raise unreadable(self.path, exc) from exc
@@ -105,6 +106,9 @@ class StateReader:
         """Close the connection; safe to call twice."""
         self.conn.close()
 
+    def _before_read(self) -> None:
+        """A hook for the writing subclass, which commits what is pending so that reads see it."""
+
     @property
     def project_name(self) -> str:
         return str(self.meta.get("project_name"))
@@ -162,6 +166,7 @@ class StateReader:
     def iter_results(self, status: str | Iterable[str]) -> Iterator[dict[str, Any]]:
         """Items of one status (or several, merged) in source order, as dicts (see `_result`)."""
         statuses = [status] if isinstance(status, str) else list(status)
+        self._before_read()
         streams = [self._iter_status(one) for one in statuses]
         if len(streams) == 1:
             return streams[0]

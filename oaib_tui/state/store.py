@@ -12,22 +12,28 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from ..engine.events import Event, RunFinished
 from .files import check_header, create_private, make_sidecars_private, move_aside
+from . import schema
 from .lock import RunLock
 from .reader import StateReader
 from .recording import COMMIT_AT_ONCE, RECIPES, signed64
-from . import schema
 from .schema import check_project, check_version, read_version, state_error, upgrade, write_meta
+
+T = TypeVar("T")
 
 DEFAULT_MAX_PENDING = 2000
 """Bookkeeping events held before a commit is forced, which bounds memory when no answers arrive."""
 
 
 class StateStore(StateReader):
-    """The state file of one run, locked, written from the engine's events."""
+    """The state file of one run, locked, written from the engine's events.
+
+    Its read methods (counts, item, iter_results …) first commit what is
+    pending, so they always include every event handled so far.
+    """
 
     def __init__(self, conn: sqlite3.Connection, path: Path, meta: dict[str, Any], lock: RunLock, *,
                  fingerprint: str, backup_path: Path | None, clock: Callable[[], float], max_pending: int) -> None:
@@ -38,6 +44,8 @@ class StateStore(StateReader):
         self._lock = lock
         self._clock = clock
         self._max_pending = max_pending
+        # Runs of same-type events not yet committed: (event type, for each statement of its
+        # recipe the parameter rows to execute).
         self._segments: list[tuple[type, list[list[tuple]]]] = []
         self._pending = 0
 
@@ -102,6 +110,9 @@ class StateStore(StateReader):
         self._segments.clear()
         self._pending = 0
 
+    def _before_read(self) -> None:
+        self.flush()
+
     def close(self) -> None:
         """Commit what is pending, close the file and let the next run in; safe to call twice."""
         if not self._lock.held:
@@ -115,17 +126,15 @@ class StateStore(StateReader):
     def requeue_failed(self) -> int:
         """Make every failed item queued again ("retry failed items"); returns how many."""
         self.flush()
-        changed = 0
 
-        def requeue() -> None:
-            nonlocal changed
-            self.conn.execute("UPDATE payloads SET error = NULL WHERE item IN (SELECT id FROM items WHERE status = 'failed')")
-            changed = self.conn.execute(
+        def requeue() -> int:
+            self.conn.execute("UPDATE payloads SET error = NULL"
+                              " WHERE item IN (SELECT id FROM items WHERE status = 'failed')")
+            return self.conn.execute(
                 "UPDATE items SET status = 'queued', finished_at = NULL WHERE status = 'failed'"
             ).rowcount
 
-        self._transaction(requeue)
-        return changed
+        return self._transaction(requeue)
 
     def adopt_fingerprint(self, input_keys: Iterable[tuple[str, int]]) -> None:
         """Store this run's fingerprint, with the new `input_key` of each (custom_id, key) given.
@@ -144,11 +153,12 @@ class StateStore(StateReader):
 
         self._transaction(rekey)
 
-    def _transaction(self, work: Callable[[], None]) -> None:
+    def _transaction(self, work: Callable[[], T]) -> T:
         self.conn.execute("BEGIN")
         try:
-            work()
+            result = work()
             self.conn.execute("COMMIT")
+            return result
         except BaseException as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")

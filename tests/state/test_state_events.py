@@ -55,7 +55,6 @@ def test_statuses_follow_the_events(store: StateStore) -> None:
     store.handle(sent("b", 1))
     store.handle(sent("c", 2))
     store.handle(retry("c", 2))
-    store.flush()
     assert store.counts() == {"queued": 2, "sent": 1, "done": 0, "failed": 0}
     assert store.item("c")["last_reason"] == "429 tokens"
 
