@@ -62,6 +62,15 @@ def canonical_json(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
+def _utf8(text: str) -> bytes:
+    # JSON and YAML escapes can smuggle in a lone surrogate ("\\ud800"); hash it rather than crash
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(_utf8(text)).hexdigest()
+
+
 def plain_template(request: dict[str, Any]) -> dict[str, Any]:
     """The request template as JSON would carry it (e.g. integer keys become text)."""
     return json.loads(json.dumps(request, default=str))
@@ -98,7 +107,7 @@ class RequestPlan:
             "request": plain_template(spec.request),
             "sources": [{"format": r.format, "id": r.spec.id, "text_field": r.spec.text_field} for r in self.readers],
         }
-        return hashlib.sha256(canonical_json(mapping).encode()).hexdigest()
+        return _sha256(canonical_json(mapping))
 
     def lines(self) -> Iterator[SourceLine]:
         """Every record's raw text, in order, without parsing it."""
@@ -114,7 +123,7 @@ class RequestPlan:
 
     def input_key(self, line: SourceLine) -> int:
         """The fast resume key of a line: changes when the line or the plan's fingerprint does."""
-        data = self._key_prefix + line.source.encode() + b"\0" + line.raw.encode("utf-8", "surrogatepass")
+        data = self._key_prefix + _utf8(line.source) + b"\0" + _utf8(line.raw)
         return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
 
     def prepare(self, line: SourceLine) -> PreparedRequest:
@@ -135,7 +144,7 @@ class RequestPlan:
             seq=line.seq,
             custom_id=custom_id,
             body=body,
-            body_hash=hashlib.sha256(canonical_json([url, body]).encode()).hexdigest(),
+            body_hash=_sha256(canonical_json([url, body])),
             input_key=self.input_key(line),
             source=line.source,
             line=line.line,
@@ -191,7 +200,7 @@ class RequestPlan:
         where = _item_position(self.project, line) if reader.format == "items" else {"line": line.line}
         key = f"sources[{reader.index}].items[{line.line - 1}]" if reader.format == "items" else None
         problem = Problem(message, file=reader.label, key=key, hint=hint, **where)
-        return UserError(f"{reader.label}:{line.line}: a record cannot become a request", [problem])
+        return UserError(f"{reader.label}: a record cannot become a request", [problem])
 
 
 def _refuse_shared_names(readers: list[SourceReader]) -> None:

@@ -221,3 +221,13 @@ class TestStreaming:
         peak = traced_peak(lambda: counted.append(sum(1 for _, _ in zip(range(20_000), big_plan))))
         assert counted == [20_000]
         assert peak < 1_000_000, f"peak {peak:,} bytes for 20,000 requests"
+
+
+def test_lone_surrogates_from_escapes_are_hashed_not_a_crash(make_project):
+    path = make_project(
+        'model: m\nsources: [{path: p.jsonl}, {items: [{t: "\\ud800"}]}]\nrequest: {input: "{t}", x: ["\\udc00"]}\n',
+        {"p.jsonl": '{"t": "\\ud83d"}\n'},
+    )
+    requests = list(RequestPlan(load_project(path)))
+    assert [r.body["input"] for r in requests] == ["\ud83d", "\ud800"]
+    assert len({r.body_hash for r in requests}) == 2

@@ -38,7 +38,7 @@ class TestJsonl:
         problem = only_problem(error)
         assert (problem.file, problem.line) == ("p.jsonl", 2)
         assert problem.message == "not valid JSON: Expecting property name enclosed in double quotes (column 14)"
-        assert error.title == "p.jsonl:2: a record cannot become a request"
+        assert error.title == "p.jsonl: a record cannot become a request"
 
     def test_a_line_that_is_json_but_not_an_object(self, make_project):
         plan = plan_for(make_project, "{path: p.jsonl}", {"p.jsonl": '{"text": "a"}\n["text"]\n'})
