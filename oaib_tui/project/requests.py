@@ -122,9 +122,13 @@ class RequestPlan:
         return sum(reader.estimate_count() for reader in self.readers)
 
     def input_key(self, line: SourceLine) -> int:
-        """The fast resume key of a line: changes when the line or the plan's fingerprint does."""
-        data = self._key_prefix + _utf8(line.source) + b"\0" + _utf8(line.raw)
-        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+        """The fast resume key of a line: changes when the line, its place or the plan's fingerprint does.
+
+        The line number is part of it so that two identical records (the same prompt twice in a
+        .txt file) never share a key. An unsigned 64-bit int, as the state store returns keys.
+        """
+        data = self._key_prefix + _utf8(line.source) + b"\0%d\0" % line.line + _utf8(line.raw)
+        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
 
     def prepare(self, line: SourceLine) -> PreparedRequest:
         """Parse, render and identify one line; raises UserError naming its file and line."""

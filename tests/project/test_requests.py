@@ -120,12 +120,26 @@ class TestDuplicateIds:
 
 
 class TestResumeKeys:
-    def test_input_key_is_a_signed_64_bit_int_that_depends_on_the_raw_line(self, make_project):
+    def test_input_key_is_an_unsigned_64_bit_int_that_depends_on_the_raw_line(self, make_project):
         plan = make_plan(make_project)
         keys = [plan.input_key(line) for line in plan.lines()]
-        assert all(-(2**63) <= key < 2**63 for key in keys)
+        assert all(0 <= key < 2**64 for key in keys)
         assert len(set(keys)) == 3
         assert keys == [request.input_key for request in plan]
+
+    def test_identical_lines_get_different_keys(self, tmp_path):
+        data = tmp_path / "prompts.txt"
+        data.write_text("same prompt\nsame prompt\n")
+        project = tmp_path / "p.yaml"
+        project.write_text(
+            "model: gpt-4o-mini\nsources: [{path: prompts.txt}]\n"
+            "request: {messages: [{role: user, content: '{text}'}]}\n"
+        )
+        from oaib_tui.project import RequestPlan, load_project
+
+        plan = RequestPlan(load_project(project))
+        first, second = (plan.input_key(line) for line in plan.lines())
+        assert first != second
 
     def test_input_key_is_stable_across_plans_and_loads(self, make_project):
         first = [r.input_key for r in make_plan(make_project)]
