@@ -1,0 +1,245 @@
+"""Client-side pacing for requests per minute and tokens per minute.
+
+How the server counts (OpenAI, and our simulator): two buckets, requests and
+tokens, each refilling continuously at limit/60 per second up to a capacity of
+some seconds of refill (a minute, or much less), starting full. Admission costs
+1 request and prompt + max output tokens, never refunded. Each answer's headers
+say the per-minute `limit`, what `remaining` right after admitting the request,
+and the time until the bucket is full again (`reset`).
+
+Two modes:
+
+- fixed (`learn=False`, mode `realtime`): pace at limit·(1−safety), with a
+  burst of :data:`FIXED_BURST_S` seconds of refill: half of a 10 s server
+  bucket, the smallest we plan for, so that our burst never overflows it even
+  when it was not full or the network bunches requests up.
+- learned (`learn=True`, mode `auto`): until the first headers, a trickle
+  (`source="starting"`): `start_fraction` of the rpm cap, or one request, and
+  one more every :data:`STARTING_REFILL_S`. Then a mirror of each server bucket
+  (limit, capacity = remaining + reset·rate, level re-synced from every answer:
+  see :mod:`.ratelimit_sync`). We spend the server's whole burst, down to a
+  reserve of `safety` × (the bucket, at most 10 s of refill), which absorbs what
+  another program on the same key takes between two answers. Caps (`rpm`,
+  `tpm`) below the learned limits pace like fixed limits, without the safety.
+  A server that sends no `x-ratelimit-*` headers leaves only the caps.
+
+Pass each attempt's `key` to try_acquire(), observe(), reconcile() and lost():
+the sync is then exact. Without keys it still works, with looser bounds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Hashable, Iterator, Literal, Mapping
+
+from .ratelimit_sync import (
+    Bucket,
+    BucketReport,
+    Grant,
+    GrantLog,
+    Kind,
+    ServerMirror,
+    header,
+    number,
+    read_limit_headers,
+)
+
+__all__ = ["FIXED_BURST_S", "LimiterSnapshot", "RateLimiter", "read_limit_headers"]
+
+Source = Literal["fixed", "headers", "starting"]
+
+FIXED_BURST_S = 5.0
+"""Seconds of refill a fixed-mode (or capped) bucket holds: half of a 10 s server bucket."""
+STARTING_REFILL_S = 2.0
+"""While starting, the small first allowance comes back at this pace until headers arrive."""
+HEADERLESS_ANSWERS = 3
+"""Answers without `x-ratelimit-*` headers after which `auto` stops waiting for them."""
+
+
+@dataclass(frozen=True, slots=True)
+class LimiterSnapshot:
+    """What the limiter believes now, for the dashboard."""
+
+    rpm_limit: float | None
+    tpm_limit: float | None
+    source: Source
+    remaining_requests: int | None
+    """The server's requests bucket now as we estimate it (learned), or as last reported (fixed)."""
+    remaining_tokens: int | None
+    paused_until: float | None
+    """Limiter-clock time before which nothing is granted, while a pause lasts."""
+
+
+class RateLimiter:
+    """Decides when the next request may go, from fixed limits or from what the server's headers say.
+
+    `clock` gives monotonic seconds (the event loop's time); every time the
+    limiter takes or returns is on it. See the module docstring for the model.
+    """
+
+    def __init__(
+        self,
+        *,
+        rpm: float | None,
+        tpm: float | None,
+        safety: float,
+        learn: bool,
+        clock: Callable[[], float],
+        start_fraction: float = 0.1,
+    ) -> None:
+        if not 0 <= safety < 1:
+            raise ValueError("safety must be at least 0 and below 1")
+        self._clock, self._safety, self._learn = clock, safety, learn
+        now = clock()
+        self._caps: dict[Kind, float | None] = {"requests": rpm, "tokens": tpm}
+        pace = 1.0 if learn else 1.0 - safety
+        self._local = {kind: _local_bucket(kind, limit * pace / 60.0, now)
+                       for kind, limit in self._caps.items() if limit}
+        self._mirrors: dict[Kind, ServerMirror] = {}
+        self._starting: Bucket | None = None
+        if learn:
+            allowance = max(1.0, math.floor(start_fraction * rpm)) if rpm else 1.0
+            self._starting = Bucket(allowance / STARTING_REFILL_S, allowance, now)
+        self._headerless = 0
+        self._paused_until = -math.inf
+        self._reported: dict[Kind, float] = {}
+        self._log = GrantLog()
+
+    # -- asking -------------------------------------------------------------------------
+
+    def try_acquire(self, tokens: int, *, key: Hashable | None = None) -> float:
+        """0.0 if a request of `tokens` (prompt + max output) may go now, and counts it; else seconds to wait.
+
+        `key` names this attempt, e.g. `(custom_id, attempt)`: pass the same to
+        observe(), reconcile() and lost() so that its answer is placed exactly.
+        """
+        now = self._clock()
+        if now < self._paused_until:
+            return self._paused_until - now
+        constraints = list(self._constraints(tokens))
+        wait = max((bucket.wait(need, now) for bucket, _, need in constraints), default=0.0)
+        if wait > 0:
+            return wait
+        for bucket, cost, _ in constraints:
+            bucket.take(cost, now)
+        if self._learn:
+            self._log.add(now, float(tokens), key)
+        return 0.0
+
+    def _constraints(self, tokens: int) -> Iterator[tuple[Bucket, float, float]]:
+        """(bucket, cost, level needed) for every bucket a request must get through.
+
+        A request larger than a bucket goes when the bucket is full, and leaves it
+        in debt: refusing it for ever would stall the job (the server says if it
+        is too large).
+        """
+        if self._starting is not None:
+            yield self._starting, 1.0, 1.0
+        for kind, bucket in self._local.items():
+            if self._cap_binds(kind):
+                cost = _cost(kind, tokens)
+                yield bucket, cost, min(cost, bucket.capacity)
+        for kind, mirror in self._mirrors.items():
+            cost = _cost(kind, tokens)
+            yield mirror.bucket, cost, min(cost + mirror.reserve(self._safety), mirror.bucket.capacity)
+
+    def _cap_binds(self, kind: Kind) -> bool:
+        mirror = self._mirrors.get(kind)
+        return mirror is None or (self._caps[kind] or math.inf) < mirror.limit
+
+    def pause_until(self, when: float) -> None:
+        """After a 429: nothing is granted before `when` (limiter clock)."""
+        self._paused_until = max(self._paused_until, when)
+
+    # -- learning ------------------------------------------------------------------------
+
+    def observe(self, headers: Mapping[str, str], *, key: Hashable | None = None) -> None:
+        """Learn from an answer's headers (any status, even without `x-ratelimit-*`)."""
+        now = self._clock()
+        reports = {kind: r for kind, r in read_limit_headers(headers).items() if r.remaining is not None}
+        self._reported.update({kind: r.remaining for kind, r in reports.items() if r.remaining is not None})
+        if self._learn:
+            self._learn_from(reports, self._log.find(key), now)
+        processing_ms = number(header(headers, "openai-processing-ms"))
+        if processing_ms is not None:
+            self._log.note_answer_time(processing_ms / 1000)
+        self._log.close(key, now, timed=processing_ms is None)
+
+    def lost(self, *, key: Hashable | None = None) -> None:
+        """An attempt ended without any answer (timeout, dropped connection): no header will come for it."""
+        self._log.close(key, self._clock(), timed=False)
+
+    def _learn_from(self, reports: dict[Kind, BucketReport], grant: Grant | None, now: float) -> None:
+        usable = {kind: r for kind, r in reports.items() if r.limit or kind in self._mirrors}
+        if not usable:
+            self._headerless += 1
+            if self._starting is not None and self._headerless >= HEADERLESS_ANSWERS:
+                self._starting = None  # this server does not report its limits: the caps alone pace
+            return
+        self._starting, self._headerless = None, 0
+        for kind, report in usable.items():
+            mirror = self._mirrors.get(kind)
+            if mirror is None:
+                mirror = self._mirrors[kind] = ServerMirror(kind, report.limit or 0.0, now)
+            mirror.learn(report)
+            mirror.resync(self._log, report.remaining or 0.0, grant, now)
+
+    def reconcile(self, estimated_prompt: int, actual_prompt: int, *, key: Hashable | None = None) -> None:
+        """The server counted `actual_prompt` prompt tokens where we counted `estimated_prompt`."""
+        difference = actual_prompt - estimated_prompt
+        if not difference:
+            return
+        now = self._clock()
+        if "tokens" in self._local:
+            self._local["tokens"].take(difference, now)
+        grant = self._log.find(key)
+        if grant is not None:
+            grant.tokens += difference
+        mirror = self._mirrors.get("tokens")
+        # Keyed, the answer's own header already set our level (a forgotten key: long answered),
+        # unless a newer grant's did without it. Unkeyed, we cannot tell: count it.
+        if mirror is not None and (key is None or (grant is not None and grant.seq > mirror.anchor_seq)):
+            mirror.bucket.take(difference, now)
+
+    # -- reporting -----------------------------------------------------------------------
+
+    def snapshot(self) -> LimiterSnapshot:
+        """Limits, where they come from, what remains, and any pause."""
+        now = self._clock()
+        return LimiterSnapshot(
+            rpm_limit=self._limit("requests"),
+            tpm_limit=self._limit("tokens"),
+            source=self._source(),
+            remaining_requests=self._remaining("requests", now),
+            remaining_tokens=self._remaining("tokens", now),
+            paused_until=self._paused_until if self._paused_until > now else None,
+        )
+
+    def _source(self) -> Source:
+        if self._mirrors:
+            return "headers"
+        return "starting" if self._starting is not None else "fixed"
+
+    def _limit(self, kind: Kind) -> float | None:
+        mirror, cap = self._mirrors.get(kind), self._caps[kind]
+        if mirror is None:
+            return cap
+        return mirror.limit if cap is None else min(cap, mirror.limit)
+
+    def _remaining(self, kind: Kind, now: float) -> int | None:
+        mirror = self._mirrors.get(kind)
+        if mirror is not None:
+            return max(0, math.floor(mirror.bucket.level_at(now)))
+        reported = self._reported.get(kind)
+        return None if reported is None else int(reported)
+
+
+def _cost(kind: Kind, tokens: int) -> float:
+    return 1.0 if kind == "requests" else float(tokens)
+
+
+def _local_bucket(kind: Kind, rate: float, now: float) -> Bucket:
+    # A requests bucket below one request would never grant anything.
+    capacity = max(FIXED_BURST_S * rate, 1.0) if kind == "requests" else FIXED_BURST_S * rate
+    return Bucket(rate, capacity, now)

@@ -1,0 +1,286 @@
+"""Our estimate of the server's rate-limit buckets, kept in sync from response headers.
+
+A header tells a bucket's level right after the server admitted the request
+it answers, which is (nearly) when we granted that request: grants we made
+later, still in flight, are not in it. So the level *now* is replayed from
+that grant: the header's `remaining`, plus refill since, minus every grant we
+made after it, clipped at the capacity step by step.
+
+With the request's `key` the grant is known and the sync is exact. Without it,
+the answer could be for any grant still open (answers overtake each other);
+each such grant gives a candidate level. We move our estimate only as far as it
+must to fall within their range: down at once (another program on the same
+key took some), up only by what the answers of the last
+:data:`RAISE_AGREEMENT_S` all agree on (a late answer from a burst, its grant
+long closed, can look like a lot of room).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from dataclasses import dataclass
+from typing import Hashable, Iterator, Literal, Mapping
+
+from .retry import parse_duration
+
+Kind = Literal["requests", "tokens"]
+KINDS: tuple[Kind, ...] = ("requests", "tokens")
+
+RESERVE_HORIZON_S = 10.0
+"""The learned reserve is `safety` × this many seconds of refill (or × the bucket, if smaller)."""
+RAISE_AGREEMENT_S = 2.0
+"""Unkeyed answers raise our estimate only by what all of theirs in this many seconds agree on."""
+STALE_GRANT_S = 300.0
+"""A grant unanswered this long is forgotten: its answer could no longer be placed."""
+LOST_AFTER_ANSWER_TIMES = 4.0
+"""An unkeyed grant unanswered for this many times the median answer time is taken as lost."""
+LOST_AFTER_MIN_S = 1.0
+MAX_LOGGED_GRANTS = 100_000
+ANSWER_TIME_SAMPLES = 32
+CAPACITY_SAMPLES = 9
+_DUST = 1e-9  # refill arithmetic leaves 0.9999999999 of 1: that is room, not a wait
+
+
+@dataclass(frozen=True, slots=True)
+class BucketReport:
+    """One bucket's `x-ratelimit-*` headers."""
+
+    limit: float | None
+    remaining: float | None
+    reset_s: float | None
+
+
+def read_limit_headers(headers: Mapping[str, str]) -> dict[Kind, BucketReport]:
+    """The `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` headers, per bucket that has any."""
+    lowered = {str(name).lower(): str(value) for name, value in headers.items()}
+    reports: dict[Kind, BucketReport] = {}
+    for kind in KINDS:
+        report = BucketReport(
+            number(lowered.get(f"x-ratelimit-limit-{kind}")),
+            number(lowered.get(f"x-ratelimit-remaining-{kind}")),
+            parse_duration(lowered.get(f"x-ratelimit-reset-{kind}")),
+        )
+        if report != BucketReport(None, None, None):
+            reports[kind] = report
+    return reports
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by its lower-case name (httpx headers ignore case; a plain dict may not)."""
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if str(k).lower() == name), None)
+    return None if value is None else str(value)
+
+
+def number(text: str | None) -> float | None:
+    """A finite, non-negative number, or None."""
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+class Bucket:
+    """Refills at `rate` per second up to `capacity`; its level may go below zero (debt)."""
+
+    __slots__ = ("rate", "capacity", "level", "updated")
+
+    def __init__(self, rate: float, capacity: float, now: float) -> None:
+        self.rate, self.capacity, self.level, self.updated = rate, capacity, capacity, now
+
+    def level_at(self, now: float) -> float:
+        return min(self.capacity, self.level + max(0.0, now - self.updated) * self.rate)
+
+    def wait(self, need: float, now: float) -> float:
+        """Seconds until the bucket holds `need`."""
+        shortfall = need - self.level_at(now)
+        if shortfall <= _DUST:
+            return 0.0
+        return shortfall / self.rate if self.rate > 0 else math.inf
+
+    def set(self, level: float, now: float) -> None:
+        self.level, self.updated = min(level, self.capacity), max(now, self.updated)
+
+    def take(self, amount: float, now: float) -> None:
+        self.set(self.level_at(now) - amount, now)
+
+
+@dataclass(slots=True)
+class Grant:
+    seq: int
+    at: float
+    tokens: float
+    key: Hashable | None
+    open: bool = True
+    """Not yet answered (without keys: not yet paired with an answer)."""
+
+    def cost(self, kind: Kind) -> float:
+        return 1.0 if kind == "requests" else self.tokens
+
+
+class GrantLog:
+    """Our recent grants, oldest first, for placing each answer's headers."""
+
+    def __init__(self) -> None:
+        self._grants: deque[Grant] = deque()
+        self._by_key: dict[Hashable, Grant] = {}
+        self._next_seq = 0
+        self._open = 0
+        self._answer_times: deque[float] = deque(maxlen=ANSWER_TIME_SAMPLES)
+
+    def add(self, now: float, tokens: float, key: Hashable | None) -> None:
+        self.prune(now)
+        grant = Grant(self._next_seq, now, tokens, key)
+        self._next_seq += 1
+        self._grants.append(grant)
+        self._open += 1
+        if key is not None:
+            self._by_key[key] = grant
+        if len(self._grants) > MAX_LOGGED_GRANTS:
+            self._forget(self._grants.popleft())
+
+    def find(self, key: Hashable | None) -> Grant | None:
+        return None if key is None else self._by_key.get(key)
+
+    def note_answer_time(self, seconds: float) -> None:
+        """How long the server said it worked on an answer (`openai-processing-ms`)."""
+        self._answer_times.append(seconds)
+
+    def close(self, key: Hashable | None, now: float, *, timed: bool) -> None:
+        """Mark a grant done; without a key, the oldest open one (answers paired first in, first out).
+
+        `timed`: take the time since that grant as a sample of how long answers take.
+        """
+        grant = self.find(key) if key is not None else next((g for g in self._grants if g.open), None)
+        if grant is not None and grant.open:
+            grant.open = False
+            self._open -= 1
+            if key is None and timed:
+                self._answer_times.append(now - grant.at)
+        self.prune(now)
+
+    def replay(self, kind: Kind, bucket: Bucket, remaining: float, now: float) -> Iterator[tuple[Grant, float]]:
+        """For each logged grant, newest first: the level now, had the server reported `remaining` right after it.
+
+        Walks back from now keeping the map "level after this grant → level now"
+        as `min(top, level + gain)`: refill adds to gain, each later grant's cost
+        subtracts from it, and the capacity clips (into top).
+        """
+        capacity, rate = bucket.capacity, bucket.rate
+        top, gain, later = capacity, 0.0, None
+        for grant in reversed(self._grants):
+            if later is None:
+                gain = rate * (now - grant.at)
+            else:
+                cost = later.cost(kind)
+                top = min(top, capacity - cost + gain)
+                gain += rate * (later.at - grant.at) - cost
+            yield grant, min(top, remaining + gain)
+            later = grant
+
+    def prune(self, now: float) -> None:
+        """Forget the oldest grants while answered (or stale): no answer can be placed before the oldest open one."""
+        self._close_lost(now)
+        while self._grants and (not self._grants[0].open or now - self._grants[0].at > STALE_GRANT_S):
+            self._forget(self._grants.popleft())
+
+    def _close_lost(self, now: float) -> None:
+        """Unkeyed grants unanswered for several times as long as answers take were lost (dropped, timed out).
+
+        Otherwise each attempt that never gets an answer (unless reported with
+        `lost()`) would keep an old grant open for good, widening the range of
+        candidates. First-in-first-out delays are stretched by such grants
+        themselves: the server's `openai-processing-ms` is the better measure.
+        """
+        if not self._answer_times:
+            return
+        lost_before = now - max(LOST_AFTER_MIN_S, LOST_AFTER_ANSWER_TIMES * statistics.median(self._answer_times))
+        for grant in self._grants:
+            if grant.at >= lost_before:
+                return
+            if grant.open and grant.key is None:
+                grant.open = False
+                self._open -= 1
+
+    def _forget(self, grant: Grant) -> None:
+        if grant.open:
+            grant.open = False
+            self._open -= 1
+        if grant.key is not None and self._by_key.get(grant.key) is grant:
+            del self._by_key[grant.key]
+
+
+class ServerMirror:
+    """Our estimate of one server bucket: its limit and capacity from headers, its level re-synced."""
+
+    def __init__(self, kind: Kind, limit: float, now: float) -> None:
+        self.kind, self.limit = kind, limit
+        self.bucket = Bucket(limit / 60.0, 0.0, now)
+        self._capacities: deque[float] = deque(maxlen=CAPACITY_SAMPLES)
+        self._remainings: deque[float] = deque(maxlen=CAPACITY_SAMPLES)
+        self.synced = False
+        self.anchor_seq = -1
+        """The newest grant whose own answer set our level exactly."""
+        self._gaps: deque[tuple[float, float]] = deque()
+        """(time, how far below the lowest candidate we were) for recent unkeyed answers."""
+
+    def learn(self, report: BucketReport) -> None:
+        """The limit, and the capacity (median of remaining + reset·rate), from one answer."""
+        if report.limit:
+            self.limit, self.bucket.rate = report.limit, report.limit / 60.0
+        if report.remaining is None:
+            return
+        self._remainings.append(report.remaining)
+        if report.reset_s is not None:
+            self._capacities.append(report.remaining + report.reset_s * self.bucket.rate)
+        median = statistics.median(self._capacities) if self._capacities else 0.0
+        self.bucket.capacity = max(median, max(self._remainings), 1.0)
+
+    def reserve(self, safety: float) -> float:
+        """What we leave in the server's bucket: `safety` × the bucket, at most RESERVE_HORIZON_S of refill."""
+        return safety * min(self.bucket.capacity, RESERVE_HORIZON_S * self.bucket.rate)
+
+    def resync(self, log: GrantLog, remaining: float, grant: Grant | None, now: float) -> None:
+        """Re-sync from an answer's `remaining`; `grant` is the one it answers, if known."""
+        if grant is not None and grant.open:
+            level = next(level for g, level in log.replay(self.kind, self.bucket, remaining, now) if g is grant)
+            self._sync_exact(level, grant.seq, now)
+            return
+        low, high = math.inf, -math.inf
+        for candidate, level in log.replay(self.kind, self.bucket, remaining, now):
+            low = min(low, level)
+            if candidate.open:
+                high = max(high, level)
+        if high > -math.inf:
+            self._sync_range(low, high, now)
+        elif not self.synced:
+            self._sync_range(remaining, remaining, now)
+
+    def _sync_exact(self, level: float, seq: int, now: float) -> None:
+        if seq >= self.anchor_seq or not self.synced:
+            self.bucket.set(level, now)
+            self.anchor_seq, self.synced = seq, True
+            self._gaps.clear()
+        elif level < self.bucket.level_at(now):  # older than the last exact answer: it may only lower
+            self.bucket.set(level, now)
+
+    def _sync_range(self, low: float, high: float, now: float) -> None:
+        if not self.synced:
+            self.bucket.set(low, now)
+            self.synced = True
+            return
+        if self.bucket.level_at(now) > high:
+            self.bucket.set(high, now)
+            self._gaps.clear()
+        level = self.bucket.level_at(now)
+        self._gaps.append((now, max(0.0, low - level)))
+        while self._gaps[0][0] < now - RAISE_AGREEMENT_S:
+            self._gaps.popleft()
+        rise = min(gap for _, gap in self._gaps) if len(self._gaps) > 1 else 0.0
+        if rise > 0:
+            self.bucket.set(level + rise, now)
+            self._gaps = deque((at, gap - rise) for at, gap in self._gaps)

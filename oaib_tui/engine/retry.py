@@ -1,0 +1,321 @@
+"""What to do after a failed attempt: retry, fail the request, or stop the run.
+
+Pure functions of (attempt, status, error body, headers, clock): no I/O, no
+sleeping. The rules follow the openai SDK's `_base_client.py` and improve on it
+where a long job needs it:
+
+- Retried: 408, 409, 429 `rate_limit_exceeded`, 5xx, timeouts, dropped
+  connections and 200 answers whose body is not JSON. `x-should-retry`
+  overrides the status, as in the SDK.
+- Failed (no point retrying): 400, 404, 422 and any request too large.
+- Stopped (no request can succeed): 401, 403 and `insufficient_quota`.
+
+Where the SDK refuses to retry when `retry-after` exceeds two minutes, we cap the
+wait at :data:`MAX_SERVER_DELAY_S` and retry: a job of a million requests should
+wait, not give up.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping
+
+__all__ = [
+    "MAX_SERVER_DELAY_S",
+    "Outcome",
+    "RetryDecision",
+    "RetryPolicy",
+    "backoff_delay",
+    "classify",
+    "parse_duration",
+    "server_delay",
+]
+
+Action = Literal["retry", "fail", "stop"]
+RateLimitKind = Literal["requests", "tokens", "unknown"]
+Failure = Literal["timeout", "connection", "malformed"]
+
+MAX_SERVER_DELAY_S = 120.0
+"""Longest wait we accept from the server (the SDK's cap for `retry-after`); longer asks are cut to this."""
+SERVER_DELAY_SPREAD = 0.1
+"""Share of a server-asked delay added at random, so requests told the same wait do not return together."""
+SERVER_DELAY_MIN_SPREAD_S = 0.05
+"""The spread added to a tiny server-asked delay, at least."""
+BACKOFF_JITTER = 0.25
+"""Exponential delays are cut by up to this share at random, as the SDK does."""
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|ns)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+_TRY_AGAIN = re.compile(r"try again in\s+(\S+?)\.?(?:\s|$)", re.IGNORECASE)
+_RETRY_AFTER_SECONDS = re.compile(r"retry after (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)  # Azure's wording
+_REQUESTED = re.compile(r"Requested (\d+)")
+_KIND_IN_MESSAGE = re.compile(r"on (requests|tokens) per", re.IGNORECASE)
+_TOO_LARGE_CODES = {"context_length_exceeded", "request_too_large", "string_above_max_length"}
+_QUOTA = "insufficient_quota"
+
+_DESCRIPTIONS: dict[str, str] = {
+    "timeout": "no answer before the timeout",
+    "connection dropped": "the connection dropped before an answer came",
+    "malformed response": "the answer's body is not the JSON object it should be",
+}
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Seconds in an OpenAI duration (`1s`, `6m0s`, `120ms`, `1h2m3.5s`) or a plain number; None if unparseable."""
+    if text is None:
+        return None
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return _parse_go_duration(text)
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def _parse_go_duration(text: str) -> float | None:
+    total, position = 0.0, 0
+    for part in _DURATION_PART.finditer(text):
+        if part.start() != position:
+            return None
+        total += float(part.group(1)) * _UNIT_SECONDS[part.group(2)]
+        position = part.end()
+    return total if position == len(text) and position > 0 else None
+
+
+def server_delay(
+    headers: Mapping[str, str],
+    body_message: str | None = None,
+    *,
+    now: float | None = None,
+    rate_limit_kind: RateLimitKind | None = None,
+) -> float | None:
+    """The wait the server asked for, in seconds (at most :data:`MAX_SERVER_DELAY_S`), or None.
+
+    In order: `retry-after-ms`; `retry-after` (seconds, or an HTTP date read
+    against `now`, a `time.time()` value); for a 429 rate limit
+    (`rate_limit_kind` set), the bucket's `x-ratelimit-reset-*` (the larger of
+    both when the kind is unknown); last, "Please try again in 1.5s" in the message.
+
+    `x-ratelimit-reset-*` is the time until the bucket is *full* again, which can
+    be a whole minute; when the headers also say the limit and what remains, we
+    wait only until the bucket has room for the request (never longer than reset).
+    """
+    lowered = _lowered(headers)
+    delay = _retry_after(lowered, now)
+    if delay is None and rate_limit_kind is not None:
+        delay = _reset_delay(lowered, rate_limit_kind, body_message or "")
+    if delay is None and body_message:
+        delay = _delay_in_message(body_message)
+    if delay is None or math.isnan(delay):
+        return None
+    return min(max(delay, 0.0), MAX_SERVER_DELAY_S)
+
+
+def _delay_in_message(message: str) -> float | None:
+    match = _TRY_AGAIN.search(message)
+    if match:
+        return parse_duration(match.group(1))
+    match = _RETRY_AFTER_SECONDS.search(message)
+    return float(match.group(1)) if match else None
+
+
+def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
+    return {str(name).lower(): str(value) for name, value in headers.items()}
+
+
+def _retry_after(headers: dict[str, str], now: float | None) -> float | None:
+    milliseconds = _number(headers.get("retry-after-ms"))
+    if milliseconds is not None:
+        return milliseconds / 1000
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    seconds = _number(value)
+    if seconds is not None or now is None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.timestamp() - now if when.tzinfo is not None else None
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) else value
+
+
+def _reset_delay(headers: dict[str, str], kind: RateLimitKind, message: str) -> float | None:
+    kinds = ("requests", "tokens") if kind == "unknown" else (kind,)
+    delays = [d for d in (_bucket_delay(headers, k, message) for k in kinds) if d is not None]
+    return max(delays) if delays else None
+
+
+def _bucket_delay(headers: dict[str, str], kind: str, message: str) -> float | None:
+    reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}"))
+    if reset is None:
+        return None
+    limit = _number(headers.get(f"x-ratelimit-limit-{kind}"))
+    remaining = _number(headers.get(f"x-ratelimit-remaining-{kind}"))
+    requested = _REQUESTED.search(message)
+    wanted = 1.0 if kind == "requests" else (float(requested.group(1)) if requested else None)
+    if not limit or remaining is None or wanted is None:
+        return reset
+    return min(reset, max(0.0, (wanted - remaining) / (limit / 60.0)))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one failed attempt ends, and why, in words the dashboard can show."""
+
+    action: Action
+    """`retry` this request, `fail` it (retrying cannot help), or `stop` the run (no request can succeed)."""
+    reason: str
+    """Short and human: `429 tokens`, `503`, `timeout`, `connection dropped`, `request too large` …"""
+    server_delay_s: float | None
+    """The wait the server asked for, if any."""
+    rate_limit_kind: RateLimitKind | None
+    """Set for a 429 rate limit: the runner holds every request, not just this one."""
+    message: str
+    """The server's message, or a description of what happened."""
+    status: int | None = None
+    """The HTTP status, None when no answer came."""
+    error: dict[str, Any] | None = None
+    """The error object of the answer's body, if it had one."""
+
+
+def classify(
+    *,
+    status: int | None,
+    error: dict[str, Any] | None,
+    headers: Mapping[str, str],
+    failure: Failure | None = None,
+    now: float,
+) -> Outcome:
+    """Decide what a failed attempt means. `now` is `time.time()`, for `retry-after` dates."""
+    if failure in ("timeout", "connection") or status is None:
+        reason = "timeout" if failure == "timeout" else "connection dropped"
+        return Outcome("retry", reason, None, None, _DESCRIPTIONS[reason], status, error)
+    message = str((error or {}).get("message") or "")
+    kind = _rate_limit_kind(status, error, message)
+    delay = server_delay(headers, message, now=now, rate_limit_kind=kind)
+    action, reason = _rule(status, error, message, kind, failure)
+    action = _obey_should_retry(_lowered(headers).get("x-should-retry"), action)
+    return Outcome(action, reason, delay, kind, message or _DESCRIPTIONS.get(reason, f"HTTP {status}"), status, error)
+
+
+def _rule(
+    status: int, error: dict[str, Any] | None, message: str, kind: RateLimitKind | None, failure: Failure | None
+) -> tuple[Action, str]:
+    code, kind_of_error = (error or {}).get("code"), (error or {}).get("type")
+    if status in (401, 403):
+        return "stop", str(status)
+    if status == 429 and _QUOTA in (code, kind_of_error):
+        return "stop", "insufficient quota"
+    if _too_large(status, code, message):
+        return "fail", "request too large"
+    if kind is not None:
+        return "retry", "429" if kind == "unknown" else f"429 {kind}"
+    if 200 <= status < 300:
+        return "retry", "malformed response"
+    if status in (408, 409) or status >= 500:
+        return "retry", str(status)
+    return "fail", str(status)
+
+
+def _too_large(status: int, code: Any, message: str) -> bool:
+    if status == 413:
+        return True
+    if status == 400 and code in _TOO_LARGE_CODES:
+        return True
+    return status == 429 and message.lstrip().lower().startswith("request too large")
+
+
+def _rate_limit_kind(status: int, error: dict[str, Any] | None, message: str) -> RateLimitKind | None:
+    """`requests`/`tokens`/`unknown` for a 429 that waiting can cure; None for anything else."""
+    if status != 429:
+        return None
+    code, kind = (error or {}).get("code"), (error or {}).get("type")
+    if _QUOTA in (code, kind) or _too_large(status, code, message):
+        return None
+    if kind in ("requests", "tokens"):
+        return kind
+    match = _KIND_IN_MESSAGE.search(message)
+    return match.group(1).lower() if match else "unknown"  # type: ignore[return-value]
+
+
+def _obey_should_retry(header: str | None, action: Action) -> Action:
+    """`x-should-retry: true/false` overrides the status, as in the SDK; a stop stays a stop."""
+    if action == "stop" or header is None:
+        return action
+    value = header.strip().lower()
+    if value == "true":
+        return "retry"
+    if value == "false":
+        return "fail"
+    return action
+
+
+def backoff_delay(
+    attempt: int, server_delay: float | None, rng: random.Random, *, base: float = 0.5, cap: float = 60.0
+) -> float:
+    """Seconds to wait before retrying after failed attempt number `attempt` (1 for the first try).
+
+    Exponential like the SDK: `base·2^(attempt-1)`, capped at `cap`, cut by up to
+    25% at random. When the server asked for a delay, never less than that: the
+    server's delay plus a random 10% (at least 50 ms) spread, so that the many
+    requests refused together with the same header do not all come back at once.
+    """
+    exponent = min(max(attempt, 1) - 1, 64)
+    delay = min(base * 2.0**exponent, cap) * (1 - BACKOFF_JITTER * rng.random())
+    if server_delay is None or not math.isfinite(server_delay) or server_delay < 0:
+        return delay
+    spread = max(SERVER_DELAY_MIN_SPREAD_S, SERVER_DELAY_SPREAD * server_delay)
+    return max(delay, server_delay + spread * rng.random())
+
+
+@dataclass(frozen=True, slots=True)
+class RetryDecision:
+    """What the runner does after a failed attempt, with the figures for its event."""
+
+    retry: bool
+    delay_s: float
+    """Seconds to wait before the next attempt; 0 when not retrying."""
+    attempt: int
+    """The attempt that failed (1 for the first try)."""
+    retries_left: int
+    """Retries still allowed after this one (if retrying) or now (if not)."""
+    outcome: Outcome
+
+
+class RetryPolicy:
+    """At most `max_retries` retries per request after its first attempt.
+
+    `wait=False` turns every delay into 0 (for tests, like stamina's testing mode).
+    """
+
+    def __init__(self, max_retries: int, *, base: float = 0.5, cap: float = 60.0, wait: bool = True) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be 0 or more")
+        self.max_retries = max_retries
+        self.base, self.cap, self.wait = base, cap, wait
+
+    def should_retry(self, attempt: int, outcome: Outcome) -> bool:
+        """True if the outcome is retryable and attempt number `attempt` was not the last allowed."""
+        return outcome.action == "retry" and attempt <= self.max_retries
+
+    def decide(self, attempt: int, outcome: Outcome, rng: random.Random) -> RetryDecision:
+        """Whether and when to try again after failed attempt number `attempt`."""
+        if not self.should_retry(attempt, outcome):
+            return RetryDecision(False, 0.0, attempt, max(0, self.max_retries - attempt + 1), outcome)
+        delay = backoff_delay(attempt, outcome.server_delay_s, rng, base=self.base, cap=self.cap)
+        return RetryDecision(True, delay if self.wait else 0.0, attempt, self.max_retries - attempt, outcome)
