@@ -138,6 +138,15 @@ class StateReader:
         return row[0] if row else None
 
     @_reading
+    def finished_status(self, custom_id: str, body_hash: str) -> str | None:
+        """`done` or `failed` if the item finished with this very request body, else None."""
+        row = self.conn.execute(
+            "SELECT status FROM items WHERE custom_id = ? AND body_hash = ? AND status IN ('done', 'failed')",
+            (custom_id, body_hash),
+        ).fetchone()
+        return row[0] if row else None
+
+    @_reading
     def finished_body_hashes(self, statuses: Iterable[str] = FINISHED) -> dict[str, str]:
         """custom_id → body hash of every item in `statuses`: the resume slow path, all at once."""
         wanted = tuple(statuses)

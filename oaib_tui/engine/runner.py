@@ -1,0 +1,467 @@
+"""The realtime engine: streams a project's requests to the API as fast as its limits allow.
+
+One dispatcher coroutine decides what goes out next (a retry that is due, or
+the next record from the sources), asks the rate limiter, and launches one task
+per attempt. Every decision becomes an event for whoever listens: the engine
+itself keeps only counters. Time is the event loop's clock, so tests can run
+it on virtual time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import openai
+
+from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
+from ..pricing import PriceBook, worst_case_cost
+from ..project import PreparedRequest, RequestPlan
+from ..project.schema import LoadedProject
+from .. import tokens
+from . import events as ev
+from .client import Reply, send
+from .ratelimit import RateLimiter
+from .resume import ResumeIndex
+from .retry import Outcome, RetryPolicy, backoff_delay, classify
+from .usage import usage_from_response
+
+Emit = Callable[[ev.Event], None]
+SKIP_YIELD_EVERY = 5_000  # yield to the loop while skipping finished lines, so a UI stays responsive
+LIMITS_EVENT_INTERVAL_S = 0.25
+
+STOP_EXIT_CODES = {"interrupted": EXIT_INTERRUPTED, "cancelled": EXIT_INTERRUPTED}
+
+
+@dataclass(slots=True)
+class _Item:
+    request: PreparedRequest
+    prompt_tokens: int
+    max_output_tokens: int
+    worst_cost: float
+    attempt: int = 0
+
+    @property
+    def reserved_tokens(self) -> int:
+        return self.prompt_tokens + self.max_output_tokens
+
+    @property
+    def next_key(self) -> tuple[int, int]:
+        """The limiter's key for the next attempt, so that its answer's headers sync exactly."""
+        return (self.request.seq, self.attempt + 1)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.request.seq, self.attempt)
+
+
+@dataclass(slots=True)
+class Counters:
+    done: int = 0
+    failed: int = 0
+    skipped_done: int = 0
+    """Items the state file holds as done with the same request: not sent again."""
+    skipped_failed: int = 0
+    sent: int = 0
+    retries: int = 0
+    cost_usd: float = 0.0
+    new_items: int = 0
+
+
+@dataclass(order=True, slots=True)
+class _DueRetry:
+    due: float
+    seq: int
+    item: _Item = field(compare=False)
+
+
+class Engine:
+    """Runs one project's realtime job. Steer it with pause(), resume(), stop() and abandon()."""
+
+    def __init__(
+        self,
+        project: LoadedProject,
+        client: openai.AsyncOpenAI,
+        emit: Emit,
+        *,
+        resume: ResumeIndex | None = None,
+        rng: random.Random | None = None,
+        limiter: RateLimiter | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        spec = project.spec
+        self.project = project
+        self.client = client
+        self._emit = emit
+        self.plan = RequestPlan(project)
+        self.resume_index = resume or ResumeIndex.empty()
+        self.rng = rng or random.Random()
+        self.wall = wall_clock
+        self.limits = spec.limits
+        self.policy = RetryPolicy(spec.limits.max_retries)
+        self.prices = PriceBook.for_project(spec.pricing)
+        self.counters = Counters()
+        self._limiter = limiter
+        self._retries: list[_DueRetry] = []
+        self._inflight: set[asyncio.Task] = set()
+        self._inflight_worst_cost = 0.0
+        self._seen_ids: set[int] = set()
+        self._paused = False
+        self._stop: ev.RunStopping | None = None
+        self._abandoned = False
+        self._exhausted = False
+        self._wake: asyncio.Event | None = None
+        self._last_limits_event = float("-inf")
+        self._last_limits: tuple | None = None
+
+    # -- steering -------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        if not self._paused:
+            self._paused = True
+            self._emit(ev.RunPaused(at=self.wall()))
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            self._emit(ev.RunResumed(at=self.wall()))
+            self._poke()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def stop(self, reason: str = "interrupted", message: str = "stopped by the user") -> None:
+        """Send nothing more; let requests in flight finish."""
+        if self._stop is None:
+            self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())  # type: ignore[arg-type]
+            self._emit(self._stop)
+            self._poke()
+
+    def abandon(self) -> None:
+        """Stop and cancel the requests in flight too (they are sent again on resume)."""
+        self.stop()
+        self._abandoned = True
+        for task in list(self._inflight):
+            task.cancel()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop is not None
+
+    # -- the run --------------------------------------------------------------------------
+
+    async def run(self) -> ev.RunFinished:
+        loop = asyncio.get_running_loop()
+        self._now = loop.time
+        # Event times are wall-clock seconds that advance with the loop's clock: monotonic in a
+        # real run, and virtual under a test's virtual-time loop.
+        anchor = self.wall() - loop.time()
+        self.wall = lambda: anchor + loop.time()
+        self._wake = asyncio.Event()
+        self.limiter = self._limiter or self._build_limiter()
+        spec = self.project.spec
+        self._emit(ev.RunStarted(
+            project=self.project.name, model=spec.model, endpoint=spec.endpoint, mode=spec.mode,
+            resumed_done=self.resume_index.done, resumed_failed=self.resume_index.failed,
+            total_known=self.plan_total(), at=self.wall(),
+        ))
+        self._emit_limits(force=True)
+        self._warn_if_unpriced()
+        try:
+            await self._dispatch()
+            await self._drain()
+        finally:
+            for task in list(self._inflight):
+                task.cancel()
+        return self._finish()
+
+    def plan_total(self) -> int | None:
+        try:
+            return self.plan.estimate_total()
+        except (AttributeError, OSError):
+            return None
+
+    def _build_limiter(self) -> RateLimiter:
+        limits = self.limits
+        return RateLimiter(
+            rpm=limits.rpm, tpm=limits.tpm, safety=limits.safety,
+            learn=self.project.spec.mode == "auto", clock=self._now,
+        )
+
+    def _warn_if_unpriced(self) -> None:
+        model = self.project.spec.model
+        if self.prices.price(model) is None:
+            note = f"no price known for `{model}`: costs show as unknown (add it under `pricing:`)"
+            if self.limits.max_cost_usd is not None:
+                note += "; the budget cap cannot be enforced"
+            self._emit(ev.Notice(note, "warning", at=self.wall()))
+
+    async def _dispatch(self) -> None:
+        fresh = self._new_items()
+        pending: _Item | None = None
+        while self._stop is None:
+            if self._paused or len(self._inflight) >= self.limits.concurrency:
+                await self._sleep_until_poked(None)
+                continue
+            if pending is None:
+                pending = self._due_retry() or await self._next_fresh(fresh)
+            if pending is None:
+                if self._exhausted and not self._inflight and not self._retries:
+                    return
+                await self._sleep_until_poked(self._until_next_retry())
+                continue
+            if self._over_budget(pending):
+                return
+            wait = self.limiter.try_acquire(pending.reserved_tokens, key=pending.next_key)
+            if wait > 0:
+                await self._sleep_until_poked(wait)
+                continue
+            self._launch(pending)
+            pending = None
+        if pending is not None and pending.attempt:
+            self._requeue(pending, 0.0)
+
+    async def _next_fresh(self, fresh: Iterator[_Item | None]) -> _Item | None:
+        while not self._exhausted:
+            item = next(fresh, StopIteration)
+            if item is StopIteration:
+                self._exhausted = True
+                return None
+            if item is None:  # a pause in a long run of finished lines
+                await asyncio.sleep(0)
+                continue
+            return item  # type: ignore[return-value]
+        return None
+
+    def _new_items(self) -> Iterator[_Item | None]:
+        """Prepared items that still need sending; None now and then while skipping finished ones."""
+        index, counters = self.resume_index, self.counters
+        use_keys = index.has_keys
+        for line in self.plan.lines():
+            status = index.status_by_key(self.plan.input_key(line)) if use_keys else None
+            if status is None:
+                request = self.plan.prepare(line)
+                status = index.status_by_body(request.custom_id, request.body_hash)
+            if status == "done":
+                counters.skipped_done += 1
+            elif status == "failed":
+                counters.skipped_failed += 1
+            else:
+                self._check_unique(request)
+                yield self._queue(request)
+                continue
+            if (counters.skipped_done + counters.skipped_failed) % SKIP_YIELD_EVERY == 0:
+                yield None
+
+    def _check_unique(self, request: PreparedRequest) -> None:
+        key = hash(request.custom_id)
+        if key in self._seen_ids:
+            from ..errors import Problem, UserError
+
+            raise UserError("duplicate custom_id", [Problem(
+                f"custom_id `{request.custom_id}` is used by an earlier record too",
+                file=request.source, line=request.line,
+            )])
+        self._seen_ids.add(key)
+
+    def _queue(self, request: PreparedRequest) -> _Item:
+        model = str(request.body.get("model") or self.project.spec.model)
+        prompt = tokens.prompt_tokens(request.url, request.body, model)
+        out = tokens.max_output_tokens(request.url, request.body, self.limits.default_max_output_tokens)
+        price = self.prices.price(model)
+        worst = worst_case_cost(price, prompt, out) if price else 0.0
+        self.counters.new_items += 1
+        self._emit(ev.RequestQueued(
+            custom_id=request.custom_id, seq=request.seq, source=request.source, line=request.line,
+            body_hash=request.body_hash, input_key=request.input_key, prompt_tokens=prompt,
+            max_output_tokens=out, body=request.body, keep=request.keep, at=self.wall(),
+        ))
+        return _Item(request, prompt, out, worst)
+
+    def _over_budget(self, item: _Item) -> bool:
+        cap = self.limits.max_cost_usd
+        if cap is None:
+            return False
+        worst = self.counters.cost_usd + self._inflight_worst_cost + item.worst_cost
+        if worst <= cap:
+            return False
+        if item.attempt:
+            self._requeue(item, 0.0)
+        self.stop("budget", f"the next request could take the spend over the cap of ${cap:,.2f} "
+                            f"(spent ${self.counters.cost_usd:,.4f}); raise limits.max_cost_usd to continue")
+        return True
+
+    # -- one attempt ----------------------------------------------------------------------
+
+    def _launch(self, item: _Item) -> None:
+        item.attempt += 1
+        self.counters.sent += 1
+        self._inflight_worst_cost += item.worst_cost
+        request = item.request
+        self._emit(ev.RequestSent(
+            custom_id=request.custom_id, seq=request.seq, attempt=item.attempt,
+            reserved_tokens=item.reserved_tokens, at=self.wall(),
+        ))
+        task = asyncio.create_task(self._attempt(item))
+        self._inflight.add(task)
+        task.add_done_callback(self._attempt_done)
+
+    def _attempt_done(self, task: asyncio.Task) -> None:
+        self._inflight.discard(task)
+        self._poke()
+
+    async def _attempt(self, item: _Item) -> None:
+        started = self._now()
+        try:
+            reply = await send(self.client, item.request.url, item.request.body, self.limits.timeout_s)
+        finally:
+            self._inflight_worst_cost -= item.worst_cost
+        if reply.headers:
+            self.limiter.observe(reply.headers, key=item.key)
+            self._emit_limits()
+        else:
+            self.limiter.lost(key=item.key)
+        if reply.status is not None and 200 <= reply.status < 300 and reply.body is not None:
+            self._succeeded(item, reply, self._now() - started)
+            return
+        error = reply.body.get("error") if isinstance(reply.body, dict) else None
+        outcome = classify(
+            status=reply.status, error=error if isinstance(error, dict) else None,
+            headers=reply.headers, failure=reply.failure, now=self.wall(),
+        )
+        if not outcome.message:
+            outcome = _with_message(outcome, reply.message)
+        self._handle_outcome(item, outcome)
+
+    def _succeeded(self, item: _Item, reply: Reply, latency: float) -> None:
+        request = item.request
+        usage = usage_from_response(reply.body)
+        model = str(reply.body.get("model") or request.body.get("model") or self.project.spec.model)
+        cost = self.prices.cost(model, usage) if self.prices.price(model) else self.prices.cost(
+            str(request.body.get("model") or self.project.spec.model), usage)
+        if usage.prompt_tokens:
+            self.limiter.reconcile(item.prompt_tokens, usage.prompt_tokens, key=item.key)
+        self.counters.done += 1
+        self.counters.cost_usd += cost or 0.0
+        self._emit(ev.RequestSucceeded(
+            custom_id=request.custom_id, seq=request.seq, attempt=item.attempt, status_code=reply.status or 200,
+            latency_s=latency, usage=usage, cost_usd=cost, response=reply.body, at=self.wall(),
+        ))
+
+    def _handle_outcome(self, item: _Item, outcome: Outcome) -> None:
+        if outcome.action == "stop":
+            self._requeue(item, 0.0)
+            reason = "auth" if outcome.reason in ("401", "403") else "quota"
+            self.stop(reason, _stop_advice(outcome))
+            return
+        if outcome.action == "retry" and outcome.rate_limit_kind:
+            self._pause_for_rate_limit(item, outcome)
+        if outcome.action == "retry" and self.policy.should_retry(item.attempt, outcome):
+            delay = backoff_delay(item.attempt, outcome.server_delay_s, self.rng)
+            self.counters.retries += 1
+            self._emit(ev.RetryScheduled(
+                custom_id=item.request.custom_id, seq=item.request.seq, attempt=item.attempt,
+                reason=outcome.reason, status_code=outcome.status,
+                delay_s=delay, message=outcome.message, at=self.wall(),
+            ))
+            self._requeue(item, delay)
+            return
+        self._fail(item, outcome)
+
+    def _pause_for_rate_limit(self, item: _Item, outcome: Outcome) -> None:
+        pause = outcome.server_delay_s
+        if pause is None:
+            pause = backoff_delay(item.attempt, None, self.rng)
+        resume_at = self._now() + pause
+        self.limiter.pause_until(resume_at)
+        self._emit(ev.RateLimited(kind=outcome.rate_limit_kind or "unknown", pause_s=pause,
+                                  resume_at=self.wall() + pause, at=self.wall()))
+
+    def _fail(self, item: _Item, outcome: Outcome) -> None:
+        self.counters.failed += 1
+        reason = outcome.reason if outcome.action == "fail" else f"{outcome.reason} (gave up after {item.attempt} attempts)"
+        self._emit(ev.RequestFailed(
+            custom_id=item.request.custom_id, seq=item.request.seq, attempt=item.attempt, reason=reason,
+            status_code=outcome.status, message=outcome.message, error=outcome.error, at=self.wall(),
+        ))
+
+    def _requeue(self, item: _Item, delay: float) -> None:
+        heapq.heappush(self._retries, _DueRetry(self._now() + delay, item.request.seq, item))
+        self._poke()
+
+    def _due_retry(self) -> _Item | None:
+        if self._retries and self._retries[0].due <= self._now():
+            return heapq.heappop(self._retries).item
+        return None
+
+    def _until_next_retry(self) -> float | None:
+        return max(0.0, self._retries[0].due - self._now()) if self._retries else None
+
+    # -- waiting --------------------------------------------------------------------------
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _sleep_until_poked(self, timeout: float | None) -> None:
+        assert self._wake is not None
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    async def _drain(self) -> None:
+        while self._inflight and not self._abandoned:
+            await asyncio.wait(list(self._inflight))
+
+    def _emit_limits(self, force: bool = False) -> None:
+        """Tell listeners what the limiter believes: at once when the limits change, else at most every 250 ms."""
+        now = self._now()
+        snap = self.limiter.snapshot()
+        changed = (snap.rpm_limit, snap.tpm_limit, snap.source) != self._last_limits
+        if not (force or changed) and now - self._last_limits_event < LIMITS_EVENT_INTERVAL_S:
+            return
+        self._last_limits_event = now
+        self._last_limits = (snap.rpm_limit, snap.tpm_limit, snap.source)
+        self._emit(ev.LimitsObserved(
+            rpm_limit=snap.rpm_limit, tpm_limit=snap.tpm_limit, source=snap.source,
+            remaining_requests=snap.remaining_requests, remaining_tokens=snap.remaining_tokens, at=self.wall(),
+        ))
+
+    def _finish(self) -> ev.RunFinished:
+        c = self.counters
+        pending = len(self._retries) + len(self._inflight)
+        if self._stop is not None:
+            state, reason, message = "stopped", self._stop.reason, self._stop.message
+            code = STOP_EXIT_CODES.get(reason, EXIT_STOPPED)
+        else:
+            state, reason = "finished", None
+            message = "all requests answered" if not c.failed else f"{c.failed} requests failed"
+            code = EXIT_SOME_FAILED if (c.failed + c.skipped_failed) else EXIT_OK
+        finished = ev.RunFinished(
+            state=state, reason=reason, message=message, done=c.done + c.skipped_done,
+            failed=c.failed + c.skipped_failed, pending=pending if self._exhausted or self._stop is None else -1,
+            cost_usd=c.cost_usd, exit_code=code, at=self.wall(),
+        )
+        self._emit(finished)
+        return finished
+
+
+def _with_message(outcome: Outcome, message: str) -> Outcome:
+    from dataclasses import replace
+
+    return replace(outcome, message=message)
+
+
+def _stop_advice(outcome: Outcome) -> str:
+    if outcome.reason in ("401", "403"):
+        return (f"the API refused the key ({outcome.reason}: {outcome.message}). Check the key in the variable "
+                "named by provider.api_key_env and its permissions, then run the same command to resume.")
+    return (f"the account is out of quota ({outcome.message}). Add credit or raise the limit, "
+            "then run the same command to resume.")

@@ -1,0 +1,87 @@
+"""One run of a project, from opening the state file to writing the outputs.
+
+Both front ends (the headless reporter and the dashboard) use this: it wires
+the engine's event stream to the state store and to the front end's own
+consumer, and turns the state file into the resume index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import httpx2
+
+from .engine import events as ev
+from .engine.client import build_client
+from .engine.resume import ResumeIndex
+from .engine.runner import Engine
+from .project import RequestPlan
+from .project.schema import LoadedProject
+from .state.outputs import write_outputs
+from .state.store import StateStore
+
+
+@dataclass
+class JobRun:
+    """Opens the state file (taking its lock) and owns it until `close()`."""
+
+    project: LoadedProject
+    fresh: bool = False
+    http_client: httpx2.AsyncClient | None = None
+    consumers: list[Callable[[ev.Event], None]] = field(default_factory=list)
+    retry_failed: bool = False
+
+    def __post_init__(self) -> None:
+        self.plan = RequestPlan(self.project)
+        self.store = StateStore.open(
+            self.project.state_path,
+            project_name=self.project.name,
+            project_path=str(self.project.path),
+            fingerprint=self.plan.fingerprint,
+            fresh=self.fresh,
+        )
+        if self.retry_failed:
+            self.store.requeue_failed()
+        self.engine: Engine | None = None
+
+    def resume_index(self) -> ResumeIndex:
+        counts = self.store.counts()
+        done, failed = counts.get("done", 0), counts.get("failed", 0)
+        if not done and not failed:
+            return ResumeIndex.empty()
+        if self.store.stored_fingerprint() != self.plan.fingerprint:
+            return ResumeIndex(None, None, self.store.finished_status, done=done, failed=failed)
+        return ResumeIndex(
+            self.store.finished_input_keys(("done",)), self.store.finished_input_keys(("failed",)),
+            self.store.finished_status, done=done, failed=failed,
+        )
+
+    def emit(self, event: ev.Event) -> None:
+        self.store.handle(event)
+        for consume in self.consumers:
+            consume(event)
+
+    async def run(self) -> ev.RunFinished:
+        client = build_client(self.project, self.http_client)
+        self.engine = Engine(self.project, client, self.emit, resume=self.resume_index())
+        try:
+            return await self.engine.run()
+        finally:
+            self.store.flush()
+            await client.close()
+
+    def write_outputs(self) -> tuple[Path, Path]:
+        results, errors = self.project.results_path, self.project.errors_path
+        write_outputs(self.store, results, errors)
+        return results, errors
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def run_to_end(job: JobRun) -> ev.RunFinished:
+    """Run a job on a fresh event loop (for callers that are not async)."""
+    return asyncio.run(job.run())

@@ -1,0 +1,245 @@
+"""The realtime engine against the in-process simulator, on virtual time (no test sleeps for real)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from oaib_tui.engine import events as ev
+from oaib_tui.errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
+
+from engine_helpers import read_jsonl, run_job, sim_app, write_project
+
+pytestmark = pytest.mark.looptime
+
+
+async def test_a_clean_run_answers_every_item_once_in_source_order(tmp_path):
+    path = write_project(tmp_path, n=25)
+    finished, rec, job = await run_job(path, sim_app())
+    assert (finished.state, finished.done, finished.failed, finished.exit_code) == ("finished", 25, 0, EXIT_OK)
+    results = read_jsonl(job.project.results_path)
+    assert [r["custom_id"] for r in results] == [f"item-{i}" for i in range(25)]
+    assert all(r["word"] == f"w{i}" for i, r in enumerate(results))
+    assert len(rec.of(ev.RequestSent)) == 25
+    assert finished.cost_usd > 0
+
+
+async def test_limits_are_learned_from_the_headers(tmp_path):
+    path = write_project(tmp_path, n=12)
+    _, rec, _ = await run_job(path, sim_app(rpm=900, tpm=90_000))
+    learned = [e for e in rec.of(ev.LimitsObserved) if e.source == "headers"]
+    assert learned and learned[-1].rpm_limit == 900 and learned[-1].tpm_limit == 90_000
+    assert rec.of(ev.LimitsObserved)[0].source == "starting"
+
+
+async def test_learned_limits_are_capped_by_the_project(tmp_path):
+    path = write_project(tmp_path, n=12, limits={"rpm": 300, "tpm": 30_000})
+    _, rec, _ = await run_job(path, sim_app(rpm=900, tpm=90_000))
+    last = rec.of(ev.LimitsObserved)[-1]
+    assert (last.rpm_limit, last.tpm_limit) == (300, 30_000)
+
+
+@pytest.mark.parametrize("fault, reason", [
+    ("503", "503"), ("500", "500"), ("drop", "connection dropped"), ("malformed", "malformed response"),
+    ("timeout", "timeout"), ("429-requests", "429 requests"), ("429-tokens", "429 tokens"),
+])
+async def test_transient_faults_are_retried_with_their_reason(tmp_path, fault, reason):
+    path = write_project(tmp_path, n=3, limits={"concurrency": 1, "timeout_s": 5})
+    app = sim_app()
+    app.inject(fault)
+    finished, rec, _ = await run_job(path, app)
+    retries = rec.of(ev.RetryScheduled)
+    assert [r.reason for r in retries] == [reason]
+    assert retries[0].custom_id == "item-0" and retries[0].attempt == 1
+    assert finished.done == 3 and finished.exit_code == EXIT_OK
+
+
+async def test_a_429_pauses_everyone_until_the_server_said(tmp_path):
+    path = write_project(tmp_path, n=6, limits={"concurrency": 1})
+    app = sim_app()
+    app.inject("429-tokens")
+    _, rec, _ = await run_job(path, app)
+    [limited] = rec.of(ev.RateLimited)
+    assert limited.kind == "tokens" and limited.pause_s > 0
+    after = [e for e in rec.of(ev.RequestSent) if e.at > limited.at]
+    assert after and all(e.at >= limited.resume_at - 0.01 for e in after)
+
+
+async def test_backoff_grows_exponentially_without_a_server_delay(tmp_path):
+    path = write_project(tmp_path, n=1, limits={"max_retries": 4})
+    app = sim_app()
+    app.inject("503", "503", "503", "503")
+    finished, rec, _ = await run_job(path, app)
+    delays = [r.delay_s for r in rec.of(ev.RetryScheduled)]
+    assert len(delays) == 4 and finished.done == 1
+    assert all(later > earlier for earlier, later in zip(delays, delays[1:]))
+    sent = [e.at for e in rec.of(ev.RequestSent)]
+    assert sent[-1] - sent[0] >= sum(delays) * 0.99
+
+
+async def test_a_request_fails_after_max_retries(tmp_path):
+    path = write_project(tmp_path, n=1, limits={"max_retries": 2})
+    app = sim_app()
+    app.inject("500", "500", "500")
+    finished, rec, job = await run_job(path, app)
+    [failed] = rec.of(ev.RequestFailed)
+    assert failed.custom_id == "item-0" and failed.attempt == 3 and "gave up after 3 attempts" in failed.reason
+    assert len(rec.of(ev.RetryScheduled)) == 2
+    assert (finished.done, finished.failed, finished.exit_code) == (0, 1, EXIT_SOME_FAILED)
+    errors = read_jsonl(job.project.errors_path)
+    assert [e["custom_id"] for e in errors] == ["item-0"]
+
+
+@pytest.mark.parametrize("fault", ["400"])
+async def test_client_errors_fail_at_once_with_the_servers_message(tmp_path, fault):
+    path = write_project(tmp_path, n=2, limits={"concurrency": 1})
+    app = sim_app()
+    app.inject(fault)
+    finished, rec, _ = await run_job(path, app)
+    [failed] = rec.of(ev.RequestFailed)
+    assert failed.attempt == 1 and failed.status_code == 400 and failed.message
+    assert not rec.of(ev.RetryScheduled)
+    assert finished.exit_code == EXIT_SOME_FAILED
+
+
+@pytest.mark.parametrize("fault, reason", [("401", "auth"), ("quota", "quota")])
+async def test_auth_and_quota_stop_the_run_and_keep_the_rest_pending(tmp_path, fault, reason):
+    path = write_project(tmp_path, n=10, limits={"concurrency": 1})
+    app = sim_app()
+    app.inject("ok", "ok", fault)
+    finished, rec, job = await run_job(path, app)
+    assert (finished.state, finished.reason, finished.exit_code) == ("stopped", reason, EXIT_STOPPED)
+    assert finished.done == 2 and not rec.of(ev.RequestFailed)
+    assert "resume" in finished.message
+    # Resuming later sends only what was not answered.
+    finished2, rec2, _ = await run_job(path, sim_app())
+    assert finished2.done == 10 and len(rec2.of(ev.RequestSent)) == 8
+
+
+async def test_the_budget_cap_is_never_crossed(tmp_path):
+    # gpt-4o-mini worst case per request: ~20 prompt tokens and 20 output tokens ≈ $0.000015
+    path = write_project(tmp_path, n=50, limits={"max_cost_usd": 0.0002, "concurrency": 4})
+    finished, rec, _ = await run_job(path, sim_app())
+    assert (finished.state, finished.reason, finished.exit_code) == ("stopped", "budget", EXIT_STOPPED)
+    assert 0 < finished.done < 50
+    assert finished.cost_usd <= 0.0002
+    assert "max_cost_usd" in rec.of(ev.RunStopping)[0].message
+
+
+async def test_pause_stops_sending_until_resumed(tmp_path):
+    path = write_project(tmp_path, n=20, limits={"concurrency": 2})
+    app = sim_app(latency_ms=100)
+    marks: dict = {}
+
+    def steer(event):
+        engine = job_ref["job"].engine
+        if isinstance(event, ev.RequestSucceeded) and event.custom_id == "item-3" and "paused" not in marks:
+            engine.pause()
+            marks["paused"] = event.at
+            import asyncio
+
+            asyncio.get_running_loop().call_later(30, engine.resume)
+
+    job_ref: dict = {}
+    from oaib_tui.job import JobRun
+    from oaib_tui.project import load_project
+    from oaib_tui.sim.client import simulator_http_client
+    from engine_helpers import Recorder
+
+    rec = Recorder()
+    job = JobRun(load_project(path), http_client=simulator_http_client(app), consumers=[rec, steer])
+    job_ref["job"] = job
+    try:
+        finished = await job.run()
+    finally:
+        job.close()
+    assert finished.done == 20
+    paused, resumed = rec.of(ev.RunPaused)[0], rec.of(ev.RunResumed)[0]
+    sent_while_paused = [e for e in rec.of(ev.RequestSent) if paused.at < e.at < resumed.at]
+    assert not sent_while_paused
+    assert resumed.at - paused.at >= 0  # wall clock; the virtual pause lasted 30 s
+
+
+async def test_resume_after_a_stop_sends_only_the_rest(tmp_path):
+    path = write_project(tmp_path, n=30, limits={"concurrency": 3})
+    app = sim_app(latency_ms=50)
+    job_ref: dict = {}
+
+    def stop_after_ten(event):
+        if isinstance(event, ev.RequestSucceeded) and job_ref["n"] == 10:
+            job_ref["job"].engine.stop()
+        if isinstance(event, ev.RequestSucceeded):
+            job_ref["n"] += 1
+
+    from oaib_tui.job import JobRun
+    from oaib_tui.project import load_project
+    from oaib_tui.sim.client import simulator_http_client
+
+    job_ref["n"] = 0
+    job = JobRun(load_project(path), http_client=simulator_http_client(app), consumers=[stop_after_ten])
+    job_ref["job"] = job
+    try:
+        first = await job.run()
+    finally:
+        job.close()
+    assert first.state == "stopped" and first.reason == "interrupted" and first.exit_code == 130
+    answered_first = first.done
+    finished, rec, job2 = await run_job(path, sim_app())
+    assert finished.done == 30
+    assert len(rec.of(ev.RequestSent)) == 30 - answered_first
+    assert rec.of(ev.RunStarted)[0].resumed_done == answered_first
+    ids = [r["custom_id"] for r in read_jsonl(job2.project.results_path)]
+    assert ids == [f"item-{i}" for i in range(30)]
+
+
+async def test_an_edited_template_sends_everything_again_and_an_edited_record_only_itself(tmp_path):
+    path = write_project(tmp_path, n=8)
+    await run_job(path, sim_app())
+    spec = yaml.safe_load(path.read_text())
+    spec["sources"][0]["items"][5]["word"] = "changed"
+    path.write_text(yaml.safe_dump(spec))
+    _, rec, _ = await run_job(path, sim_app())
+    assert [e.custom_id for e in rec.of(ev.RequestSent)] == ["item-5"]
+    spec["request"]["messages"][0]["content"] = "Now say {word}"
+    path.write_text(yaml.safe_dump(spec))
+    finished, rec, _ = await run_job(path, sim_app())
+    assert len(rec.of(ev.RequestSent)) == 8 and finished.done == 8
+    _, rec, _ = await run_job(path, sim_app())
+    assert not rec.of(ev.RequestSent)
+
+
+async def test_new_records_are_sent_on_resume(tmp_path):
+    path = write_project(tmp_path, n=5)
+    await run_job(path, sim_app())
+    spec = yaml.safe_load(path.read_text())
+    spec["sources"][0]["items"].append({"n": 99, "word": "new"})
+    path.write_text(yaml.safe_dump(spec))
+    finished, rec, _ = await run_job(path, sim_app())
+    assert [e.custom_id for e in rec.of(ev.RequestSent)] == ["item-99"] and finished.done == 6
+
+
+async def test_retry_failed_sends_failed_items_again(tmp_path):
+    path = write_project(tmp_path, n=3, limits={"concurrency": 1})
+    app = sim_app()
+    app.inject("400")
+    first, _, _ = await run_job(path, app)
+    assert first.failed == 1
+    finished, rec, _ = await run_job(path, sim_app(), retry_failed=True)
+    assert [e.custom_id for e in rec.of(ev.RequestSent)] == ["item-0"]
+    assert (finished.done, finished.failed, finished.exit_code) == (3, 0, EXIT_OK)
+
+
+async def test_fixed_limits_keep_under_the_servers_buckets(tmp_path):
+    # 60 requests of 30 tokens each under a TPM of 600 (10 tokens/s) with 10 s buckets (100 tokens):
+    # the server allows it in no less than (1800 - 100) / 10 = 170 virtual seconds.
+    path = write_project(tmp_path, n=60, mode="realtime", limits={"rpm": 60, "tpm": 600, "safety": 0.05})
+    app = sim_app(rpm=60, tpm=600, bucket_s=10)
+    finished, rec, _ = await run_job(path, app)
+    assert finished.done == 60
+    assert not rec.of(ev.RateLimited)
+    sent = rec.of(ev.RequestSent)
+    reserved = sum(e.reserved_tokens for e in sent)
+    assert app.stats.as_dict()["rate_limited"].get("tokens", 0) == 0
+    assert reserved == 1800
+    elapsed = sent[-1].at - sent[0].at
+    assert 170 <= elapsed <= 200
