@@ -19,12 +19,15 @@ Two modes:
   (limit, capacity = remaining + reset·rate, level re-synced from every answer:
   see :mod:`.ratelimit_sync`). We spend the server's whole burst, down to a
   reserve of `safety` × (the bucket, at most 10 s of refill), which absorbs what
-  another program on the same key takes between two answers. Caps (`rpm`,
+  another program on the same key takes between two answers; we then pace at
+  the full refill rate, so headroom costs a job about a second, not `safety` of
+  its length (a share of the rate would). Caps (`rpm`,
   `tpm`) below the learned limits pace like fixed limits, without the safety.
   A server that sends no `x-ratelimit-*` headers leaves only the caps.
 
 Pass each attempt's `key` to try_acquire(), observe(), reconcile() and lost():
-the sync is then exact. Without keys it still works, with looser bounds.
+the sync is then exact. Without keys it still works, with looser bounds: each
+answer is placed among the grants still open.
 """
 
 from __future__ import annotations

@@ -129,7 +129,6 @@ class GrantLog:
         self._grants: deque[Grant] = deque()
         self._by_key: dict[Hashable, Grant] = {}
         self._next_seq = 0
-        self._open = 0
         self._answer_times: deque[float] = deque(maxlen=ANSWER_TIME_SAMPLES)
 
     def add(self, now: float, tokens: float, key: Hashable | None) -> None:
@@ -137,7 +136,6 @@ class GrantLog:
         grant = Grant(self._next_seq, now, tokens, key)
         self._next_seq += 1
         self._grants.append(grant)
-        self._open += 1
         if key is not None:
             self._by_key[key] = grant
         if len(self._grants) > MAX_LOGGED_GRANTS:
@@ -158,7 +156,6 @@ class GrantLog:
         grant = self.find(key) if key is not None else next((g for g in self._grants if g.open), None)
         if grant is not None and grant.open:
             grant.open = False
-            self._open -= 1
             if key is None and timed:
                 self._answer_times.append(now - grant.at)
         self.prune(now)
@@ -202,14 +199,11 @@ class GrantLog:
         for grant in self._grants:
             if grant.at >= lost_before:
                 return
-            if grant.open and grant.key is None:
+            if grant.key is None:
                 grant.open = False
-                self._open -= 1
 
     def _forget(self, grant: Grant) -> None:
-        if grant.open:
-            grant.open = False
-            self._open -= 1
+        grant.open = False
         if grant.key is not None and self._by_key.get(grant.key) is grant:
             del self._by_key[grant.key]
 
