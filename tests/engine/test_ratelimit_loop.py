@@ -114,6 +114,8 @@ class Run:
 
 @dataclass
 class Loop:
+    """A dispatcher like the runner's, the fake server and the limiter, stepped from event to event."""
+
     limiter: RateLimiter
     server: FakeServer
     clock: Clock
