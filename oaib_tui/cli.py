@@ -76,15 +76,22 @@ def validate(project: Path, show: int) -> None:
 @click.option("--dry-run", is_flag=True, help="Send nothing: forecast requests, tokens, cost and time.")
 @click.option("--no-ui", is_flag=True, help="Run headless: a progress line, then a summary.")
 @click.option("--fresh", is_flag=True, help="Start over: keep the old state file as a backup.")
-def run(project: Path, dry_run: bool, no_ui: bool, fresh: bool) -> None:
-    """Run a project (also: `oaib-tui PROJECT`)."""
+@click.option("--retry-failed", is_flag=True, help="Send the items that failed in earlier runs again.")
+def run(project: Path, dry_run: bool, no_ui: bool, fresh: bool, retry_failed: bool) -> None:
+    """Run a project (also: `oaib-tui PROJECT`). Running it again resumes where it stopped.
+
+    \b
+    Exit codes: 0 all answered, 1 some failed, 2 bad input,
+    3 stopped (budget, quota, auth), 130 interrupted.
+    """
     loaded = _load(project)
     if dry_run:
         _dry_run(loaded)
         return
     from .headless import run_headless
 
-    sys.exit(run_headless(loaded, fresh=fresh, ui=not no_ui))
+    # The dashboard is not built yet: until it is, every run is headless.
+    sys.exit(run_headless(loaded, fresh=fresh, retry_failed=retry_failed))
 
 
 def _dry_run(loaded) -> None:
@@ -123,6 +130,45 @@ def sim(host: str, port: int, **settings) -> None:
     except ValidationError as exc:
         raise click.BadParameter("; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     serve(sim_settings, host=host, port=port)
+
+
+@cli.command()
+@PROJECT_ARG
+def status(project: Path) -> None:
+    """Summarise a project's state file without sending anything (safe while a run is going)."""
+    from .headless import state_summary
+    from .state import StateReader
+
+    loaded = _load(project)
+    reader = StateReader.open_readonly(loaded.state_path, project_name=loaded.name)
+    try:
+        click.echo(state_summary(loaded, reader))
+    finally:
+        reader.close()
+
+
+@cli.command()
+@PROJECT_ARG
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="csv: the file to write (default: the results path with .csv).")
+def export(project: Path, fmt: str, output: Path | None) -> None:
+    """Write the results (and errors) from the state file, at any time, even while a run is going."""
+    from .state import StateReader, export_csv, write_outputs
+
+    loaded = _load(project)
+    reader = StateReader.open_readonly(loaded.state_path, project_name=loaded.name)
+    try:
+        if fmt == "csv":
+            target = output or loaded.results_path.with_suffix(".csv")
+            rows = export_csv(reader, target, keep=loaded.spec.output.keep or None)
+            click.echo(f"wrote {rows:,} rows to {target}")
+        else:
+            counts = write_outputs(reader, loaded.results_path, loaded.errors_path, keep=loaded.spec.output.keep or None)
+            click.echo(f"wrote {counts.results:,} results to {loaded.results_path} "
+                       f"and {counts.errors:,} errors to {loaded.errors_path}")
+    finally:
+        reader.close()
 
 
 def _print_user_error(error: UserError) -> None:

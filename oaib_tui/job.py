@@ -75,7 +75,7 @@ class JobRun:
 
     def write_outputs(self) -> tuple[Path, Path]:
         results, errors = self.project.results_path, self.project.errors_path
-        write_outputs(self.store, results, errors)
+        write_outputs(self.store, results, errors, keep=self.project.spec.output.keep or None)
         return results, errors
 
     def close(self) -> None:

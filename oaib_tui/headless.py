@@ -1,0 +1,191 @@
+"""`--no-ui`: a progress line while the job runs, a summary when it ends.
+
+On a terminal the line is redrawn in place twice a second; otherwise (a log
+file, CI) a plain line is printed every few seconds. The reporter is just
+another consumer of the engine's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import signal
+import sys
+from typing import TextIO
+
+from . import tokens
+from .engine import events as ev
+from .forecast import format_duration
+from .job import JobRun
+from .pricing import PRICES_AS_OF
+from .progress import Progress
+from .project.schema import LoadedProject
+
+TTY_INTERVAL_S = 0.5
+PLAIN_INTERVAL_S = 5.0
+
+
+def _money(value: float, known: bool = True) -> str:
+    if not known:
+        return "unknown"
+    return f"${value:,.4f}" if value < 10 else f"${value:,.2f}"
+
+
+def _against(value: float, limit: float | None) -> str:
+    return f"{value:,.0f}" + (f"/{limit:,.0f}" if limit else "")
+
+
+def status_line(p: Progress) -> str:
+    rpm, tpm = p.pace_per_minute()
+    rpm_limit = p.limits.rpm_limit if p.limits else None
+    tpm_limit = p.limits.tpm_limit if p.limits else None
+    total = f"/{p.total:,}" if p.total is not None else ""
+    eta = p.eta_s()
+    parts = [
+        f"{p.run_state():<12}",
+        f"done {p.done + p.resumed_done:,}{total}",
+        f"failed {p.failed + p.resumed_failed:,}",
+        f"in flight {p.in_flight}",
+        f"retrying {p.retrying}",
+        f"RPM {_against(rpm, rpm_limit)}",
+        f"TPM {_against(tpm, tpm_limit)}",
+        f"spend {_money(p.cost_usd, p.cost_known)}",
+        f"ETA {format_duration(eta) if eta is not None else '—'}",
+    ]
+    return " │ ".join(parts)
+
+
+class HeadlessReporter:
+    """Prints progress for one run; `handle` is its event consumer."""
+
+    def __init__(self, out: TextIO = sys.stderr, interactive: bool | None = None) -> None:
+        self.out = out
+        self.interactive = out.isatty() if interactive is None else interactive
+        self.progress = Progress()
+        self._last_width = 0
+
+    def handle(self, event: ev.Event) -> None:
+        self.progress.handle(event)
+        if isinstance(event, ev.Notice):
+            self._println(f"note: {event.message}")
+        elif isinstance(event, ev.RunStopping):
+            self._println(f"stopping: {event.message}")
+
+    def _println(self, text: str) -> None:
+        if self.interactive and self._last_width:
+            self.out.write("\r" + " " * self._last_width + "\r")
+            self._last_width = 0
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def tick(self) -> None:
+        line = status_line(self.progress)
+        if self.interactive:
+            pad = max(0, self._last_width - len(line))
+            self.out.write("\r" + line + " " * pad)
+            self._last_width = len(line)
+            self.out.flush()
+        else:
+            self._println(line)
+
+    async def keep_reporting(self) -> None:
+        interval = TTY_INTERVAL_S if self.interactive else PLAIN_INTERVAL_S
+        while True:
+            await asyncio.sleep(interval)
+            self.tick()
+
+    def end_line(self) -> None:
+        if self.interactive and self._last_width:
+            self.out.write("\n")
+            self._last_width = 0
+
+
+def resume_command(project: LoadedProject, no_ui: bool = True) -> str:
+    return "oaib-tui " + shlex.quote(str(project.path)) + (" --no-ui" if no_ui else "")
+
+
+def summary(job: JobRun, finished: ev.RunFinished, progress: Progress) -> str:
+    totals = job.store.totals()
+    title = "Finished" if finished.state == "finished" else "Stopped"
+    lines = [f"{title}: {finished.message} ({format_duration(progress.elapsed_s())})"]
+    reasons = ", ".join(f"{reason}: {n}" for reason, n in progress.retry_reasons.most_common(5))
+    rows = [
+        ("done", f"{finished.done:,}" + (f"   ({progress.resumed_done:,} from earlier runs)" if progress.resumed_done else "")),
+        ("failed", f"{finished.failed:,}"),
+        ("retries", f"{progress.retries:,}" + (f"   ({reasons})" if reasons else "")),
+        ("tokens", _tokens_line(totals)),
+        ("cost", f"{_money(totals.cost_usd, progress.cost_known)} in all, {_money(progress.cost_usd, progress.cost_known)} this run"
+                 f"   (prices as of {PRICES_AS_OF})"),
+    ]
+    if finished.pending > 0:
+        rows.insert(2, ("pending", f"{finished.pending:,}"))
+    lines += [f"  {name:<9}{value}" for name, value in rows]
+    return "\n".join(lines)
+
+
+def _tokens_line(totals) -> str:
+    usage = totals.usage
+    return f"input {usage.prompt_tokens:,} (cached {usage.cached_tokens:,}), output {usage.completion_tokens:,}"
+
+
+def state_summary(project: LoadedProject, reader) -> str:
+    """`oaib-tui status`: what the state file holds."""
+    counts, totals = reader.counts(), reader.totals()
+    unfinished = counts.get("queued", 0) + counts.get("sent", 0)
+    lines = [
+        f"{project.name}: state file {project.state_path}",
+        f"  done     {counts.get('done', 0):,}",
+        f"  failed   {counts.get('failed', 0):,}",
+        f"  pending  {unfinished:,}   (queued or in flight when the last run stopped)",
+        f"  tokens   {_tokens_line(totals)}",
+        f"  cost     {_money(totals.cost_usd)}" + (f"   ({totals.unpriced:,} items of unknown price)" if totals.unpriced else ""),
+    ]
+    if unfinished:
+        lines.append(f"Resume with: {resume_command(project)}")
+    return "\n".join(lines)
+
+
+async def _run(job: JobRun, reporter: HeadlessReporter) -> ev.RunFinished:
+    loop = asyncio.get_running_loop()
+    interrupts = 0
+
+    def on_interrupt() -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if job.engine is None:
+            return
+        if interrupts == 1:
+            job.engine.stop("interrupted", "interrupted: letting requests in flight finish (Ctrl-C again to abandon them)")
+        else:
+            job.engine.abandon()
+
+    loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    loop.add_signal_handler(signal.SIGTERM, on_interrupt)
+    ticker = asyncio.create_task(reporter.keep_reporting())
+    try:
+        return await job.run()
+    finally:
+        ticker.cancel()
+        loop.remove_signal_handler(signal.SIGINT)
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def run_headless(project: LoadedProject, *, fresh: bool = False, retry_failed: bool = False,
+                 out: TextIO = sys.stderr, http_client=None) -> int:
+    """Run a project without the dashboard; returns the exit code."""
+    reporter = HeadlessReporter(out)
+    job = JobRun(project, fresh=fresh, http_client=http_client, consumers=[reporter.handle], retry_failed=retry_failed)
+    try:
+        finished = asyncio.run(_run(job, reporter))
+        reporter.end_line()
+        results, errors = job.write_outputs()
+        print(summary(job, finished, reporter.progress), file=out)
+        print(f"  results  {results}\n  errors   {errors}", file=out)
+        if finished.state == "stopped":
+            print(f"Resume with: {resume_command(project)}", file=out)
+        notice = tokens.estimation_notice()
+        if notice:
+            print(f"note: {notice}", file=out)
+        return finished.exit_code
+    finally:
+        job.close()

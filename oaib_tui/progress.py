@@ -1,0 +1,161 @@
+"""A running tally of a job, folded from the engine's events.
+
+The headless reporter and the dashboard both read a :class:`Progress`; it is
+the one place where "how many are in flight" and "what is the TPM now" are
+derived from the event stream.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .engine import events as ev
+from .engine.meters import Eta, RateMeter
+
+PACE_WINDOW_S = 10.0
+
+
+@dataclass
+class Progress:
+    clock: Callable[[], float] = time.time
+    project: str = ""
+    model: str = ""
+    endpoint: str = ""
+    mode: str = ""
+    state: ev.RunState = "running"
+    total: int | None = None
+    done: int = 0
+    failed: int = 0
+    resumed_done: int = 0
+    resumed_failed: int = 0
+    in_flight: int = 0
+    retrying: int = 0
+    retries: int = 0
+    cost_usd: float = 0.0
+    cost_known: bool = True
+    retry_reasons: Counter = field(default_factory=Counter)
+    limits: ev.LimitsObserved | None = None
+    rate_limited_until: float | None = None
+    notices: list[str] = field(default_factory=list)
+    finished: ev.RunFinished | None = None
+    started_at: float | None = None
+
+    def __post_init__(self) -> None:
+        self.sent_meter = RateMeter(self.clock)
+        self.pace_meter = RateMeter(self.clock, window_s=PACE_WINDOW_S)
+        self.done_meter = RateMeter(self.clock, window_s=PACE_WINDOW_S)
+
+    def handle(self, event: ev.Event) -> None:
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    # -- derived figures ------------------------------------------------------------------
+
+    @property
+    def finished_count(self) -> int:
+        return self.done + self.failed + self.resumed_done + self.resumed_failed
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.total is None else max(0, self.total - self.finished_count)
+
+    def per_minute(self) -> tuple[float, float]:
+        """Requests and tokens (as the limits count them) sent over the last minute."""
+        return self.sent_meter.per_minute()
+
+    def pace_per_minute(self) -> tuple[float, float]:
+        """Requests and tokens a minute at the pace of the last few seconds."""
+        requests = self.pace_meter.per_second("requests") or 0.0
+        tokens = self.pace_meter.per_second("tokens") or 0.0
+        return requests * 60, tokens * 60
+
+    def eta_s(self) -> float | None:
+        return Eta(self.done_meter).seconds(self.finished_count, self.total)
+
+    def elapsed_s(self) -> float:
+        return 0.0 if self.started_at is None else self.clock() - self.started_at
+
+    # -- event handlers -------------------------------------------------------------------
+
+    def _started(self, e: ev.RunStarted) -> None:
+        self.project, self.model, self.endpoint, self.mode = e.project, e.model, e.endpoint, e.mode
+        self.resumed_done, self.resumed_failed, self.total = e.resumed_done, e.resumed_failed, e.total_known
+        self.started_at = self.clock()
+        self.state = "running"
+
+    def _sent(self, e: ev.RequestSent) -> None:
+        self.in_flight += 1
+        if e.attempt > 1:
+            self.retrying = max(0, self.retrying - 1)
+        now = self.clock()
+        self.sent_meter.record(now, requests=1, tokens=e.reserved_tokens)
+        self.pace_meter.record(now, requests=1, tokens=e.reserved_tokens)
+
+    def _succeeded(self, e: ev.RequestSucceeded) -> None:
+        self.in_flight -= 1
+        self.done += 1
+        self.done_meter.record(self.clock(), requests=1, tokens=e.usage.total_tokens)
+        if e.cost_usd is None:
+            self.cost_known = False
+        else:
+            self.cost_usd += e.cost_usd
+
+    def _retry(self, e: ev.RetryScheduled) -> None:
+        self.in_flight -= 1
+        self.retrying += 1
+        self.retries += 1
+        self.retry_reasons[e.reason] += 1
+
+    def _failed(self, e: ev.RequestFailed) -> None:
+        self.in_flight -= 1
+        self.failed += 1
+        self.done_meter.record(self.clock(), requests=1, tokens=0)
+
+    def _limits(self, e: ev.LimitsObserved) -> None:
+        self.limits = e
+
+    def _rate_limited(self, e: ev.RateLimited) -> None:
+        self.rate_limited_until = e.resume_at
+
+    def _notice(self, e: ev.Notice) -> None:
+        self.notices.append(e.message)
+
+    def _paused(self, e: ev.RunPaused) -> None:
+        self.state = "paused"
+
+    def _resumed(self, e: ev.RunResumed) -> None:
+        self.state = "running"
+
+    def _stopping(self, e: ev.RunStopping) -> None:
+        self.state = "stopping"
+
+    def _finished(self, e: ev.RunFinished) -> None:
+        self.state = e.state
+        self.finished = e
+        self.in_flight = 0
+
+    def run_state(self) -> ev.RunState:
+        """The state to show: rate-limited while a server-requested pause lasts."""
+        if self.state == "running" and self.rate_limited_until and self.rate_limited_until > self.clock():
+            return "rate-limited"
+        return self.state
+
+
+_HANDLERS: dict[type, Callable[[Progress, object], None]] = {
+    ev.RunStarted: Progress._started,
+    ev.RequestSent: Progress._sent,
+    ev.RequestSucceeded: Progress._succeeded,
+    ev.RetryScheduled: Progress._retry,
+    ev.RequestFailed: Progress._failed,
+    ev.LimitsObserved: Progress._limits,
+    ev.RateLimited: Progress._rate_limited,
+    ev.Notice: Progress._notice,
+    ev.RunPaused: Progress._paused,
+    ev.RunResumed: Progress._resumed,
+    ev.RunStopping: Progress._stopping,
+    ev.RunFinished: Progress._finished,
+}

@@ -1,0 +1,126 @@
+"""Whole runs as a user starts them: `oaib-tui PROJECT --no-ui` in a subprocess, against a loopback simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from oaib_tui.project.schema import SimulatorSettings
+from oaib_tui.sim.app import create_app
+from oaib_tui.sim.server import running_server
+
+from engine_helpers import read_jsonl, write_project
+
+pytestmark = pytest.mark.slow
+
+
+def oaib(*args: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "oaib_tui.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, **kwargs)
+
+
+def start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "oaib_tui.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def loopback_project(tmp_path: Path, url: str, n: int, **overrides) -> Path:
+    return write_project(tmp_path, n=n, provider={"kind": "simulator", "base_url": url}, **overrides)
+
+
+def test_exit_0_when_all_succeed_and_the_summary_names_the_outputs(tmp_path):
+    with running_server(SimulatorSettings(latency_ms=0)) as url:
+        path = loopback_project(tmp_path, url, n=20)
+        done = oaib("run", str(path), "--no-ui")
+    assert done.returncode == 0, done.stderr
+    assert "Finished: all requests answered" in done.stderr and "Traceback" not in done.stderr
+    assert len(read_jsonl(tmp_path / "out" / "t.results.jsonl")) == 20
+
+
+def test_exit_1_when_some_fail(tmp_path):
+    with running_server(SimulatorSettings(latency_ms=0, fail_rate=1.0)) as url:
+        path = loopback_project(tmp_path, url, n=3, limits={"max_retries": 0})
+        done = oaib(str(path), "--no-ui")
+    assert done.returncode == 1, done.stderr
+    assert len(read_jsonl(tmp_path / "out" / "t.errors.jsonl")) == 3
+
+
+def test_exit_2_for_a_bad_project_without_a_traceback(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("modle: gpt-4o\nsources: [{items: [{a: 1}]}]\nrequest: {input: '{a}'}\n")
+    done = oaib(str(path), "--no-ui")
+    assert done.returncode == 2
+    assert "did you mean `model`" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_exit_3_when_the_quota_runs_out_and_the_resume_command_is_printed(tmp_path):
+    with running_server(SimulatorSettings(latency_ms=0, quota_after=4)) as url:
+        path = loopback_project(tmp_path, url, n=10, limits={"concurrency": 1})
+        done = oaib(str(path), "--no-ui")
+    assert done.returncode == 3, done.stderr
+    assert "out of quota" in done.stderr and f"Resume with: oaib-tui {path}" in done.stderr
+
+
+def test_ctrl_c_lets_requests_in_flight_finish_and_exits_130(tmp_path):
+    with running_server(SimulatorSettings(latency_ms=300)) as url:
+        path = loopback_project(tmp_path, url, n=200, limits={"concurrency": 4})
+        proc = start(str(path), "--no-ui")
+        time.sleep(2.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert "Resume with" in err
+        status = oaib("status", str(path))
+        assert status.returncode == 0 and "pending" in status.stdout
+        done = oaib(str(path), "--no-ui")
+    assert done.returncode == 0, done.stderr
+    ids = [r["custom_id"] for r in read_jsonl(tmp_path / "out" / "t.results.jsonl")]
+    assert ids == [f"item-{i}" for i in range(200)]
+
+
+def test_kill_9_loses_nothing_answered_and_resends_at_most_what_was_in_flight(tmp_path):
+    concurrency, n = 4, 120
+    app = create_app(SimulatorSettings(latency_ms=100))
+    with running_server(app=app) as url:
+        path = loopback_project(tmp_path, url, n=n, limits={"concurrency": concurrency})
+        for delay in (1.0, 1.7, 2.4):
+            proc = start(str(path), "--no-ui")
+            time.sleep(delay)
+            proc.kill()
+            proc.wait(timeout=10)
+        done = oaib(str(path), "--no-ui")
+        answered = app.stats.as_dict()["answered"]
+    assert done.returncode == 0, done.stderr
+    ids = [r["custom_id"] for r in read_jsonl(tmp_path / "out" / "t.results.jsonl")]
+    assert sorted(ids) == sorted(f"item-{i}" for i in range(n)) and len(ids) == len(set(ids))
+    # Only requests in flight at a kill may be paid twice: at most `concurrency` per kill.
+    assert n <= answered <= n + 3 * concurrency
+
+
+def test_a_second_run_on_the_same_state_file_is_refused(tmp_path):
+    with running_server(SimulatorSettings(latency_ms=300)) as url:
+        path = loopback_project(tmp_path, url, n=100, limits={"concurrency": 2})
+        first = start(str(path), "--no-ui")
+        time.sleep(1.5)
+        second = oaib(str(path), "--no-ui")
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=30)
+    assert second.returncode == 2
+    assert "in use by another oaib-tui run" in second.stderr and "Traceback" not in second.stderr
+
+
+def test_export_writes_csv_while_nothing_runs(tmp_path):
+    with running_server(SimulatorSettings(latency_ms=0)) as url:
+        path = loopback_project(tmp_path, url, n=5)
+        assert oaib(str(path), "--no-ui").returncode == 0
+    done = oaib("export", str(path), "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    lines = (tmp_path / "out" / "t.results.csv").read_text().splitlines()
+    assert len(lines) == 6 and lines[0].startswith("custom_id")
