@@ -180,6 +180,59 @@ class RunFinished:
     at: float
 
 
+BatchStatus = Literal[
+    "validating", "failed", "in_progress", "finalizing", "completed", "expired", "cancelling", "cancelled"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCreated:
+    """A batch-input file was uploaded and a remote batch created from it (batch mode)."""
+
+    batch_id: str
+    part: int
+    input_file_id: str
+    requests: int
+    expires_at: float | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStatusChanged:
+    batch_id: str
+    status: BatchStatus
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCountsChanged:
+    batch_id: str
+    total: int
+    completed: int
+    failed: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class BatchDownloaded:
+    """A finished batch's output and error files were read into the state file."""
+
+    batch_id: str
+    succeeded: int
+    failed: int
+    unfinished: int
+    """Items the batch never ran (expired, cancelled): they go to a new batch or to realtime."""
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResubmitted:
+    items: int
+    reason: str
+    to: Literal["batch", "realtime"]
+    at: float
+
+
 Event = Union[
     RunStarted,
     RequestQueued,
@@ -194,4 +247,9 @@ Event = Union[
     Notice,
     RunStopping,
     RunFinished,
+    BatchCreated,
+    BatchStatusChanged,
+    BatchCountsChanged,
+    BatchDownloaded,
+    BatchResubmitted,
 ]
