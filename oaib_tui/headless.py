@@ -13,7 +13,6 @@ import signal
 import sys
 from typing import TextIO
 
-from . import tokens
 from .engine import events as ev
 from .forecast import format_duration
 from .job import JobRun
@@ -36,7 +35,7 @@ def _against(value: float, limit: float | None) -> str:
 
 
 def status_line(p: Progress) -> str:
-    rpm, tpm = p.pace_per_minute()
+    rpm, tpm = p.per_minute()  # used over the last minute, as the server counts it
     rpm_limit = p.limits.rpm_limit if p.limits else None
     tpm_limit = p.limits.tpm_limit if p.limits else None
     total = f"/{p.total:,}" if p.total is not None else ""
@@ -183,9 +182,6 @@ def run_headless(project: LoadedProject, *, fresh: bool = False, retry_failed: b
         print(f"  results  {results}\n  errors   {errors}", file=out)
         if finished.state == "stopped":
             print(f"Resume with: {resume_command(project)}", file=out)
-        notice = tokens.estimation_notice()
-        if notice:
-            print(f"note: {notice}", file=out)
         return finished.exit_code
     finally:
         job.close()

@@ -63,7 +63,8 @@ def _load_with_timeout(name: str) -> Any | None:
         first = not _estimated_encodings
         _estimated_encodings.add(name)
     if first:
-        log.warning("token counts are estimated: the tiktoken encoding %s could not be loaded (%s)", name, reason)
+        # Said to the user once, by whoever shows notices (the engine's Notice event, the dry-run).
+        log.debug("tiktoken encoding %s could not be loaded: %s", name, reason)
     return None
 
 

@@ -276,12 +276,19 @@ class Engine:
         price = self.prices.price(model)
         worst = worst_case_cost(price, prompt, out) if price else 0.0
         self.counters.new_items += 1
+        if self.counters.new_items == 1:
+            self._say_if_estimated()
         self._emit(ev.RequestQueued(
             custom_id=request.custom_id, seq=request.seq, source=request.source, line=request.line,
             body_hash=request.body_hash, input_key=request.input_key, prompt_tokens=prompt,
             max_output_tokens=out, body=request.body, keep=request.keep, at=self.wall(),
         ))
         return _Item(request, prompt, out, worst)
+
+    def _say_if_estimated(self) -> None:
+        notice = tokens.estimation_notice()
+        if notice:
+            self._emit(ev.Notice(notice, "warning", at=self.wall()))
 
     def _over_budget(self, item: _Item) -> bool:
         cap = self.limits.max_cost_usd

@@ -243,3 +243,24 @@ async def test_fixed_limits_keep_under_the_servers_buckets(tmp_path):
     assert reserved == 1800
     elapsed = sent[-1].at - sent[0].at
     assert 170 <= elapsed <= 200
+
+
+async def test_estimated_token_counts_are_said_once(tmp_path, monkeypatch):
+    from oaib_tui import tokens
+
+    def unavailable(name):
+        tokens._estimated_encodings.add(name)
+        return None
+
+    monkeypatch.setattr(tokens, "_load_with_timeout", unavailable)
+    monkeypatch.setattr(tokens, "_estimated_encodings", set())
+    tokens._encoding.cache_clear()
+    tokens.text_counter.cache_clear()
+    try:
+        path = write_project(tmp_path, n=5)
+        finished, rec, _ = await run_job(path, sim_app())
+    finally:
+        tokens._encoding.cache_clear()
+        tokens.text_counter.cache_clear()
+    notices = [n for n in rec.of(ev.Notice) if "estimated" in n.message]
+    assert len(notices) == 1 and finished.done == 5
