@@ -264,3 +264,63 @@ async def test_estimated_token_counts_are_said_once(tmp_path, monkeypatch):
         tokens.text_counter.cache_clear()
     notices = [n for n in rec.of(ev.Notice) if "estimated" in n.message]
     assert len(notices) == 1 and finished.done == 5
+
+
+async def test_sources_are_pulled_only_as_capacity_frees_up(tmp_path):
+    data = tmp_path / "big.txt"
+    data.write_text("".join(f"prompt {i}\n" for i in range(20_000)))
+    path = write_project(tmp_path, sources=[{"path": "big.txt"}],
+                         request={"max_tokens": 5, "messages": [{"role": "user", "content": "{text}"}]},
+                         limits={"concurrency": 2})
+    job_ref: dict = {"sent": 0}
+
+    def stop_early(event):
+        if isinstance(event, ev.RequestSent):
+            job_ref["sent"] += 1
+            if job_ref["sent"] == 10:
+                job_ref["job"].engine.stop()
+
+    from oaib_tui.job import JobRun
+    from oaib_tui.project import load_project
+    from oaib_tui.sim.client import simulator_http_client
+    from engine_helpers import Recorder
+
+    rec = Recorder()
+    job = JobRun(load_project(path), http_client=simulator_http_client(sim_app(latency_ms=50)), consumers=[rec, stop_early])
+    job_ref["job"] = job
+    try:
+        finished = await job.run()
+    finally:
+        job.close()
+    assert finished.state == "stopped"
+    assert len(rec.of(ev.RequestQueued)) <= 12  # not 20,000: records are read as they are sent
+
+
+@pytest.mark.parametrize("kind, extra", [
+    ("azure", {"api_version": "2024-10-21", "base_url": "http://simulator.local"}),
+    ("compatible", {"base_url": "http://simulator.local/v1"}),
+    ("openai", {"base_url": "http://simulator.local/v1", "api_key_env": "TEST_OAIB_KEY"}),
+])
+async def test_every_provider_kind_reaches_the_server(tmp_path, monkeypatch, kind, extra):
+    monkeypatch.setenv(extra.get("api_key_env", "OPENAI_API_KEY"), "sk-test-key")
+    path = write_project(tmp_path, n=3, provider={"kind": kind, **extra})
+    app = sim_app()
+    finished, _, _ = await run_job(path, app)
+    assert finished.done == 3
+    assert app.stats.as_dict()["answered"] == 3
+
+
+@pytest.mark.parametrize("endpoint, request_body", [
+    ("/v1/embeddings", {"input": "{word}"}),
+    ("/v1/responses", {"input": "Say {word}", "max_output_tokens": 16}),
+    ("/v1/completions", {"prompt": "Say {word}", "max_tokens": 8}),
+    ("/v1/moderations", {"input": "{word}"}),
+])
+async def test_every_endpoint_runs_and_records_usage(tmp_path, endpoint, request_body):
+    model = "text-embedding-3-small" if "embeddings" in endpoint else "gpt-4o-mini"
+    path = write_project(tmp_path, n=3, endpoint=endpoint, model=model, request=request_body)
+    finished, rec, job = await run_job(path, sim_app())
+    assert finished.done == 3
+    succeeded = rec.of(ev.RequestSucceeded)
+    if endpoint != "/v1/moderations":
+        assert all(s.usage.prompt_tokens > 0 for s in succeeded)
