@@ -68,10 +68,19 @@ class JobRun:
         client = build_client(self.project, self.http_client)
         self.engine = Engine(self.project, client, self.emit, resume=self.resume_index())
         try:
-            return await self.engine.run()
+            finished = await self.engine.run()
+            self._adopt_fingerprint()
+            return finished
         finally:
             self.store.flush()
             await client.close()
+
+    def _adopt_fingerprint(self) -> None:
+        """After a slow-path resume that saw every line, re-key finished items so the next resume is fast."""
+        engine = self.engine
+        if engine is not None and engine.rekeyed is not None and engine.scanned_every_line:
+            if self.store.stored_fingerprint() != self.plan.fingerprint:
+                self.store.adopt_fingerprint(engine.rekeyed)
 
     def write_outputs(self) -> tuple[Path, Path]:
         results, errors = self.project.results_path, self.project.errors_path

@@ -117,6 +117,9 @@ class Engine:
         self._wake: asyncio.Event | None = None
         self._last_limits_event = float("-inf")
         self._last_limits: tuple | None = None
+        # On the slow resume path, the new line keys of finished items, so the state file can
+        # adopt this run's fingerprint and the next resume is fast again.
+        self.rekeyed: list[tuple[str, int]] | None = None if self.resume_index.has_keys else []
 
     # -- steering -------------------------------------------------------------------------
 
@@ -152,6 +155,10 @@ class Engine:
     @property
     def stopping(self) -> bool:
         return self._stop is not None
+
+    @property
+    def scanned_every_line(self) -> bool:
+        return self._exhausted
 
     # -- the run --------------------------------------------------------------------------
 
@@ -247,6 +254,8 @@ class Engine:
             if status is None:
                 request = self.plan.prepare(line)
                 status = index.status_by_body(request.custom_id, request.body_hash)
+                if status is not None and self.rekeyed is not None:
+                    self.rekeyed.append((request.custom_id, request.input_key))
             if status == "done":
                 counters.skipped_done += 1
             elif status == "failed":

@@ -324,3 +324,26 @@ async def test_every_endpoint_runs_and_records_usage(tmp_path, endpoint, request
     succeeded = rec.of(ev.RequestSucceeded)
     if endpoint != "/v1/moderations":
         assert all(s.usage.prompt_tokens > 0 for s in succeeded)
+
+
+async def test_after_a_template_change_the_next_resume_takes_the_fast_path_again(tmp_path):
+    path = write_project(tmp_path, n=6)
+    await run_job(path, sim_app())
+    spec = yaml.safe_load(path.read_text())
+    spec["output"] = {"keep": []}  # not part of the request: bodies stay the same
+    spec["sources"][0]["id"] = "item-{n}"
+    spec["request"]["temperature"] = 0  # part of the request: every body changes
+    path.write_text(yaml.safe_dump(spec))
+    _, rec, job = await run_job(path, sim_app())
+    assert len(rec.of(ev.RequestSent)) == 6
+    spec["output"] = {"keep": ["word"]}
+    path.write_text(yaml.safe_dump(spec))
+    from oaib_tui.job import JobRun
+    from oaib_tui.project import load_project
+
+    job = JobRun(load_project(path))
+    try:
+        index = job.resume_index()
+    finally:
+        job.close()
+    assert index.done_keys is not None and len(index.done_keys) == 6
