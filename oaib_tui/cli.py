@@ -137,12 +137,13 @@ def sim(host: str, port: int, **settings) -> None:
 def status(project: Path) -> None:
     """Summarise a project's state file without sending anything (safe while a run is going)."""
     from .headless import state_summary
+    from .project import RequestPlan
     from .state import StateReader
 
     loaded = _load(project)
     reader = StateReader.open_readonly(loaded.state_path, project_name=loaded.name)
     try:
-        click.echo(state_summary(loaded, reader))
+        click.echo(state_summary(loaded, reader, RequestPlan(loaded).estimate_total()))
     finally:
         reader.close()
 

@@ -127,19 +127,21 @@ def _tokens_line(totals) -> str:
     return f"input {usage.prompt_tokens:,} (cached {usage.cached_tokens:,}), output {usage.completion_tokens:,}"
 
 
-def state_summary(project: LoadedProject, reader) -> str:
-    """`oaib-tui status`: what the state file holds."""
+def state_summary(project: LoadedProject, reader, total: int | None = None) -> str:
+    """`oaib-tui status`: what the state file holds, against the records in the sources (`total`)."""
     counts, totals = reader.counts(), reader.totals()
-    unfinished = counts.get("queued", 0) + counts.get("sent", 0)
+    finished = counts.get("done", 0) + counts.get("failed", 0)
+    in_flight = counts.get("queued", 0) + counts.get("sent", 0)
+    remaining = max(0, total - finished) if total is not None else in_flight
     lines = [
         f"{project.name}: state file {project.state_path}",
         f"  done     {counts.get('done', 0):,}",
         f"  failed   {counts.get('failed', 0):,}",
-        f"  pending  {unfinished:,}   (queued or in flight when the last run stopped)",
+        f"  to do    {remaining:,}" + (f"   (of {total:,} records in the sources)" if total is not None else ""),
         f"  tokens   {_tokens_line(totals)}",
         f"  cost     {_money(totals.cost_usd)}" + (f"   ({totals.unpriced:,} items of unknown price)" if totals.unpriced else ""),
     ]
-    if unfinished:
+    if remaining:
         lines.append(f"Resume with: {resume_command(project)}")
     return "\n".join(lines)
 
@@ -175,6 +177,8 @@ def run_headless(project: LoadedProject, *, fresh: bool = False, retry_failed: b
     reporter = HeadlessReporter(out)
     job = JobRun(project, fresh=fresh, http_client=http_client, consumers=[reporter.handle], retry_failed=retry_failed)
     try:
+        if job.store.backup_path is not None:
+            print(f"Starting over: the old state file is kept as {job.store.backup_path}", file=out)
         finished = asyncio.run(_run(job, reporter))
         reporter.end_line()
         results, errors = job.write_outputs()

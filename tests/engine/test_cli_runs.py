@@ -78,7 +78,7 @@ def test_ctrl_c_lets_requests_in_flight_finish_and_exits_130(tmp_path):
         assert proc.returncode == 130, err
         assert "Resume with" in err
         status = oaib("status", str(path))
-        assert status.returncode == 0 and "pending" in status.stdout
+        assert status.returncode == 0 and "to do" in status.stdout
         done = oaib(str(path), "--no-ui")
     assert done.returncode == 0, done.stderr
     ids = [r["custom_id"] for r in read_jsonl(tmp_path / "out" / "t.results.jsonl")]
@@ -124,3 +124,31 @@ def test_export_writes_csv_while_nothing_runs(tmp_path):
     assert done.returncode == 0, done.stderr
     lines = (tmp_path / "out" / "t.results.csv").read_text().splitlines()
     assert len(lines) == 6 and lines[0].startswith("custom_id")
+
+
+def test_a_second_ctrl_c_abandons_requests_in_flight(tmp_path):
+    with running_server(SimulatorSettings(latency_ms=20_000)) as url:
+        path = loopback_project(tmp_path, url, n=10, limits={"concurrency": 3})
+        proc = start(str(path), "--no-ui")
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+        assert time.monotonic() - started < 5  # did not wait 20 s for the answers
+        assert proc.returncode == 130, err
+        assert "Resume with" in err and "Traceback" not in err
+        status = oaib("status", str(path))
+    assert "to do    10   (of 10 records" in status.stdout
+
+
+def test_fresh_starts_over_and_keeps_the_old_state_file(tmp_path):
+    with running_server(SimulatorSettings(latency_ms=0)) as url:
+        path = loopback_project(tmp_path, url, n=4)
+        assert oaib(str(path), "--no-ui").returncode == 0
+        again = oaib(str(path), "--no-ui", "--fresh")
+    assert again.returncode == 0, again.stderr
+    assert "Starting over: the old state file is kept as" in again.stderr
+    backups = [p for p in (tmp_path / "out").iterdir() if p.name.startswith("t.state") and "backup" in p.name]
+    assert backups, list((tmp_path / "out").iterdir())
