@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 import httpx2
+import openai
 
 from .engine import events as ev
 from .engine.client import build_client
@@ -33,6 +34,8 @@ class JobRun:
     http_client: httpx2.AsyncClient | None = None
     consumers: list[Callable[[ev.Event], None]] = field(default_factory=list)
     retry_failed: bool = False
+    client: openai.AsyncOpenAI | None = None
+    """A ready SDK client to send with (the caller keeps it open); default: one built for the provider."""
 
     def __post_init__(self) -> None:
         self.plan = RequestPlan(self.project)
@@ -65,7 +68,7 @@ class JobRun:
             consume(event)
 
     async def run(self) -> ev.RunFinished:
-        client = build_client(self.project, self.http_client)
+        client = self.client or build_client(self.project, self.http_client)
         self.engine = Engine(self.project, client, self.emit, resume=self.resume_index())
         try:
             finished = await self.engine.run()
@@ -73,7 +76,8 @@ class JobRun:
             return finished
         finally:
             self.store.flush()
-            await client.close()
+            if client is not self.client:
+                await client.close()
 
     def _adopt_fingerprint(self) -> None:
         """After a slow-path resume that saw every line, re-key finished items so the next resume is fast."""

@@ -37,16 +37,30 @@ def load_project(path: str | Path) -> LoadedProject:
             f"{label} is not a valid project",
             [Problem(f"expected a mapping of keys (`model:`, `sources:`, …) at the top, got {found}", file=label, line=1, column=1)],
         )
-    problems = list(document.duplicates)
+    return _checked_project(data, path.absolute(), label, document.positions, list(document.duplicates))
+
+
+def project_from_mapping(data: dict[str, Any], *, path: str | Path, label: str = "the project") -> LoadedProject:
+    """Validate and check a project given as a mapping (no YAML file); raises UserError listing every problem.
+
+    `path` stands in for the project file: relative paths (`state`, sources,
+    outputs) resolve from its folder and its stem names the project unless
+    `name` is set. Problems name `label` and the dotted key (no line numbers).
+    """
+    return _checked_project(data, Path(path).absolute(), label, {}, [])
+
+
+def _checked_project(data: dict[str, Any], path: Path, label: str, positions: dict[str, Position],
+                     problems: list[Problem]) -> LoadedProject:
     spec = None
     try:
         spec = Project.model_validate(data)
     except ValidationError as exc:
-        problems += schema_problems(exc, Project, data, document.positions, label)
-    problems += _template_syntax_problems(data, document.positions, label)
+        problems += schema_problems(exc, Project, data, positions, label)
+    problems += _template_syntax_problems(data, positions, label)
     if problems or spec is None:
         raise UserError(f"{label} is not a valid project", sorted(problems, key=_reading_order))
-    project = LoadedProject(spec=spec, path=path.absolute(), name=spec.name or path.stem, positions=document.positions)
+    project = LoadedProject(spec=spec, path=path, name=spec.name or path.stem, positions=positions)
     problems = _SourceCheck(project, label).problems()
     if problems:
         raise UserError(f"{label} is not a valid project", problems)
