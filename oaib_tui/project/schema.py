@@ -79,6 +79,20 @@ class SimulatorSettings(_Strict):
     """Seed for the generated answers and the faults, so runs are reproducible."""
     time_scale: float = Field(1.0, gt=0)
     """How much faster than real time the Batch API's lifecycle runs."""
+    batch_validation_s: float = Field(30.0, ge=0)
+    """Batch API: simulated seconds a new batch spends `validating`."""
+    batch_lines_per_s: float = Field(50.0, gt=0)
+    """Batch API: simulated requests per second a batch `in_progress` works through."""
+    batch_finalizing_s: float = Field(30.0, ge=0)
+    """Batch API: simulated seconds a batch spends `finalizing` (or `cancelling`)."""
+    batch_expire_after_s: float = Field(86_400.0, gt=0)
+    """Batch API: simulated seconds after creation when an unfinished batch expires (the 24h window)."""
+    batch_line_fail_rate: float = Field(0.0, ge=0, le=1)
+    """Batch API: share of requests answered with a 500 in the batch's error file."""
+    batch_invalid_line_rate: float = Field(0.0, ge=0, le=1)
+    """Batch API: share of input lines the validator rejects; one such line fails its whole batch."""
+    batch_enqueued_tokens: int | None = Field(None, gt=0)
+    """Batch API: prompt tokens a model may have in live batches; a batch over it fails with `token_limit_exceeded`."""
 
 
 class Provider(_Strict):

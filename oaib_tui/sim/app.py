@@ -28,6 +28,7 @@ from .. import tokens
 from ..project.schema import SimulatorSettings
 from . import error_bodies
 from .auth import api_key_of, check_key, mask_key
+from .batch_routes import BatchApi
 from .faults import SERVER_ERRORS, ConnectionDropped, FaultPlan
 from .http import (
     BadJson,
@@ -77,7 +78,10 @@ class SimulatorApp:
         self.limiter = RateLimiter(settings.rpm, settings.tpm, settings.bucket_s, clock)
         self.router = Router()
         """The route table; other features (the Batch API) add their routes here."""
+        self.batch_api = BatchApi(lambda: self._settings, clock, wall_clock)
+        """The Files and Batches API (its batches live on the clock, sped up by `time_scale`)."""
         self._add_routes()
+        self.batch_api.add_routes(self.router)
 
     @property
     def settings(self) -> SimulatorSettings:

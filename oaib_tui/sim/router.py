@@ -34,13 +34,15 @@ class Router:
         self._templates: list[_TemplateRoute] = []
 
     def add(self, method: str, template: str, handler: Handler) -> None:
-        """Route `method template` (e.g. `GET /v1/models/{model_id}`) to `handler`."""
+        """Route `method template` (e.g. `GET /v1/models/{model_id}`) to `handler`; a later add of the same route wins."""
         method = method.upper()
         if not _PARAM.search(template):
             self._fixed[(method, template)] = handler
             return
         regex = _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))
-        self._templates.append(_TemplateRoute(method, re.compile(f"^{regex}$"), handler))
+        route = _TemplateRoute(method, re.compile(f"^{regex}$"), handler)
+        self._templates = [r for r in self._templates if (r.method, r.pattern.pattern) != (method, route.pattern.pattern)]
+        self._templates.append(route)
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
         """The handler and the path parameters, or None if no route fits."""
