@@ -143,12 +143,14 @@ async def test_a_job_from_a_project_file_runs_and_writes_its_outputs(tmp_path):
 
 async def test_results_hold_only_this_jobs_requests_when_another_job_shared_the_state_file(tmp_path):
     await chat_job(tmp_path, sim(), n=5).run()
-    other = Job("gpt-4o-mini", client=simulator_openai_client(sim()), state=tmp_path / "out" / "t.state.db",
+    app = sim()
+    other = Job("gpt-4o-mini", client=simulator_openai_client(app), state=tmp_path / "out" / "t.state.db",
                 quiet=True)
     other.add(messages=[{"role": "user", "content": "something else"}], custom_id="other", metadata=7)
     other.add(messages=[{"role": "user", "content": "Say w3"}], max_tokens=12, custom_id="row-3", metadata="x")
     results = await other.run()
     assert [(r.custom_id, r.metadata) for r in results] == [("other", 7), ("row-3", "x")]
+    assert app.stats.received == 1, "row-3 was answered before: new metadata alone does not send it again"
 
 
 async def test_ui_true_says_the_dashboard_is_not_there(tmp_path):
