@@ -89,7 +89,11 @@ class Results(Sequence[Result]):
         return self._all()[index]
 
     def __repr__(self) -> str:
-        return f"<Results {self.state}: {len(self):,} results, {len(self.errors):,} errors, cost {self.cost!r}>"
+        # Cheap: a notebook shows this for a bare `await job.run()`, and a million results must not load for it.
+        if self._loaded is None:
+            return f"<Results {self.state or 'read from the state file'}: {self.message or 'iterate to read them'}>"
+        errors = sum(1 for result in self._loaded if not result.ok)
+        return f"<Results {self.state}: {len(self._loaded):,} results, {errors:,} errors, cost ${self.cost:,.4f}>"
 
     @property
     def errors(self) -> list[Result]:

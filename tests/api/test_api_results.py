@@ -30,10 +30,11 @@ def test_records_are_flat_with_metadata_columns_first():
 
 def test_errors_cost_usage_and_indexing():
     results = _results()
+    assert repr(results) == "<Results finished: iterate to read them>"
     assert [r.custom_id for r in results.errors] == ["b"]
     assert results.cost == 0.5 and results.usage == Usage(5, 1, 2)
     assert len(results) == 2 and results[1].custom_id == "b" and [r.custom_id for r in results[:1]] == ["a"]
-    assert "2 results, 1 errors" in repr(results)
+    assert repr(results) == "<Results finished: 2 results, 1 errors, cost $0.5000>"
 
 
 def test_to_pandas_builds_a_frame_from_the_records(monkeypatch):
