@@ -55,9 +55,14 @@ def check_settings(settings: dict[str, Any]) -> None:
         raise UserError(f"{LABEL}: invalid settings", schema_problems(exc, Project, placeholder, {}, LABEL)) from None
 
 
-def spool_project(settings: dict[str, Any], spool: Path) -> LoadedProject:
-    """The project a job runs: its settings, and the spool file as its only source."""
-    output = dict(settings.get("output") or {})
+def spool_project(settings: dict[str, Any], spool: Path, state: Path) -> LoadedProject:
+    """The project a job runs: its settings, and the spool file as its only source.
+
+    Output files not named go beside the state file, so a job that writes none creates no `out/` folder.
+    """
+    beside = {"results": str(state.with_name(f"{settings['name']}.results.jsonl")),
+              "errors": str(state.with_name(f"{settings['name']}.errors.jsonl"))}
+    output = {**beside, **(settings.get("output") or {})}
     keep = list(output.get("keep") or [])
     output["keep"] = keep if METADATA_FIELD in keep else [*keep, METADATA_FIELD]
     data = {**settings, "output": output,

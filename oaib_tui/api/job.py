@@ -117,7 +117,7 @@ class Job:
         if self._spool is None or not self._spool.count:
             raise ValueError(f"job {self.name!r} has no requests: add some with job.add(...) first")
         self._spool.flush()
-        return spool_project(self._settings, self._spool.path)
+        return spool_project(self._settings, self._spool.path, self.state_path)
 
     # -- running --------------------------------------------------------------------------
 

@@ -157,3 +157,14 @@ async def test_ui_true_says_the_dashboard_is_not_there(tmp_path):
     job = chat_job(tmp_path, sim(), n=1)
     with pytest.raises(RuntimeError, match="dashboard"):
         await job.run(ui=True)
+
+
+async def test_output_files_are_written_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    await chat_job(tmp_path / "a", sim(), n=2).run()
+    assert not (tmp_path / "out").exists()
+    assert not list((tmp_path / "a" / "out").glob("t.*.jsonl"))
+    job = chat_job(tmp_path / "b", sim(), n=2, output={"results": str(tmp_path / "r.jsonl")})
+    await job.run()
+    lines = (tmp_path / "r.jsonl").read_text().splitlines()
+    assert [line.count('"metadata":{"i":') for line in lines] == [1, 1]
