@@ -63,6 +63,8 @@ class RequestQueued:
     body: dict[str, Any] = field(repr=False)
     keep: dict[str, Any] = field(repr=False)
     at: float
+    batch: int | None = None
+    """Batch mode: the part (batch-input file) the item was written into; None in realtime."""
 
 
 @dataclass(frozen=True, slots=True)

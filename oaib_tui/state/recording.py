@@ -43,12 +43,13 @@ _ITEM_ID = "(SELECT id FROM items WHERE custom_id = ?)"
 _QUEUED: tuple[Statement, ...] = (
     # A changed request is a new item: forget the old answer and history (the trigger drops its payload).
     ("DELETE FROM items WHERE custom_id = ? AND body_hash <> ?", lambda e: (e.custom_id, e.body_hash)),
-    ("""INSERT INTO items (custom_id, seq, source, line, body_hash, input_key, status)
-        VALUES (?, ?, ?, ?, ?, ?, 'queued')
+    # `batch` is the part a batch-mode item was written into (NULL in realtime).
+    ("""INSERT INTO items (custom_id, seq, source, line, body_hash, input_key, status, batch)
+        VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)
         ON CONFLICT (custom_id) DO UPDATE SET seq = excluded.seq, source = excluded.source,
             line = excluded.line, body_hash = excluded.body_hash, input_key = excluded.input_key,
-            status = 'queued', finished_at = NULL""",
-     lambda e: (e.custom_id, e.seq, e.source, e.line, e.body_hash, signed64(e.input_key))),
+            status = 'queued', finished_at = NULL, batch = excluded.batch""",
+     lambda e: (e.custom_id, e.seq, e.source, e.line, e.body_hash, signed64(e.input_key), e.batch)),
     ("""INSERT INTO payloads (item, request, keep) SELECT id, ?, ? FROM items WHERE custom_id = ?
         ON CONFLICT (item) DO UPDATE SET request = excluded.request, keep = excluded.keep""",
      lambda e: (to_json(e.body), to_json(e.keep), e.custom_id)),

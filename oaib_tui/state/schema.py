@@ -67,7 +67,44 @@ _V1 = (
     END""",
 )
 
-MIGRATIONS: list[tuple[str, ...]] = [_V1]
+# Batch mode: one row per batch-input file ("part") and its remote batch, and each item's part.
+# `phase` is how far the part got locally; every remote step is recorded as intended before it
+# is taken (`intent_at`), so that a resumed run can look for what a crash left unrecorded.
+_V2 = (
+    """CREATE TABLE batches (
+        part INTEGER PRIMARY KEY,
+        model TEXT NOT NULL,
+        url TEXT NOT NULL,
+        round INTEGER NOT NULL DEFAULT 1,
+        requests INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        tokens INTEGER NOT NULL,
+        worst_cost_usd REAL NOT NULL DEFAULT 0,
+        filename TEXT NOT NULL,
+        local_path TEXT,
+        phase TEXT NOT NULL CHECK (phase IN
+            ('written', 'uploading', 'uploaded', 'creating', 'submitted', 'ended', 'downloaded')),
+        intent_at REAL,
+        input_file_id TEXT,
+        batch_id TEXT,
+        status TEXT,
+        total INTEGER NOT NULL DEFAULT 0,
+        completed INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        created_at REAL,
+        expires_at REAL,
+        ended_at REAL,
+        output_file_id TEXT,
+        error_file_id TEXT,
+        errors TEXT,
+        refusals INTEGER NOT NULL DEFAULT 0,
+        cleaned INTEGER NOT NULL DEFAULT 0
+    )""",
+    "ALTER TABLE items ADD COLUMN batch INTEGER",
+    "CREATE INDEX items_by_batch ON items (batch) WHERE batch IS NOT NULL",
+)
+
+MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2]
 """`MIGRATIONS[n]` upgrades a file from schema version n to n + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

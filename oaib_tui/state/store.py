@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ..engine.events import Event, RunFinished
 from .files import check_header, create_private, make_sidecars_private, move_aside
@@ -48,6 +49,7 @@ class StateStore(StateReader):
         # recipe the parameter rows to execute).
         self._segments: list[tuple[type, list[list[tuple]]]] = []
         self._pending = 0
+        self._deferring = False
 
     @classmethod
     def open(cls, path: Path | str, *, project_name: str, project_path: str, fingerprint: str,
@@ -88,8 +90,27 @@ class StateStore(StateReader):
         for pending, row in zip(self._segments[-1][1], rows):
             pending.append(row)
         self._pending += 1
-        if kind in COMMIT_AT_ONCE or self._pending >= self._max_pending:
+        if (kind in COMMIT_AT_ONCE and not self._deferring) or self._pending >= self._max_pending:
             self.flush()
+
+    @contextmanager
+    def deferred_commits(self) -> Iterator[None]:
+        """Within the block, answers are committed with the bookkeeping (every `max_pending` events), then all at exit.
+
+        Only for answers that can be fetched again after a crash: results read
+        from a batch's output file, which stays on the provider until they are saved.
+        """
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        self.flush()
+
+    def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Commit what is pending, then run `work(conn)` in a transaction of its own."""
+        self.flush()
+        return self._transaction(lambda: work(self.conn))
 
     def flush(self) -> None:
         """Commit every event handled so far in one transaction.

@@ -116,7 +116,7 @@ def test_an_older_schema_is_upgraded_in_place_by_a_run(tmp_path: Path, monkeypat
     store = open_store(path)
     answered(store, "a", 0)
     store.close()
-    step = ("CREATE TABLE batches (id TEXT PRIMARY KEY, status TEXT NOT NULL)",)
+    step = ("CREATE TABLE later_feature (id TEXT PRIMARY KEY, status TEXT NOT NULL)",)
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, step])
     monkeypatch.setattr(schema, "SCHEMA_VERSION", len(schema.MIGRATIONS) + 1)
 
@@ -125,7 +125,7 @@ def test_an_older_schema_is_upgraded_in_place_by_a_run(tmp_path: Path, monkeypat
     store = open_store(path)
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
     assert store.meta["schema_version"] == schema.SCHEMA_VERSION
-    assert store.conn.execute("SELECT count(*) FROM batches").fetchone() == (0,)
+    assert store.conn.execute("SELECT count(*) FROM later_feature").fetchone() == (0,)
     assert store.counts()["done"] == 1
     store.close()
 
