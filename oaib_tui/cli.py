@@ -88,10 +88,16 @@ def run(project: Path, dry_run: bool, no_ui: bool, fresh: bool, retry_failed: bo
     if dry_run:
         _dry_run(loaded)
         return
-    from .headless import run_headless
+    if not no_ui and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        click.echo("note: not a terminal, so no dashboard: running headless (--no-ui says so explicitly)", err=True)
+        no_ui = True
+    if no_ui:
+        from .headless import run_headless
 
-    # The dashboard is not built yet: until it is, every run is headless.
-    sys.exit(run_headless(loaded, fresh=fresh, retry_failed=retry_failed))
+        sys.exit(run_headless(loaded, fresh=fresh, retry_failed=retry_failed))
+    from .ui import run_dashboard
+
+    sys.exit(run_dashboard(loaded, fresh=fresh, retry_failed=retry_failed))
 
 
 def _dry_run(loaded) -> None:

@@ -8,7 +8,7 @@ derived from the event stream.
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -16,6 +16,31 @@ from .engine import events as ev
 from .engine.meters import Eta, RateMeter
 
 PACE_WINDOW_S = 10.0
+PROBLEM_LOG_SIZE = 200
+"""Retries and failures kept for the dashboard's log, newest first."""
+FINAL_BATCH_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
+
+
+@dataclass
+class BatchState:
+    """One remote batch as the dashboard shows it (batch mode)."""
+
+    batch_id: str
+    part: int
+    requests: int
+    created_at: float
+    expires_at: float | None
+    status: str = "validating"
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    downloaded: ev.BatchDownloaded | None = None
+    resubmitted: ev.BatchResubmitted | None = None
+    """Its unfinished items, sent again (to a new batch or to realtime)."""
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_BATCH_STATUSES
 
 
 @dataclass
@@ -42,6 +67,13 @@ class Progress:
     notices: list[str] = field(default_factory=list)
     finished: ev.RunFinished | None = None
     started_at: float | None = None
+    usage: ev.Usage = field(default_factory=ev.Usage)
+    """Tokens of the requests answered in this run."""
+    rate_limit_kind: str | None = None
+    problems: deque = field(default_factory=lambda: deque(maxlen=PROBLEM_LOG_SIZE))
+    """The latest RetryScheduled and RequestFailed events, newest first."""
+    batches: dict[str, BatchState] = field(default_factory=dict)
+    """Remote batches by id, in the order they were created."""
 
     def __post_init__(self) -> None:
         self.sent_meter = RateMeter(self.clock)
@@ -79,6 +111,12 @@ class Progress:
     def elapsed_s(self) -> float:
         return 0.0 if self.started_at is None else self.clock() - self.started_at
 
+    @property
+    def queued(self) -> int | None:
+        """Items not yet finished, in flight or waiting for a retry; None while the total is unknown."""
+        remaining = self.remaining
+        return None if remaining is None else max(0, remaining - self.in_flight - self.retrying)
+
     # -- event handlers -------------------------------------------------------------------
 
     def _started(self, e: ev.RunStarted) -> None:
@@ -99,6 +137,7 @@ class Progress:
         self.in_flight -= 1
         self.done += 1
         self.done_meter.record(self.clock(), requests=1, tokens=e.usage.total_tokens)
+        self.usage = self.usage + e.usage
         if e.cost_usd is None:
             self.cost_known = False
         else:
@@ -109,17 +148,20 @@ class Progress:
         self.retrying += 1
         self.retries += 1
         self.retry_reasons[e.reason] += 1
+        self.problems.appendleft(e)
 
     def _failed(self, e: ev.RequestFailed) -> None:
         self.in_flight -= 1
         self.failed += 1
         self.done_meter.record(self.clock(), requests=1, tokens=0)
+        self.problems.appendleft(e)
 
     def _limits(self, e: ev.LimitsObserved) -> None:
         self.limits = e
 
     def _rate_limited(self, e: ev.RateLimited) -> None:
         self.rate_limited_until = e.resume_at
+        self.rate_limit_kind = e.kind
 
     def _notice(self, e: ev.Notice) -> None:
         self.notices.append(e.message)
@@ -137,6 +179,32 @@ class Progress:
         self.state = e.state
         self.finished = e
         self.in_flight = 0
+
+    # -- remote batches ---------------------------------------------------------------------
+
+    def _batch_created(self, e: ev.BatchCreated) -> None:
+        self.batches[e.batch_id] = BatchState(e.batch_id, e.part, e.requests, e.at, e.expires_at, total=e.requests)
+
+    def _batch_status(self, e: ev.BatchStatusChanged) -> None:
+        batch = self.batches.get(e.batch_id)
+        if batch is not None:
+            batch.status = e.status
+
+    def _batch_counts(self, e: ev.BatchCountsChanged) -> None:
+        batch = self.batches.get(e.batch_id)
+        if batch is not None:
+            batch.total, batch.completed, batch.failed = e.total, e.completed, e.failed
+
+    def _batch_downloaded(self, e: ev.BatchDownloaded) -> None:
+        batch = self.batches.get(e.batch_id)
+        if batch is not None:
+            batch.downloaded = e
+
+    def _batch_resubmitted(self, e: ev.BatchResubmitted) -> None:
+        """Resubmissions name no batch: they take up the unfinished items of the batches downloaded last."""
+        for batch in self.batches.values():
+            if batch.downloaded and batch.downloaded.unfinished and batch.resubmitted is None:
+                batch.resubmitted = e
 
     def run_state(self) -> ev.RunState:
         """The state to show: rate-limited while a server-requested pause lasts."""
@@ -158,4 +226,9 @@ _HANDLERS: dict[type, Callable[[Progress, object], None]] = {
     ev.RunResumed: Progress._resumed,
     ev.RunStopping: Progress._stopping,
     ev.RunFinished: Progress._finished,
+    ev.BatchCreated: Progress._batch_created,
+    ev.BatchStatusChanged: Progress._batch_status,
+    ev.BatchCountsChanged: Progress._batch_counts,
+    ev.BatchDownloaded: Progress._batch_downloaded,
+    ev.BatchResubmitted: Progress._batch_resubmitted,
 }

@@ -1,0 +1,229 @@
+"""The dashboard: watch a run, steer it, look into any request.
+
+The job runs beside the app as a worker in the same event loop. Its events
+wait in the session's deque; every `tick_s` the app folds them into the
+model and redraws once, inside `batch_update` — never once per event.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from ..errors import EXIT_INTERRUPTED
+from .model import DashboardModel
+from .screens.confirm import ConfirmScreen
+from .screens.detail import DetailScreen
+from .screens.error import ErrorScreen
+from .screens.help import HelpScreen
+from .session import RunSession
+from .widgets.batch_panel import BatchPanel
+from .widgets.cost_panel import CostPanel
+from .widgets.limits_panel import LimitsPanel
+from .widgets.panel import Panel
+from .widgets.problem_log import ProblemLog
+from .widgets.progress_panel import ProgressPanel
+from .widgets.request_list import FILTERS, RequestList, filter_name
+from .widgets.run_header import RunHeader
+
+TICK_S = 0.2
+Detail = Callable[[str], "dict[str, Any] | None"]
+
+
+class DashboardApp(App[int]):
+    """`run()` returns the exit code of the run (or of the error that stopped it)."""
+
+    CSS_PATH = "dashboard.tcss"
+    TITLE = "oaib-tui"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),
+        Binding("c", "cancel", "Cancel"),
+        Binding("r", "retry_failed", "Retry failed"),
+        Binding("f", "cycle_filter", "Filter"),
+        Binding("t", "toggle_follow", "Follow"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit_run", "Quit"),
+        Binding("ctrl+c,ctrl+q", "quit_run", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, model: DashboardModel, session: RunSession | None = None, *,
+                 detail: Detail | None = None, tick_s: float = TICK_S, autostart: bool = True) -> None:
+        """With a `session` the app runs its job (unless `autostart` is off: a replay standing in for a
+        run); without one it shows `model` as it is."""
+        super().__init__()
+        self.model = model
+        self.session = session
+        self.autostart = autostart
+        self._detail = detail or (session.detail if session else (lambda custom_id: None))
+        self.tick_s = tick_s
+        self.exit_code = 0
+        self.error: BaseException | None = None
+        self._quitting = False
+
+    def compose(self) -> ComposeResult:
+        model = self.model
+        yield RunHeader(model, id="run-header")
+        with Horizontal(id="top"):
+            yield ProgressPanel(model, id="progress")
+            yield LimitsPanel(model, id="limits")
+            yield CostPanel(model, id="costs")
+        yield BatchPanel(model, id="batches")
+        with Horizontal(id="bottom"):
+            yield RequestList(model.rows, id="requests")
+            yield ProblemLog(model, id="problems")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(RequestList).focus()
+        self.call_after_refresh(self.refresh_view)
+        self.set_interval(self.tick_s, self.tick)
+        if self.session is not None and self.autostart:
+            self.start_run()
+
+    # -- the run --------------------------------------------------------------------------
+
+    def start_run(self) -> None:
+        assert self.session is not None
+        self.model.new_run(self.session.earlier_totals())
+        self.run_worker(self.session.run(), name="run", group="job", exclusive=True, exit_on_error=False)
+        self.refresh_bindings()
+
+    def tick(self) -> None:
+        """Fold what happened since the last tick, then redraw once."""
+        if self.session is not None:
+            self.model.handle_all(self.session.drain())
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        requests = self.query_one(RequestList)
+        with self.batch_update():
+            for panel in self.query(Panel):
+                panel.sync()
+            self.screen.set_class(bool(self.model.progress.batches), "-batch")
+            requests.sync()
+            requests.border_title = self._list_title(requests)
+
+    def _list_title(self, requests: RequestList) -> str:
+        title = f"Requests · {filter_name(requests.filter)} ({requests.visible_count:,})"
+        return title + (" · following" if requests.follow else "")
+
+    @on(Worker.StateChanged)
+    def _run_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "job":
+            return
+        state = event.state
+        if state == WorkerState.SUCCESS:
+            self.exit_code = event.worker.result.exit_code
+        elif state == WorkerState.ERROR:
+            self._failed(event.worker.error)
+        elif state == WorkerState.CANCELLED:
+            self.exit_code = EXIT_INTERRUPTED
+        if state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self.tick()
+            self.refresh_bindings()
+            if self._quitting and state != WorkerState.ERROR:
+                self.exit(self.exit_code)
+
+    def _failed(self, error: BaseException | None) -> None:
+        self.error = error
+        self.exit_code = int(getattr(error, "exit_code", 1))
+        self.push_screen(ErrorScreen(error or RuntimeError("unknown"), self.exit_code),
+                         callback=lambda _: self.exit(self.exit_code))
+
+    @property
+    def running(self) -> bool:
+        return self.session is not None and self.session.running
+
+    # -- steering -------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        session = self.session
+        if action == "pause":
+            return self.running and not session.paused  # type: ignore[union-attr]
+        if action == "resume":
+            return self.running and session.paused  # type: ignore[union-attr]
+        if action == "cancel":
+            return True if self.running and not session.stopping else None  # type: ignore[union-attr]
+        if action == "retry_failed":
+            return True if session is not None and session.can_retry_failed and self._failed_count() else None
+        return True
+
+    def _failed_count(self) -> int:
+        p = self.model.progress
+        return p.failed + p.resumed_failed
+
+    def action_pause(self) -> None:
+        if self.running:
+            self.session.pause()  # type: ignore[union-attr]
+            self._after_steering()
+
+    def action_resume(self) -> None:
+        if self.running:
+            self.session.resume()  # type: ignore[union-attr]
+            self._after_steering()
+
+    def _after_steering(self) -> None:
+        self.tick()
+        self.refresh_bindings()
+
+    def action_cancel(self) -> None:
+        explanation = ("Nothing more is sent; requests in flight finish. Items not yet answered stay queued "
+                       "in the state file, and running the same command again resumes them.")
+        if self.model.costs.batch or self.model.progress.batches:
+            explanation = "The remote batches are cancelled (OpenAI stops them; finished answers are kept).\n" + explanation
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.running:
+                self.session.cancel()  # type: ignore[union-attr]
+                self._after_steering()
+
+        self.push_screen(ConfirmScreen("Cancel this run?", explanation), callback=answered)
+
+    def action_retry_failed(self) -> None:
+        if self.session is None or not self.session.can_retry_failed:
+            self.notify("Failed requests can be retried once the run has finished or stopped.")
+            return
+        failed = self._failed_count()
+        self.session.retry_failed()
+        self.notify(f"Sending the {failed:,} failed requests again.")
+        self.start_run()
+
+    def action_cycle_filter(self) -> None:
+        requests = self.query_one(RequestList)
+        requests.filter = FILTERS[(FILTERS.index(requests.filter) + 1) % len(FILTERS)]
+        self.refresh_view()
+
+    def action_toggle_follow(self) -> None:
+        requests = self.query_one(RequestList)
+        requests.follow = not requests.follow
+        self.refresh_view()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    @on(RequestList.Selected)
+    def _show_detail(self, message: RequestList.Selected) -> None:
+        self.push_screen(DetailScreen(message.custom_id, self._detail(message.custom_id)))
+
+    def action_quit_run(self) -> None:
+        """Quit once the run has stopped: the first press stops sending, a second abandons what is in flight."""
+        if not self.running:
+            self.exit(self.exit_code)
+            return
+        assert self.session is not None
+        if not self._quitting:
+            self._quitting = True
+            self.session.stop()
+            in_flight = self.model.progress.in_flight
+            self.notify(f"Stopping: waiting for {in_flight:,} requests in flight. Press q again to abandon them.")
+        else:
+            self.session.abandon()
+        self._after_steering()

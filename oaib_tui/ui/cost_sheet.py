@@ -1,0 +1,60 @@
+"""The cost table's figures: tokens by kind with their prices, spend, projection, savings and budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..engine.events import Usage
+from ..pricing import PER_TOKENS
+from .model import DashboardModel
+
+
+@dataclass(frozen=True)
+class CostLine:
+    label: str
+    tokens: int
+    price_per_m: float | None
+    """List price per 1M tokens (before any batch discount); None if unknown."""
+    usd: float | None
+
+
+@dataclass(frozen=True)
+class CostSheet:
+    lines: tuple[CostLine, ...]
+    spend: float | None
+    """Every run on this state file, as charged; None if the price is unknown."""
+    this_run: float | None
+    projected: float | None
+    """The spend once every item is done, at the average cost so far."""
+    savings: float | None
+    """What the Batch API's discount saved (batch mode only)."""
+    budget: float | None
+
+
+def cost_sheet(model: DashboardModel) -> CostSheet:
+    """The figures for the cost table, from the run's tally and the earlier runs' totals."""
+    p, settings = model.progress, model.costs
+    earlier_usage = model.earlier.usage if model.earlier else Usage()
+    earlier_cost = model.earlier.cost_usd if model.earlier else 0.0
+    usage = earlier_usage + p.usage
+    price = settings.price
+    uncached = max(0, usage.prompt_tokens - usage.cached_tokens)
+    rows = (("input", uncached, price and price.input),
+            ("cached input", usage.cached_tokens, price and price.cached),
+            ("output", usage.completion_tokens, price and price.output))
+    lines = tuple(CostLine(label, tokens, per_m, None if per_m is None else tokens * per_m / PER_TOKENS)
+                  for label, tokens, per_m in rows)
+    known = price is not None and p.cost_known
+    spend = earlier_cost + p.cost_usd if known else None
+    list_total = sum(line.usd or 0.0 for line in lines)
+    savings = max(0.0, list_total - spend) if settings.batch and spend is not None else None
+    return CostSheet(lines, spend, p.cost_usd if known else None, _projected(model, spend), savings,
+                     settings.budget_usd)
+
+
+def _projected(model: DashboardModel, spend: float | None) -> float | None:
+    p = model.progress
+    finished = p.finished_count
+    if spend is None or p.total is None or finished == 0:
+        return None
+    return spend * p.total / finished

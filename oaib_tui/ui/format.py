@@ -1,0 +1,60 @@
+"""Small text helpers the dashboard's widgets share: numbers, money, durations, bars and sparklines."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from ..forecast import format_duration
+
+SPARKS = " ▁▂▃▄▅▆▇█"
+BAR_FULL, BAR_EMPTY = "█", "░"
+BAR_PARTS = " ▏▎▍▌▋▊▉"
+
+
+def count(value: float) -> str:
+    """1,234 below a million, 1.23M above (a column must not widen as the run grows)."""
+    if value >= 10_000_000:
+        return f"{value / 1_000_000:,.1f}M"
+    return f"{value:,.0f}"
+
+
+def compact(value: float) -> str:
+    """A short figure for tight spots: 950, 12.3k, 4.50M."""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.2f}M"
+    if value >= 10_000:
+        return f"{value / 1_000:.1f}k"
+    return f"{value:,.0f}"
+
+
+def money(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "unknown"
+    if value == 0:
+        return "$0"
+    if value < 0.001:
+        return f"${value:.6f}"
+    return f"${value:,.4f}" if value < 10 else f"${value:,.2f}"
+
+
+def duration(seconds: float | None) -> str:
+    return "—" if seconds is None else format_duration(seconds)
+
+
+def bar(fraction: float, width: int) -> str:
+    """A horizontal bar `width` cells wide, in eighths of a cell."""
+    fraction = min(1.0, max(0.0, fraction))
+    eighths = int(round(fraction * width * 8))
+    full, part = divmod(eighths, 8)
+    text = BAR_FULL * full + (BAR_PARTS[part] if part and full < width else "")
+    return text + BAR_EMPTY * (width - len(text))
+
+
+def sparkline(values: Sequence[float], ceiling: float | None = None) -> str:
+    """One character per value, scaled to `ceiling` (default: the largest value)."""
+    top = ceiling or max(values, default=0.0)
+    if top <= 0:
+        return SPARKS[0] * len(values)
+    steps = len(SPARKS) - 1
+    return "".join(SPARKS[min(steps, math.ceil(value / top * steps))] for value in values)

@@ -1,0 +1,217 @@
+"""The request list's data: one row per request, kept in compact columns.
+
+At a million requests a Python object per row would cost hundreds of
+megabytes, so every column is an `array` (or a `bytearray`) indexed by row,
+about 50 bytes a row in all. Rows are appended in the order requests are
+queued, which is source order, so a request's row is found from its `seq` by
+bisection; the rare request seen out of order goes to a small dict, and its
+row repeats the seq before it so that the column stays sorted.
+
+Per-block status counts let a filtered view find its k-th row without
+scanning a million statuses: see :meth:`RequestRows.nth`.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_left
+from typing import Iterator
+
+from ..engine import events as ev
+
+QUEUED, IN_FLIGHT, RETRYING, DONE, FAILED = range(5)
+STATUS_NAMES = ("queued", "in flight", "retrying", "done", "failed")
+BLOCK = 1024
+"""Rows per block of status counts: a lookup scans the blocks, then at most one block."""
+MAX_ATTEMPTS_SHOWN = 255
+NO_VALUE = math.nan
+
+
+class RequestRows:
+    """Every request of the run, one row each, with what the list shows about it."""
+
+    def __init__(self) -> None:
+        self.seq = array("q")
+        self.status = bytearray()
+        self.attempts = bytearray()
+        self.latency = array("f")
+        self.prompt_tokens = array("I")
+        self.output_tokens = array("I")
+        self.cost = array("f")
+        self.reason = array("H")
+        self._id_bytes = bytearray()
+        self._id_ends = array("Q")
+        self._reasons: list[str] = [""]
+        self._reason_index: dict[str, int] = {"": 0}
+        self._strays: dict[int, int] = {}
+        self._stray_seqs: dict[int, int] = {}
+        self._block_counts = array("I")
+        self._totals = [0] * len(STATUS_NAMES)
+        self.longest_id = 0
+        """Characters in the longest custom_id, to size its column."""
+        self.version = 0
+        """Bumped on every change, so views know when to redraw."""
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def custom_id(self, row: int) -> str:
+        start = self._id_ends[row - 1] if row else 0
+        return self._id_bytes[start:self._id_ends[row]].decode()
+
+    def reason_text(self, row: int) -> str:
+        return self._reasons[self.reason[row]]
+
+    def seq_of(self, row: int) -> int:
+        return self._stray_seqs.get(row, self.seq[row]) if self._stray_seqs else self.seq[row]
+
+    def row_of(self, seq: int) -> int | None:
+        """The row of a request, or None if it was never seen."""
+        index = bisect_left(self.seq, seq)
+        if index < len(self.seq) and self.seq[index] == seq:
+            return index
+        return self._strays.get(seq)
+
+    def count(self, status: int | None) -> int:
+        """Rows with this status (None: all rows)."""
+        return len(self) if status is None else self._totals[status]
+
+    def nth(self, status: int | None, n: int) -> int | None:
+        """The row of the n-th request (from 0) with this status (None: any status), or None."""
+        if status is None:
+            return n if 0 <= n < len(self) else None
+        if n < 0:
+            return None
+        counts, seen = self._block_counts, 0
+        for block in range(len(counts) // 5):
+            in_block = counts[block * 5 + status]
+            if seen + in_block > n:
+                return self._find_in_block(block, status, n - seen)
+            seen += in_block
+        return None
+
+    def _find_in_block(self, block: int, status: int, n: int) -> int:
+        row, end = block * BLOCK - 1, min(len(self), (block + 1) * BLOCK)
+        for _ in range(n + 1):
+            row = self.status.find(status, row + 1, end)
+        return row
+
+    def rows_from(self, status: int | None, n: int, limit: int) -> list[int]:
+        """Up to `limit` rows, starting at the n-th one with this status (None: any)."""
+        if status is None:
+            return list(range(max(0, n), min(len(self), n + limit)))
+        first = self.nth(status, n)
+        rows: list[int] = []
+        row = first if first is not None else -1
+        while row >= 0 and len(rows) < limit:
+            rows.append(row)
+            row = self.status.find(status, row + 1)
+        return rows
+
+    def position_of(self, status: int | None, row: int) -> int:
+        """How many rows with this status (None: any) come before `row`."""
+        if status is None:
+            return row
+        block = row // BLOCK
+        counts = self._block_counts
+        before = sum(counts[b * 5 + status] for b in range(block))
+        return before + self.status.count(bytes([status]), block * BLOCK, row)
+
+    def last_with(self, status: int) -> int | None:
+        """The highest row with this status, or None."""
+        counts = self._block_counts
+        for block in range(len(counts) // 5 - 1, -1, -1):
+            if counts[block * 5 + status]:
+                return self.status.rfind(status, block * BLOCK, (block + 1) * BLOCK)
+        return None
+
+    def iter_statuses(self) -> Iterator[str]:
+        return (STATUS_NAMES[code] for code in self.status)
+
+    # -- folding events -------------------------------------------------------------------
+
+    def handle(self, event: ev.Event) -> None:
+        """Fold one engine event into the rows; other events are ignored."""
+        kind = type(event)
+        if kind is ev.RequestQueued:
+            self._queued(event)  # type: ignore[arg-type]
+        elif kind is ev.RequestSent:
+            row = self._row(event)
+            self._set_status(row, IN_FLIGHT)
+            self.attempts[row] = min(event.attempt, MAX_ATTEMPTS_SHOWN)  # type: ignore[union-attr]
+        elif kind is ev.RequestSucceeded:
+            self._succeeded(event)  # type: ignore[arg-type]
+        elif kind is ev.RetryScheduled or kind is ev.RequestFailed:
+            row = self._row(event)
+            self._set_status(row, RETRYING if kind is ev.RetryScheduled else FAILED)
+            self.attempts[row] = min(event.attempt, MAX_ATTEMPTS_SHOWN)  # type: ignore[union-attr]
+            self.reason[row] = self._intern(event.reason)  # type: ignore[union-attr]
+        else:
+            return
+        self.version += 1
+
+    def _queued(self, e: ev.RequestQueued) -> None:
+        row = self.row_of(e.seq) if self.seq and e.seq <= self.seq[-1] else None
+        if row is None:
+            row = self._append(e.seq, e.custom_id)
+        else:  # sent again (retry of failed items): start the row over
+            self._set_status(row, QUEUED)
+            self.attempts[row], self.reason[row] = 0, 0
+            self.latency[row], self.cost[row], self.output_tokens[row] = NO_VALUE, NO_VALUE, 0
+        self.prompt_tokens[row] = min(e.prompt_tokens, 0xFFFFFFFF)
+
+    def _succeeded(self, e: ev.RequestSucceeded) -> None:
+        row = self._row(e)
+        self._set_status(row, DONE)
+        self.attempts[row] = min(e.attempt, MAX_ATTEMPTS_SHOWN)
+        self.latency[row] = e.latency_s
+        self.prompt_tokens[row] = e.usage.prompt_tokens
+        self.output_tokens[row] = e.usage.completion_tokens
+        self.cost[row] = NO_VALUE if e.cost_usd is None else e.cost_usd
+        self.reason[row] = 0
+
+    def _row(self, e) -> int:
+        row = self.row_of(e.seq)
+        return row if row is not None else self._append(e.seq, e.custom_id)
+
+    def _append(self, seq: int, custom_id: str) -> int:
+        row = len(self.status)
+        if self.seq and seq <= self.seq[-1]:
+            self._strays[seq], self._stray_seqs[row] = row, seq
+            seq = self.seq[-1]
+        self.seq.append(seq)
+        self.status.append(QUEUED)
+        self.attempts.append(0)
+        self.latency.append(NO_VALUE)
+        self.prompt_tokens.append(0)
+        self.output_tokens.append(0)
+        self.cost.append(NO_VALUE)
+        self.reason.append(0)
+        self._id_bytes += custom_id.encode()
+        self.longest_id = max(self.longest_id, len(custom_id))
+        self._id_ends.append(len(self._id_bytes))
+        if row % BLOCK == 0:
+            self._block_counts.extend((0, 0, 0, 0, 0))
+        self._block_counts[(row // BLOCK) * 5 + QUEUED] += 1
+        self._totals[QUEUED] += 1
+        return row
+
+    def _set_status(self, row: int, status: int) -> None:
+        base = (row // BLOCK) * 5
+        self._block_counts[base + self.status[row]] -= 1
+        self._block_counts[base + status] += 1
+        self._totals[self.status[row]] -= 1
+        self._totals[status] += 1
+        self.status[row] = status
+
+    def _intern(self, reason: str) -> int:
+        index = self._reason_index.get(reason)
+        if index is None:
+            if len(self._reasons) >= 0xFFFF:
+                return 0
+            index = self._reason_index[reason] = len(self._reasons)
+            self._reasons.append(reason)
+        return index

@@ -1,0 +1,60 @@
+"""`oaib-tui PROJECT`: the run with the dashboard, then the same summary as a headless run."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from .. import tokens
+from ..errors import UserError
+from ..headless import resume_command, summary
+from ..job import JobRun
+from ..project.schema import LoadedProject
+from .app import DashboardApp
+from .model import CostSettings, DashboardModel
+from .screens.error import describe
+from .session import RunSession
+
+
+def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: bool = False,
+                  out: TextIO = sys.stderr, http_client=None) -> int:
+    """Run a project with the dashboard; returns the exit code.
+
+    Opening the state file happens first, so a locked or foreign state file is
+    reported like any other bad input, before the screen changes.
+    """
+    job = JobRun(project, fresh=fresh, http_client=http_client, retry_failed=retry_failed)
+
+    def reopen() -> JobRun:
+        return JobRun(project, http_client=http_client, retry_failed=True)
+
+    session = RunSession(job, reopen)
+    model = DashboardModel(CostSettings.for_project(project), resume_hint=resume_command(project, no_ui=False))
+    app = DashboardApp(model, session)
+    try:
+        app.run()
+        if isinstance(app.error, UserError):
+            raise app.error
+        if app.error is not None:
+            print(describe(app.error), file=out)
+            print(f"The state file is consistent. Resume with: {resume_command(project, no_ui=False)}", file=out)
+            return app.exit_code
+        return _report(app, session, project, out)
+    finally:
+        session.close()
+
+
+def _report(app: DashboardApp, session: RunSession, project: LoadedProject, out: TextIO) -> int:
+    finished = session.finished
+    if finished is None:
+        print(f"Stopped before the run ended. Resume with: {resume_command(project, no_ui=False)}", file=out)
+        return app.exit_code
+    results, errors = session.job.write_outputs()
+    print(summary(session.job, finished, app.model.progress), file=out)
+    print(f"  results  {results}\n  errors   {errors}", file=out)
+    if finished.state == "stopped":
+        print(f"Resume with: {resume_command(project, no_ui=False)}", file=out)
+    notice = tokens.estimation_notice()
+    if notice:
+        print(f"note: {notice}", file=out)
+    return finished.exit_code

@@ -1,0 +1,1 @@
+"""The dashboard's screens beside the main one: details, help, confirmation, errors."""

@@ -1,0 +1,86 @@
+"""Remote batches (batch mode): id, status, request counts as a bar, age, time to expiry, and what happened."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from ...progress import BatchState
+from ..format import bar, count
+from .panel import Panel
+
+STATUS_STYLES = {
+    "validating": "dim", "in_progress": "cyan", "finalizing": "cyan", "completed": "green",
+    "failed": "red", "expired": "dark_orange", "cancelling": "yellow", "cancelled": "yellow",
+}
+BAR_WIDTH = 8
+MAX_ROWS = 7
+
+
+class BatchPanel(Panel):
+    def title(self) -> str:
+        batches = self.model.progress.batches.values()
+        live = sum(1 for batch in batches if not batch.is_final)
+        return f"Remote batches · {live} live of {len(self.model.progress.batches)}"
+
+    def render(self) -> Table:
+        now = self.model.progress.clock()
+        table = Table(box=None, padding=(0, 1), expand=True, show_edge=False, header_style="dim")
+        table.add_column("batch", no_wrap=True, overflow="ellipsis", max_width=22)
+        for name, justify in (("part", "right"), ("status", "left"), ("requests", "left"), ("age", "right"),
+                              ("expires in", "right")):
+            table.add_column(name, justify=justify, no_wrap=True)
+        table.add_column("what happened", no_wrap=True, overflow="ellipsis", ratio=1, min_width=24)
+        for batch in self._shown():
+            table.add_row(batch.batch_id.removeprefix("batch_"), str(batch.part), Text(batch.status, STATUS_STYLES.get(batch.status, "")),
+                          _counts(batch), _coarse(now - batch.created_at), _expiry(batch, now), _outcome(batch))
+        return table
+
+    def _shown(self) -> list[BatchState]:
+        """Live batches first (they change), then the finished ones, newest first, as many as fit."""
+        batches = list(self.model.progress.batches.values())
+        live = [batch for batch in batches if not batch.is_final]
+        final = [batch for batch in reversed(batches) if batch.is_final]
+        return (live + final)[:MAX_ROWS]
+
+
+def _counts(batch: BatchState) -> Text:
+    total = batch.total or batch.requests
+    done = batch.completed + batch.failed
+    fraction = done / total if total else 0.0
+    text = Text(bar(fraction, BAR_WIDTH), "red" if batch.failed and batch.failed == done else "green")
+    text.append(f" {count(done)}/{count(total)}")
+    if batch.failed:
+        text.append(f" {count(batch.failed)}✗", "red")
+    return text
+
+
+def _expiry(batch: BatchState, now: float) -> str:
+    if batch.is_final or batch.expires_at is None:
+        return "—"
+    return _coarse(max(0.0, batch.expires_at - now))
+
+
+def _coarse(seconds: float) -> str:
+    """Batches live for hours: minutes are precise enough past the first hour."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _outcome(batch: BatchState) -> Text:
+    text = Text()
+    if batch.downloaded:
+        got = batch.downloaded
+        text.append(f"got {count(got.succeeded)} ok", "green")
+        if got.failed:
+            text.append(f", {count(got.failed)} failed", "red")
+        if got.unfinished:
+            text.append(f", {count(got.unfinished)} not run", "dark_orange")
+    if batch.resubmitted:
+        text.append(f"; resent via {batch.resubmitted.to}", "cyan")
+    if batch.status in ("cancelled", "cancelling") and not text:
+        text.append(batch.status, "yellow")
+    return text

@@ -1,0 +1,88 @@
+"""RPM and TPM meters: use over the last minute against the limit, where the limit came from,
+the server's remaining figures, a sparkline of recent sending, and a rate-limit pause's countdown."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..format import bar, compact, sparkline
+from .panel import Panel
+
+SOURCES = {"headers": "learned from headers", "fixed": "fixed", "starting": "not learned yet"}
+SPARK_BUCKET_S = 2.0
+HISTORY_S = 300.0
+"""How far back the meters keep seconds (RateMeter's history)."""
+
+
+class LimitsPanel(Panel):
+    def title(self) -> str:
+        limits = self.model.progress.limits
+        if limits is None and self._batch_only():
+            return "Batch queue"
+        return "Rate limits" + (f" · {SOURCES.get(limits.source, limits.source)}" if limits else "")
+
+    def _batch_only(self) -> bool:
+        """Batch mode before any realtime request: per-minute limits do not apply."""
+        p = self.model.progress
+        return p.mode == "batch" or (bool(p.batches) and p.limits is None)
+
+    def render(self) -> Group:
+        p = self.model.progress
+        limits = p.limits
+        if limits is None and self._batch_only():
+            return self._batch_queue()
+        requests, tokens = p.per_minute()
+        width = max(20, self.content_region.width)
+        return Group(
+            *self._meter("RPM", requests, limits.rpm_limit if limits else None,
+                         limits.remaining_requests if limits else None, "requests", width),
+            *self._meter("TPM", tokens, limits.tpm_limit if limits else None,
+                         limits.remaining_tokens if limits else None, "tokens", width),
+            self._pause_line(width),
+        )
+
+    def _meter(self, label: str, used: float, limit: float | None, remaining: int | None, what: str,
+               width: int) -> list[Table | Text]:
+        share = used / limit if limit else 0.0
+        style = "red" if share >= 0.95 else "yellow" if share >= 0.8 else "green"
+        figures = Text.assemble((label, "bold"), f" {compact(used)}")
+        if limit:
+            figures.append(f"/{compact(limit)} ")
+            figures.append(f"{share:.0%}", style)
+        server = Text(f"{compact(remaining)} left" if remaining is not None else "", "dim")
+        line = Table.grid(expand=True)
+        line.add_column(ratio=1, no_wrap=True)
+        line.add_column(justify="right", no_wrap=True)
+        line.add_row(figures, server)
+        history = self.model.progress.sent_meter.history(buckets=self._buckets(width), bucket_s=SPARK_BUCKET_S,
+                                                         what=what)
+        ceiling = limit * SPARK_BUCKET_S / 60 if limit else None
+        return [line, Text(bar(share, width), style), Text(sparkline(history, ceiling), "cyan")]
+
+    def _batch_queue(self) -> Group:
+        batches = self.model.progress.batches.values()
+        live = [batch for batch in batches if not batch.is_final]
+        waiting = sum(batch.total - batch.completed - batch.failed for batch in live)
+        return Group(
+            Text("Batch API: no per-minute limits; OpenAI runs each batch within its window.", "dim"),
+            Text.assemble(("live batches  ", "bold"), f"{len(live):,} of {len(self.model.progress.batches):,}"),
+            Text.assemble(("waiting in them  ", "bold"), f"{waiting:,} requests"),
+        )
+
+    @staticmethod
+    def _buckets(width: int) -> int:
+        return max(1, min(int(HISTORY_S / SPARK_BUCKET_S), width))
+
+    def _pause_line(self, width: int) -> Text:
+        p = self.model.progress
+        state = p.run_state()
+        if state == "rate-limited" and p.rate_limited_until:
+            left = max(0.0, p.rate_limited_until - p.clock())
+            kind = p.rate_limit_kind or "unknown"
+            return Text(f"429 {kind}: sending resumes in {left:.1f}s", "bold dark_orange")
+        if state == "paused":
+            return Text("paused by you: p resumes sending", "bold yellow")
+        span = self._buckets(width) * SPARK_BUCKET_S
+        return Text(f"bar: last minute · sparks: last {span:.0f}s", "dim")

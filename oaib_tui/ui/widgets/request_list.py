@@ -1,0 +1,274 @@
+"""The request list: every request of the run, drawn a visible line at a time.
+
+A Line-API `ScrollView`: `render_line` formats only the rows on screen, from
+the compact columns of :class:`~oaib_tui.ui.rows.RequestRows`, so a million
+requests cost no more to draw than twenty. The first line is a header that
+stays put; the cursor is a position in the filtered list.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rich.cells import set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..rows import DONE, FAILED, IN_FLIGHT, QUEUED, RETRYING, STATUS_NAMES, RequestRows
+
+FILTERS: tuple[int | None, ...] = (None, IN_FLIGHT, RETRYING, FAILED, DONE, QUEUED)
+"""The filters `f` cycles through; None shows every request."""
+FOLLOW_MARGIN = 3
+"""Rows kept below the newest request in flight while following."""
+
+STATUS_STYLES = {
+    QUEUED: Style(dim=True),
+    IN_FLIGHT: Style(color="cyan", bold=True),
+    RETRYING: Style(color="yellow"),
+    DONE: Style(color="green"),
+    FAILED: Style(color="red", bold=True),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    width: int
+    right: bool = False
+
+
+FIXED_COLUMNS = (
+    Column("#", 7, right=True), Column("custom_id", 0), Column("status", 9), Column("try", 3, right=True),
+    Column("latency", 7, right=True), Column("tokens", 10, right=True), Column("cost", 8, right=True),
+    Column("error", 0),
+)
+ID_MIN, ID_MAX, ERROR_MIN = 9, 36, 6
+
+
+def filter_name(status: int | None) -> str:
+    return "all" if status is None else STATUS_NAMES[status]
+
+
+class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
+    """Every request with its status, attempts, latency, tokens, cost and error."""
+
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+        Binding("enter", "open", "Details"),
+    ]
+    COMPONENT_CLASSES = {"request-list--header", "request-list--cursor"}
+
+    filter: reactive[int | None] = reactive(None, init=False)
+    follow: reactive[bool] = reactive(True, init=False)
+    cursor: reactive[int] = reactive(0, init=False, repaint=False)
+
+    class Selected(Message):
+        """The user asked for the details of one request."""
+
+        def __init__(self, custom_id: str) -> None:
+            super().__init__()
+            self.custom_id = custom_id
+
+    def __init__(self, rows: RequestRows, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rows = rows
+        self._page_key: tuple | None = None
+        self._page: list[int] = []
+        self._seen_version = -1
+
+    # -- keeping up with the model --------------------------------------------------------
+
+    @property
+    def visible_count(self) -> int:
+        return self.rows.count(self.filter)
+
+    @property
+    def page_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def sync(self) -> None:
+        """Called once per tick: resize to the filtered count, follow, redraw if anything changed."""
+        changed = self.rows.version != self._seen_version
+        self._seen_version = self.rows.version
+        size = Size(self._content_width(), self.visible_count + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
+            changed = True
+        if self.follow:
+            self._follow()
+        if changed:
+            self.refresh()
+
+    def on_resize(self) -> None:
+        self._page_key = None
+        self.sync()
+
+    def _content_width(self) -> int:
+        return max(self.scrollable_content_region.width, 60)
+
+    def _follow(self) -> None:
+        anchor = self._anchor_row()
+        if anchor is None:
+            return
+        position = self.rows.position_of(self.filter, anchor)
+        if position != self.cursor:
+            self.cursor = position
+            self.refresh()
+        top = max(0, position - self.page_height + 1 + FOLLOW_MARGIN)
+        if self.filter is not None:
+            top = max(0, position - self.page_height + 1)
+        self.scroll_to(y=top, animate=False, immediate=True)
+
+    def _anchor_row(self) -> int | None:
+        """The row to keep in view: the newest in flight, else the newest finished (or, filtered, the last)."""
+        rows = self.rows
+        if self.filter is not None:
+            count = rows.count(self.filter)
+            return rows.nth(self.filter, count - 1) if count else None
+        for status in (IN_FLIGHT, RETRYING):
+            row = rows.last_with(status)
+            if row is not None:
+                return row
+        finished = [row for row in (rows.last_with(DONE), rows.last_with(FAILED)) if row is not None]
+        return max(finished) if finished else None
+
+    def watch_filter(self) -> None:
+        self.cursor = 0
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self._page_key = None
+        self.sync()
+        self.refresh()
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow:
+            self.sync()
+
+    # -- moving ---------------------------------------------------------------------------
+
+    def action_move(self, delta: int) -> None:
+        self._set_cursor(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._set_cursor(self.cursor + direction * self.page_height, scroll_by=direction * self.page_height)
+
+    def action_jump(self, where: int) -> None:
+        self._set_cursor(0 if where == 0 else self.visible_count - 1)
+
+    def _set_cursor(self, position: int, scroll_by: int = 0) -> None:
+        self.follow = False
+        position = max(0, min(position, self.visible_count - 1))
+        old = self.cursor
+        self.cursor = position
+        top = int(self.scroll_offset.y) + scroll_by
+        if position < top:
+            top = position
+        elif position >= top + self.page_height:
+            top = position - self.page_height + 1
+        self.scroll_to(y=top, animate=False, immediate=True)
+        if old != position:
+            self.refresh()
+
+    def action_open(self) -> None:
+        row = self.rows.nth(self.filter, self.cursor)
+        if row is not None:
+            self.post_message(self.Selected(self.rows.custom_id(row)))
+
+    def selected_custom_id(self) -> str | None:
+        row = self.rows.nth(self.filter, self.cursor)
+        return None if row is None else self.rows.custom_id(row)
+
+    # -- drawing --------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        columns = _layout(width, self.rows.longest_id)
+        base = self.rich_style
+        if y == 0:
+            header = base + self.get_component_rich_style("request-list--header")
+            return _strip([(col, col.title, header) for col in columns], width, header)
+        top = int(self.scroll_offset.y)
+        page = self._visible_rows(top)
+        index = y - 1
+        if index >= len(page):
+            if index == 0 and not page:
+                return self._empty_line(width, base)
+            return Strip.blank(width, base)
+        if top + index == self.cursor:
+            base += self.get_component_rich_style("request-list--cursor")
+        return self._row_strip(page[index], columns, width, base)
+
+    def _empty_line(self, width: int, base: Style) -> Strip:
+        what = "no requests yet" if self.filter is None else f"no request is {filter_name(self.filter)} now"
+        return Strip([Segment(f"  {what} (f changes the filter)", base + Style(dim=True))]).crop_extend(0, width, base)
+
+    def _visible_rows(self, top: int) -> list[int]:
+        key = (top, self.page_height, self.filter, self.rows.version)
+        if key != self._page_key:
+            self._page = self.rows.rows_from(self.filter, top, self.page_height)
+            self._page_key = key
+        return self._page
+
+    def _row_strip(self, row: int, columns: tuple[Column, ...], width: int, base: Style) -> Strip:
+        rows = self.rows
+        status = rows.status[row]
+        cells = _cells(rows, row, status)
+        style = base + STATUS_STYLES[status]
+        styled = [(col, text, style if col.title in ("status", "error") else base)
+                  for col, text in zip(columns, cells)]
+        return _strip(styled, width, base)
+
+
+def _cells(rows: RequestRows, row: int, status: int) -> tuple[str, ...]:
+    latency, cost = rows.latency[row], rows.cost[row]
+    tokens = f"{rows.prompt_tokens[row]:,}"
+    if status == DONE:
+        tokens += f"→{rows.output_tokens[row]:,}"
+    attempts = rows.attempts[row]
+    return (
+        str(rows.seq_of(row) + 1), rows.custom_id(row), STATUS_NAMES[status], str(attempts) if attempts else "",
+        "" if math.isnan(latency) else _latency(latency), tokens, "" if math.isnan(cost) else _cost(cost),
+        rows.reason_text(row),
+    )
+
+
+def _latency(seconds: float) -> str:
+    return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s" if seconds < 100 else f"{seconds:.0f}s"
+
+
+def _cost(value: float) -> str:
+    return f"${value:.5f}" if value < 0.1 else f"${value:.3f}"
+
+
+def _layout(width: int, longest_id: int) -> tuple[Column, ...]:
+    """Column widths for a line `width` cells wide: custom_id as wide as the longest one (within limits
+    and leaving room for the error), the error column the rest."""
+    fixed = sum(col.width + 1 for col in FIXED_COLUMNS if col.width)
+    spare = max(0, width - fixed - 3)
+    id_width = max(ID_MIN, min(ID_MAX, longest_id, spare - ERROR_MIN))
+    error_width = max(0, spare - id_width)
+    sized = {"custom_id": id_width, "error": error_width}
+    return tuple(Column(col.title, sized.get(col.title, col.width), col.right) for col in FIXED_COLUMNS)
+
+
+def _strip(cells: list[tuple[Column, str, Style]], width: int, base: Style) -> Strip:
+    gap = Segment(" ", base)
+    segments = [gap]
+    for col, text, style in cells:
+        if col.width <= 0:
+            continue
+        text = text.rjust(col.width) if col.right else text
+        segments.append(Segment(set_cell_size(text, col.width), style))
+        segments.append(gap)
+    return Strip(segments).crop_extend(0, width, base)

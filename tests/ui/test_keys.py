@@ -1,0 +1,210 @@
+"""Every key binding, on the real dashboard running a real job against the in-process simulator."""
+
+from __future__ import annotations
+
+from engine_helpers import sim_app, write_project
+from ui_helpers import SIZE, dashboard, run_ended, until
+
+from oaib_tui.engine import events as ev
+from oaib_tui.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED
+from oaib_tui.state import StateReader
+from oaib_tui.ui.rows import DONE, FAILED
+from oaib_tui.ui.screens.confirm import ConfirmScreen
+from oaib_tui.ui.screens.detail import DetailScreen
+from oaib_tui.ui.screens.error import ErrorScreen
+from oaib_tui.ui.screens.help import HelpScreen
+from oaib_tui.ui.widgets.request_list import RequestList
+
+
+def slow_project(tmp_path, n=300, concurrency=4):
+    return write_project(tmp_path, n=n, limits={"concurrency": concurrency, "max_retries": 0})
+
+
+def sent(recorder) -> int:
+    return len(recorder.of(ev.RequestSent))
+
+
+async def test_p_pauses_sending_and_p_again_resumes_it(tmp_path):
+    app, rec = dashboard(slow_project(tmp_path, n=150), sim_app(latency_ms=50))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: sent(rec) >= 8, "the first requests")
+            await pilot.press("p")
+            assert app.session.paused
+            await until(pilot, lambda: app.model.progress.state == "paused" and app.model.progress.in_flight == 0,
+                        "requests in flight to finish")
+            while_paused = sent(rec)
+            await pilot.pause(0.3)
+            assert sent(rec) == while_paused
+            assert app.check_action("resume", ()) and not app.check_action("pause", ())
+            await pilot.press("p")
+            await until(pilot, run_ended(app), "the end of the run")
+    finally:
+        app.session.close()
+    kinds = [type(e) for e in rec.events]
+    paused_at, resumed_at = kinds.index(ev.RunPaused), kinds.index(ev.RunResumed)
+    assert ev.RequestSent not in kinds[paused_at:resumed_at]
+    assert app.session.finished.done == 150 and app.exit_code == EXIT_OK
+
+
+async def test_c_asks_first_and_cancels_only_when_confirmed(tmp_path):
+    app, rec = dashboard(slow_project(tmp_path), sim_app(latency_ms=50))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: sent(rec) >= 8, "the first requests")
+            await pilot.press("c")
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("n")
+            assert not isinstance(app.screen, ConfirmScreen) and not rec.of(ev.RunStopping)
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await pilot.press("y")
+            await until(pilot, run_ended(app), "the run to stop")
+            await pilot.press("q")
+    finally:
+        app.session.close()
+    assert [e.reason for e in rec.of(ev.RunStopping)] == ["cancelled"]
+    finished = app.session.finished
+    assert finished.state == "stopped" and finished.done < 300
+    assert app.return_value == EXIT_INTERRUPTED
+
+
+async def test_r_sends_the_failed_requests_again_once_the_run_has_ended(tmp_path):
+    path = write_project(tmp_path, n=6, limits={"concurrency": 1, "max_retries": 0})
+    sim = sim_app()
+    sim.inject("400", "400")
+    app, rec = dashboard(path, sim)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, run_ended(app), "the first run")
+            assert app.exit_code == EXIT_SOME_FAILED
+            await pilot.pause(0.1)
+            assert app.model.rows.count(FAILED) == 2 and app.check_action("retry_failed", ())
+            await pilot.press("r")
+            await until(pilot, lambda: len(rec.of(ev.RunFinished)) == 2, "the second run")
+            await until(pilot, lambda: app.model.rows.count(DONE) == 6, "the list to catch up")
+    finally:
+        app.session.close()
+    retried = [e.custom_id for e in rec.events[rec.events.index(rec.of(ev.RunStarted)[1]):]
+               if isinstance(e, ev.RequestSent)]
+    assert retried == ["item-0", "item-1"]
+    assert app.exit_code == EXIT_OK
+    with StateReader.open_readonly(app.session.job.project.state_path) as reader:
+        assert (reader.counts()["done"], reader.counts()["failed"]) == (6, 0)
+
+
+async def test_f_filters_the_list_by_status(tmp_path):
+    path = write_project(tmp_path, n=8, limits={"concurrency": 1, "max_retries": 0})
+    sim = sim_app()
+    sim.inject("ok", "400", "ok", "400")
+    app, _ = dashboard(path, sim)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, run_ended(app), "the run")
+            requests = app.query_one(RequestList)
+            await pilot.press("f", "f", "f")
+            assert requests.filter == FAILED and requests.visible_count == 2
+            shown = requests.rows.rows_from(requests.filter, 0, 10)
+            assert [requests.rows.custom_id(row) for row in shown] == ["item-1", "item-3"]
+            await pilot.press("f", "f", "f")
+            assert requests.filter is None and requests.visible_count == 8
+    finally:
+        app.session.close()
+
+
+async def test_t_toggles_follow_and_moving_the_cursor_stops_it(tmp_path):
+    app, rec = dashboard(slow_project(tmp_path, n=60), sim_app(latency_ms=10))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            requests = app.query_one(RequestList)
+            assert requests.follow
+            await pilot.press("t")
+            assert not requests.follow
+            await pilot.press("t")
+            assert requests.follow
+            await pilot.press("up")
+            assert not requests.follow
+            await until(pilot, run_ended(app), "the run")
+    finally:
+        app.session.close()
+
+
+async def test_enter_shows_the_request_under_the_cursor_from_the_state_file(tmp_path):
+    app, _ = dashboard(write_project(tmp_path, n=5), sim_app())
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, run_ended(app), "the run")
+            await pilot.pause(0.1)
+            await pilot.press("home", "down", "enter")
+            assert isinstance(app.screen, DetailScreen)
+            item = app.screen.item
+            assert item["custom_id"] == "item-1" and item["status"] == "done"
+            assert item["request"]["messages"][0]["content"] == "Say w1"
+            await pilot.press("escape")
+            assert not isinstance(app.screen, DetailScreen)
+    finally:
+        app.session.close()
+
+
+async def test_question_mark_opens_the_help_and_escape_closes_it(tmp_path):
+    app, _ = dashboard(write_project(tmp_path, n=3), sim_app())
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            assert not isinstance(app.screen, HelpScreen)
+            await until(pilot, run_ended(app), "the run")
+    finally:
+        app.session.close()
+
+
+async def test_q_while_running_stops_lets_requests_finish_and_exits(tmp_path):
+    path = slow_project(tmp_path)
+    app, rec = dashboard(path, sim_app(latency_ms=50))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: sent(rec) >= 8, "the first requests")
+            await pilot.press("q")
+            await until(pilot, lambda: app.return_value is not None, "the app to exit")
+    finally:
+        app.session.close()
+    assert [e.reason for e in rec.of(ev.RunStopping)] == ["interrupted"]
+    assert app.return_value == EXIT_INTERRUPTED
+    answered = {e.custom_id for e in rec.of(ev.RequestSucceeded)}
+    assert answered and len(answered) == len(rec.of(ev.RequestSent))  # nothing in flight was dropped
+
+    again, rec2 = dashboard(path, sim_app())
+    try:
+        async with again.run_test(size=SIZE) as pilot:
+            await until(pilot, run_ended(again), "the resumed run")
+            assert again.model.progress.resumed_done == len(answered)
+    finally:
+        again.session.close()
+    assert {e.custom_id for e in rec2.of(ev.RequestSent)}.isdisjoint(answered)
+    assert again.session.finished.done == 300
+
+
+async def test_q_after_the_end_exits_with_the_run_exit_code(tmp_path):
+    app, _ = dashboard(write_project(tmp_path, n=3), sim_app())
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, run_ended(app), "the run")
+            await pilot.press("q")
+    finally:
+        app.session.close()
+    assert app.return_value == EXIT_OK
+
+
+async def test_a_run_that_cannot_start_shows_why_and_exits_with_its_code(tmp_path, monkeypatch):
+    monkeypatch.delenv("OAIB_TEST_MISSING_KEY", raising=False)
+    path = write_project(tmp_path, n=3, provider={"kind": "openai", "api_key_env": "OAIB_TEST_MISSING_KEY"})
+    app, _ = dashboard(path, sim_app())
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error")
+            assert "OAIB_TEST_MISSING_KEY" in str(app.error) and app.exit_code == EXIT_BAD_INPUT
+            await pilot.press("q")
+    finally:
+        app.session.close()
+    assert app.return_value == EXIT_BAD_INPUT
