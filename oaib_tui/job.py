@@ -16,12 +16,14 @@ import httpx2
 import openai
 
 from .engine import events as ev
+from .engine.batch import BatchEngine
 from .engine.client import build_client
 from .engine.resume import ResumeIndex
 from .engine.runner import Engine
 from .project import RequestPlan
 from .project.schema import LoadedProject
 from .state.outputs import write_outputs
+from .state.batches import BatchLedger
 from .state.store import StateStore
 
 
@@ -69,7 +71,10 @@ class JobRun:
 
     async def run(self) -> ev.RunFinished:
         client = self.client or build_client(self.project, self.http_client)
-        self.engine = Engine(self.project, client, self.emit, resume=self.resume_index())
+        if self.project.spec.mode == "batch":
+            self.engine = BatchEngine(self.project, client, self.emit, BatchLedger(self.store))  # type: ignore[assignment]
+        else:
+            self.engine = Engine(self.project, client, self.emit, resume=self.resume_index())
         try:
             finished = await self.engine.run()
             self._adopt_fingerprint()

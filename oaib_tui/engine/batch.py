@@ -1,0 +1,479 @@
+"""The batch engine: a project's job through the Batch API, at the batch price, resumable at any point.
+
+Requests stream from the sources into part files (one endpoint and model per
+part, within `batch.max_requests` and `batch.max_bytes`), written and uploaded
+one at a time. Each part then makes its own journey (:mod:`.batch_part`):
+upload, create, poll, download, clean up. Items a batch did not finish go into
+new parts (or to the realtime engine) until `limits.max_retries` rounds are
+spent. The state file records every step, so the same command resumes the job
+after any stop, re-attaching to the batches still live at the provider.
+
+Steering: stop() ends the run at the next step and leaves live batches running
+remotely; abandon() ends it at once; cancel() cancels the batches remotely and
+ends the run once what they finished is downloaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+import time
+from collections import Counter
+from typing import Callable, Iterator
+
+import openai
+
+from .. import tokens
+from ..errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED, Problem, UserError
+from ..pricing import PriceBook, worst_case_cost
+from ..project import PreparedRequest, RequestPlan
+from ..project.schema import LoadedProject
+from ..state.batches import TERMINAL_STATUSES, BatchLedger, Part
+from . import events as ev
+from .batch_download import PartDownload
+from .batch_gate import TokenGate
+from .batch_part import PartJourney, StepAborted, remote_call, upload_name
+from .batch_realtime import OnlyThese, realtime_engine
+from .batch_remote import BatchRemote, RemoteError
+from .batch_writer import PartLimits, PartWriter, WrittenPart, batch_line, body_json, parts_folder
+from .runner import STOP_EXIT_CODES, Engine
+
+YIELD_EVERY = 256
+"""Lines written between yields to the event loop, so uploads and polls go on while files are written."""
+PARTS_AHEAD = 2
+"""Parts written but not yet uploaded, at most: what bounds the disk and memory a huge job takes."""
+
+
+class BatchEngine:
+    """Runs one project's job in batch mode. Steer it with pause(), resume(), stop(), abandon() and cancel()."""
+
+    def __init__(self, project: LoadedProject, client: openai.AsyncOpenAI, emit: Callable[[ev.Event], None],
+                 ledger: BatchLedger, *, wall_clock: Callable[[], float] = time.time,
+                 rng: random.Random | None = None) -> None:
+        self.project = project
+        self.spec = project.spec
+        self.client = client
+        self.ledger = ledger
+        self._emit_to = emit
+        self.wall = wall_clock
+        self.rng = rng or random.Random()
+        self.plan = RequestPlan(project)
+        self.prices = PriceBook.for_project(project.spec.pricing)
+        self.remote = BatchRemote(client, lambda: self.wall())
+        self.gate = TokenGate(project.spec.batch.max_enqueued_tokens, closed=lambda: self._halt or self._draining)
+        self.upload_lock = asyncio.Lock()
+        self.token = ""
+        self.tally: Counter[str] = Counter()
+        self.cost_usd = 0.0
+        self.rekeyed = None  # JobRun's fingerprint adoption is the realtime engine's business
+        self.scanned_every_line = False
+        self._journeys: dict[int, asyncio.Task] = {}
+        self._leftovers: list[Part] = []
+        self._to_realtime: list[Part] = []
+        self._rounds: dict[int, int] = {}
+        self._reasons: dict[int, str] = {}
+        self._not_uploaded = 0
+        self._worst_pending = 0.0
+        self._fresh: Iterator[PreparedRequest | None] | None = None
+        self._fresh_done = False
+        self._writer: PartWriter | None = None
+        self._numbers: Iterator[int] = iter(())
+        self._stop: ev.RunStopping | None = None
+        self._halt = False
+        self._draining = False
+        self._paused = False
+        self._realtime: Engine | None = None
+        self._crash: BaseException | None = None
+        self._wake = asyncio.Event()
+        self._halted = asyncio.Event()
+
+    # -- steering -------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Write and create nothing new; live batches are still followed and downloaded."""
+        if not self._paused:
+            self._paused = True
+            self.emit(ev.RunPaused(at=self.wall()))
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            self.emit(ev.RunResumed(at=self.wall()))
+            self._poke()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def stop(self, reason: str = "interrupted", message: str = "stopped by the user") -> None:
+        """End the run after the step each part is taking; live batches keep running at the provider."""
+        if self._stop is None or self._draining:
+            self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())  # type: ignore[arg-type]
+            self.emit(self._stop)
+        self._halt = True
+        self._halted.set()
+        self.gate.poke()
+        self._poke()
+        if self._realtime is not None:
+            self._realtime.stop(reason, message)
+
+    def abandon(self) -> None:
+        """Stop at once: steps under way are dropped (each is found again, or redone, on resume)."""
+        self.stop()
+        for task in list(self._journeys.values()):
+            task.cancel()
+        if self._realtime is not None:
+            self._realtime.abandon()
+
+    def cancel(self) -> None:
+        """Cancel the project's live batches at the provider; the run ends once what they finished is downloaded."""
+        self._drain("cancelled", "cancelling the batches: what they finished is still downloaded")
+        asyncio.get_running_loop().create_task(self._cancel_live())
+
+    @property
+    def stopping(self) -> bool:
+        """No step is started any more (stop or abandon)."""
+        return self._halt
+
+    @property
+    def draining(self) -> bool:
+        """No batch is created any more, but live ones are followed to their end (cancel)."""
+        return self._draining
+
+    def _drain(self, reason: str, message: str) -> None:
+        if not self._draining and not self._halt:
+            self._draining = True
+            self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())  # type: ignore[arg-type]
+            self.emit(self._stop)
+            self.gate.poke()
+            self._poke()
+
+    async def _cancel_live(self) -> None:
+        for part in self.ledger.parts():
+            if part.phase == "submitted" and part.batch_id and part.status not in TERMINAL_STATUSES:
+                try:
+                    await remote_call(self, "cancel batch", lambda: self.remote.cancel(part.batch_id or ""))
+                except RemoteError as error:  # it ended meanwhile
+                    self.emit(ev.Notice(f"could not cancel {part.batch_id}: {error}", "info", at=self.wall()))
+                except StepAborted:
+                    return
+
+    # -- what journeys ask of the engine --------------------------------------------------
+
+    def emit(self, event: ev.Event) -> None:
+        if isinstance(event, ev.RequestSucceeded):
+            self.tally["done"] += 1
+            self.cost_usd += event.cost_usd or 0.0
+        elif isinstance(event, ev.RequestFailed):
+            self.tally["failed"] += 1
+        self._emit_to(event)
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait, but not past a stop."""
+        try:
+            await asyncio.wait_for(self._halted.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def until_resumed(self) -> None:
+        while self._paused and not self._halt:
+            await self._sleep_until_poked()
+
+    def stop_for(self, outcome_reason: str, message: str) -> None:
+        reason = "auth" if outcome_reason in ("401", "403") else "quota"
+        self.stop(reason, f"the provider refused ({message}); fix it, then run the same command to resume")
+
+    def budget_allows(self, part: Part) -> bool:
+        cap = self.spec.limits.max_cost_usd
+        if cap is None:
+            return True
+        if self.cost_usd + self._worst_pending + part.worst_cost_usd > cap:
+            self.stop("budget", f"the next batch could take the spend over the cap of ${cap:,.2f} "
+                                f"(spent ${self.cost_usd:,.4f}); raise limits.max_cost_usd to continue")
+            return False
+        self._worst_pending += part.worst_cost_usd
+        return True
+
+    def cancel_seen(self, part: Part) -> None:
+        self._drain("cancelled", f"batch {part.batch_id} was cancelled: what the batches finished is downloaded, "
+                                 "the rest waits for the next run")
+
+    def part_uploaded(self, part: Part) -> None:
+        self._not_uploaded = max(0, self._not_uploaded - 1)
+        self._poke()
+
+    async def download(self, part: Part) -> Part:
+        round_ = self._rounds.get(part.part, 1)
+        give_up = round_ > self.spec.limits.max_retries and self.spec.batch.on_expired != "realtime"
+        download = PartDownload(self, part, self.prices, round_=round_, give_up=give_up)
+        part = await download.run()
+        self._worst_pending = max(0.0, self._worst_pending - part.worst_cost_usd)
+        if download.reasons:
+            self._reasons[part.part] = download.reasons.most_common(1)[0][0]
+        return part
+
+    def part_done(self, part: Part) -> None:
+        if not (self._halt or self._draining) and self.ledger.unfinished_count([part.part]):
+            (self._to_realtime if self.spec.batch.on_expired == "realtime" else self._leftovers).append(part)
+        self._poke()
+
+    # -- the run --------------------------------------------------------------------------
+
+    async def run(self) -> ev.RunFinished:
+        loop = asyncio.get_running_loop()
+        anchor = self.wall() - loop.time()
+        self.wall = lambda: anchor + loop.time()
+        counts = self.ledger.store.counts()
+        self.emit(ev.RunStarted(
+            project=self.project.name, model=self.spec.model, endpoint=self.spec.endpoint, mode="batch",
+            resumed_done=counts["done"], resumed_failed=counts["failed"], total_known=self._plan_total(),
+            at=self.wall()))
+        self._warn_if_unpriced()
+        self.token = self.ledger.token()
+        self.ledger.forget_orphans()
+        self._numbers = itertools.count(self.ledger.next_part_number())
+        self._reattach(self.ledger.parts())
+        try:
+            await self._feed()
+            await self._end_journeys()
+            if self._to_realtime and not (self._halt or self._draining):
+                await self._run_realtime()
+        finally:
+            if self._writer is not None:
+                self._writer.discard()
+            for task in self._journeys.values():
+                task.cancel()
+        if self._crash is not None:
+            raise self._crash
+        return self._finish()
+
+    def _plan_total(self) -> int | None:
+        try:
+            return self.plan.estimate_total()
+        except (AttributeError, OSError):
+            return None
+
+    def _warn_if_unpriced(self) -> None:
+        if self.prices.price(self.spec.model) is None:
+            self.emit(ev.Notice(f"no price known for `{self.spec.model}`: costs show as unknown "
+                                "(add it under `pricing:`)", "warning", at=self.wall()))
+
+    def _reattach(self, parts: list[Part]) -> None:
+        """Carry on with the parts earlier runs left: live batches are followed, ended ones downloaded."""
+        for part in parts:
+            if part.phase == "downloaded":
+                self.part_done(part)
+                continue
+            if part.batch_id:
+                self.emit(ev.BatchCreated(batch_id=part.batch_id, part=part.part, input_file_id=part.input_file_id or "",
+                                          requests=part.requests, expires_at=part.expires_at, at=self.wall()))
+                if part.status:
+                    self.emit(ev.BatchStatusChanged(batch_id=part.batch_id, status=part.status, at=self.wall()))  # type: ignore[arg-type]
+            if part.phase == "submitted":
+                self.gate.hold(part.model, part.tokens)
+            if part.phase in ("written", "uploading"):
+                self._not_uploaded += 1
+            self._start(part)
+
+    def _start(self, part: Part) -> None:
+        task = asyncio.get_running_loop().create_task(PartJourney(self, part).run())
+        self._journeys[part.part] = task
+
+        def ended(task: asyncio.Task) -> None:
+            self._journeys.pop(part.part, None)
+            if not task.cancelled() and task.exception() is not None:  # a bug: stop, then show it
+                self._crash = self._crash or task.exception()
+                self.stop("error", f"part {part.part}: {task.exception()!r}")
+            self._poke()
+
+        task.add_done_callback(ended)
+
+    async def _feed(self) -> None:
+        """Write parts (leftovers first, then fresh requests) until there is nothing left to write or wait for."""
+        while not self._halt:
+            if self._paused:
+                await self._sleep_until_poked()
+            elif self._leftovers and not self._draining:
+                await self._write_leftovers()
+            elif not self._fresh_done and not self._draining:
+                await self._write_fresh()
+            elif not self._journeys:
+                return
+            else:
+                await self._sleep_until_poked()
+
+    async def _end_journeys(self) -> None:
+        journeys = list(self._journeys.values())
+        if journeys:
+            await asyncio.gather(*journeys, return_exceptions=True)
+
+    # -- writing fresh requests -----------------------------------------------------------
+
+    def _part_writer(self, max_tokens: int | None = None) -> PartWriter:
+        batch = self.spec.batch
+        limits = PartLimits(batch.max_requests, batch.max_bytes, max_tokens)
+        return PartWriter(parts_folder(self.ledger.store.path), limits, lambda: next(self._numbers))
+
+    async def _write_fresh(self) -> None:
+        """Write fresh requests until one part is complete (then hand it over) or the sources end."""
+        if self._fresh is None:
+            self._fresh = self._fresh_requests()
+            self._writer = self._part_writer()
+        writer = self._writer
+        assert writer is not None
+        for count, request in enumerate(self._fresh, start=1):
+            closed = self._write_request(writer, request) if request is not None else None
+            if closed is not None:
+                await self._submit(closed)
+                return
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+                if self._halt or self._paused or self._draining:
+                    return
+        self._fresh_done = True
+        for part in writer.close_all():
+            await self._submit(part)
+
+    def _fresh_requests(self) -> Iterator[PreparedRequest | None]:
+        """Requests no part holds yet and no run finished; None now and then while skipping many."""
+        plan, ledger = self.plan, self.ledger
+        fast = ledger.store.stored_fingerprint() == plan.fingerprint
+        skip = ledger.skip_keys() if fast else set()
+        unique = _UniqueIds(plan)
+        for skipped, line in enumerate(plan.lines()):
+            if fast and plan.input_key(line) in skip:
+                if skipped % 5000 == 0:
+                    yield None
+                continue
+            request = plan.prepare(line)
+            if not fast and ledger.should_skip(request.custom_id, request.body_hash):
+                continue
+            unique.check(request)
+            yield request
+
+    def _write_request(self, writer: PartWriter, request: PreparedRequest) -> WrittenPart | None:
+        model = str(request.body.get("model") or self.spec.model)
+        line = batch_line(request.custom_id, request.url, body_json(request.body))
+        prompt = tokens.prompt_tokens(request.url, request.body, model)
+        output = tokens.max_output_tokens(request.url, request.body, self.spec.limits.default_max_output_tokens)
+        price = self.prices.price(model)
+        worst = worst_case_cost(price, prompt, output, batch=True) if price else 0.0
+        number, closed = (None, None) if writer.too_big(line) else writer.add(request.url, model, line, prompt, worst)
+        self.emit(ev.RequestQueued(
+            custom_id=request.custom_id, seq=request.seq, source=request.source, line=request.line,
+            body_hash=request.body_hash, input_key=request.input_key, prompt_tokens=prompt, max_output_tokens=output,
+            body=request.body, keep=request.keep, at=self.wall(), batch=number))
+        if number is None:
+            self.emit(ev.RequestFailed(
+                custom_id=request.custom_id, seq=request.seq, attempt=0, reason="request too large", status_code=None,
+                message=f"the batch-input line is {len(line):,} bytes, over batch.max_bytes", error=None,
+                at=self.wall()))
+        return closed
+
+    async def _submit(self, written: WrittenPart, move: list[str] | None = None, round_: int = 1) -> None:
+        """Record a complete part, start its journey, and hold the writer while too many wait for their upload."""
+        part = Part(part=written.number, model=written.model, url=written.url, requests=written.requests,
+                    bytes=written.bytes, tokens=written.tokens, worst_cost_usd=written.worst_cost_usd,
+                    filename=upload_name(self.project.name, self.token, written.number), phase="written",
+                    round=round_, local_path=str(written.path))
+        self.ledger.add(part, move or ())
+        self._rounds[part.part] = round_
+        self._not_uploaded += 1
+        self._start(part)
+        while self._not_uploaded >= PARTS_AHEAD and not self._halt:
+            await self._sleep_until_poked()
+
+    # -- resubmitting ---------------------------------------------------------------------
+
+    async def _write_leftovers(self) -> None:
+        """Put the unfinished items of downloaded parts into new parts (one round more)."""
+        parts, self._leftovers = self._leftovers, []
+        groups: dict[tuple[str, str], list[Part]] = {}
+        for part in parts:
+            groups.setdefault((part.url, part.model), []).append(part)
+        for (url, model), group in groups.items():
+            round_ = max(self._rounds.get(p.part, 1) for p in group) + 1
+            writer = self._part_writer(self.gate.limit(model))
+            moved: dict[int, list[str]] = {}
+            count = 0
+            for old in group:
+                for custom_id, request in self.ledger.request_lines(old.part, unfinished_only=True):
+                    number, closed = self._rewrite(writer, url, model, custom_id, request)
+                    moved.setdefault(number, []).append(custom_id)
+                    count += 1
+                    if closed is not None:
+                        await self._submit(closed, moved.pop(closed.number), round_)
+            for closed in writer.close_all():
+                await self._submit(closed, moved.pop(closed.number), round_)
+            reason = Counter(self._reasons.get(p.part, p.status or "unfinished") for p in group).most_common(1)[0][0]
+            self.emit(ev.BatchResubmitted(items=count, reason=reason, to="batch", at=self.wall()))
+
+    def _rewrite(self, writer: PartWriter, url: str, model: str, custom_id: str,
+                 request: str) -> tuple[int, WrittenPart | None]:
+        body = json.loads(request)
+        prompt = tokens.prompt_tokens(url, body, model)
+        price = self.prices.price(model)
+        output = tokens.max_output_tokens(url, body, self.spec.limits.default_max_output_tokens)
+        worst = worst_case_cost(price, prompt, output, batch=True) if price else 0.0
+        return writer.add(url, model, batch_line(custom_id, url, request), prompt, worst)
+
+    async def _run_realtime(self) -> None:
+        parts, self._to_realtime = self._to_realtime, []
+        keys, ids = self.ledger.unfinished_items(p.part for p in parts)
+        reason = Counter(self._reasons.get(p.part, p.status or "unfinished") for p in parts).most_common(1)[0][0]
+        self.emit(ev.BatchResubmitted(items=len(ids), reason=reason, to="realtime", at=self.wall()))
+        fast = self.ledger.store.stored_fingerprint() == self.plan.fingerprint
+        self._realtime = realtime_engine(self.project, self.client, self.emit, OnlyThese.of(keys if fast else None, ids))
+        finished = await self._realtime.run()
+        if finished.state == "stopped" and self._stop is None:
+            self._stop = ev.RunStopping(reason=finished.reason or "error", message=finished.message,  # type: ignore[arg-type]
+                                        at=self.wall())
+
+    # -- waiting and finishing ------------------------------------------------------------
+
+    def _poke(self) -> None:
+        self._wake.set()
+
+    async def _sleep_until_poked(self) -> None:
+        self._wake.clear()
+        await self._wake.wait()
+
+    def _finish(self) -> ev.RunFinished:
+        counts = self.ledger.store.counts()
+        pending = counts["queued"] + counts["sent"]
+        live = sum(1 for p in self.ledger.parts() if p.phase in ("creating", "submitted"))
+        if self._stop is not None:
+            state, reason, message = "stopped", self._stop.reason, self._stop.message
+            if live:
+                message += f"; {live} batch{'es' if live > 1 else ''} still running at the provider"
+            code = STOP_EXIT_CODES.get(reason, EXIT_STOPPED)
+        else:
+            state, reason = "finished", None
+            failed = self.tally["failed"]
+            message = "all requests answered" if not counts["failed"] else f"{counts['failed']} requests failed"
+            code = EXIT_SOME_FAILED if counts["failed"] or failed else EXIT_OK
+        finished = ev.RunFinished(state=state, reason=reason, message=message, done=counts["done"],  # type: ignore[arg-type]
+                                  failed=counts["failed"], pending=pending, cost_usd=self.cost_usd,
+                                  exit_code=code, at=self.wall())
+        self.emit(finished)
+        return finished
+
+
+class _UniqueIds:
+    """Refuses a custom_id used twice (the Batch API refuses a file that repeats one)."""
+
+    def __init__(self, plan: RequestPlan) -> None:
+        self._needed = any(t is not None for t in plan.ids) or any(r.format == "batch" for r in plan.readers)
+        self._seen: set[int] = set()
+
+    def check(self, request: PreparedRequest) -> None:
+        if not self._needed:
+            return  # default ids (`<source>-<line>`) are unique by construction
+        key = hash(request.custom_id)
+        if key in self._seen:
+            raise UserError("duplicate custom_id", [Problem(
+                f"custom_id `{request.custom_id}` is used by an earlier record too", file=request.source,
+                line=request.line)])
+        self._seen.add(key)
