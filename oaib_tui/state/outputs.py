@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence, TextIO
 
+from .. import testhooks
+from ..errors import Problem, UserError
 from .reader import StateReader
 
 RESERVED_KEYS = ("custom_id", "response", "error", "usage", "cost_usd", "attempts")
@@ -71,21 +73,49 @@ def export_csv(store: StateReader, out: Path | str | TextIO, *, keep: Sequence[s
     return count
 
 
+def prepare_folders(*paths: Path) -> None:
+    """Create the folders the files `paths` go in; raises UserError if one cannot be."""
+    for path in paths:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise cannot_write(path, exc) from None
+
+
+def cannot_write(path: Path, exc: OSError) -> UserError:
+    """The UserError for an output file that cannot be written: a full disk, a file in the way, …"""
+    in_the_way = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if in_the_way:
+        reason, fix = f"{in_the_way} is a file, not a folder", "move that file or point `output:` elsewhere"
+    else:
+        reason, fix = exc.strerror or str(exc), "free some disk space or point `output:` at a folder you can write"
+    hint = f"{fix}; every result is kept in the state file, and `oaib-tui export PROJECT` writes the files again"
+    return UserError(f"cannot write {path}", [Problem(reason, file=str(path), hint=hint)])
+
+
 @contextmanager
 def atomic_text(path: Path) -> Iterator[TextIO]:
-    """A text file that replaces `path` only if the block ends without error (temp file, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A text file that replaces `path` only if the block ends without error (temp file, fsync, rename).
+
+    An OSError (a full disk, a file where the folder should be) is raised as a UserError.
+    """
+    prepare_folders(path)
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    # Mode 0o666 lets the umask decide, as for any file the user creates.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        # Mode 0o666 lets the umask decide, as for any file the user creates.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
     try:
         with io.open(fd, "w", encoding="utf-8", newline="") as file:
             yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise cannot_write(path, exc) from exc
         raise
     _fsync_folder(path.parent)
 
@@ -103,6 +133,9 @@ def _write_lines(out: TextIO, lines: Iterator[dict[str, Any]]) -> int:
     for line in lines:
         out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
         count += 1
+        if testhooks.ARMED:  # crash tests only: stop with part of the file on disk
+            out.flush()
+            testhooks.pause_point("output-line")
     return count
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ..engine.events import Event, RunFinished
+from ..testhooks import pause_point
 from .files import check_header, create_private, make_sidecars_private, move_aside
 from . import schema
 from .lock import RunLock
@@ -63,13 +64,18 @@ class StateStore(StateReader):
         another project. An older schema is upgraded in place.
         """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = RunLock.acquire(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = RunLock.acquire(path)
+        except OSError as exc:
+            raise _cannot_create(path, exc) from None
         try:
             backup = move_aside(path, clock()) if fresh else None
             conn, meta = _open_for_writing(path, project_name, project_path, fingerprint, clock())
-        except BaseException:
+        except BaseException as exc:
             lock.release()
+            if isinstance(exc, OSError):
+                raise _cannot_create(path, exc) from None
             raise
         return cls(conn, path, meta, lock, fingerprint=fingerprint, backup_path=backup,
                    clock=clock, max_pending=max_pending)
@@ -125,6 +131,7 @@ class StateStore(StateReader):
             for kind, rows_per_statement in self._segments:
                 for (sql, _), rows in zip(RECIPES[kind], rows_per_statement):
                     self.conn.executemany(sql, rows)
+            pause_point("state-commit")  # crash tests only: half-way through a transaction
             write_meta(self.conn, {"updated_at": self._clock()})
 
         self._transaction(write)
@@ -187,6 +194,13 @@ class StateStore(StateReader):
                 raise state_error(self.path, f"cannot write the state file {self.path}", f"SQLite says: {exc}",
                                   "free some disk space or fix the file's permissions, then run again") from exc
             raise
+
+
+def _cannot_create(path: Path, exc: OSError) -> Exception:
+    in_the_way = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    reason = f"{in_the_way} is a file, not a folder" if in_the_way else (exc.strerror or str(exc))
+    return state_error(path, f"cannot create the state file {path}", reason,
+                       "free some disk space, or point `state:` in the project file at a folder you can write")
 
 
 def _open_for_writing(path: Path, project_name: str, project_path: str, fingerprint: str,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from factories import answered, failed, open_store, queued, sent, succeeded
 
+from oaib_tui.errors import UserError
 from oaib_tui.state.outputs import answer_text, export_csv, write_outputs
 from oaib_tui.state.reader import StateReader
 from oaib_tui.state.store import StateStore
@@ -84,7 +85,7 @@ def test_a_failed_write_leaves_the_previous_file_whole(store: StateStore, tmp_pa
         raise OSError("disk full")
 
     monkeypatch.setattr(store, "iter_results", breaks_half_way)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(UserError, match="disk full"):  # said to the user, not a traceback
         write_outputs(store, results, errors)
     assert results.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".jsonl", ".tmp")) == ["e.jsonl", "r.jsonl"]
