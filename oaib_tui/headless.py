@@ -57,9 +57,9 @@ def status_line(p: Progress) -> str:
 class HeadlessReporter:
     """Prints progress for one run; `handle` is its event consumer."""
 
-    def __init__(self, out: TextIO = sys.stderr, interactive: bool | None = None) -> None:
-        self.out = out
-        self.interactive = out.isatty() if interactive is None else interactive
+    def __init__(self, out: TextIO | None = None, interactive: bool | None = None) -> None:
+        self.out = out if out is not None else sys.stderr  # looked up now: the caller may have replaced it
+        self.interactive = self.out.isatty() if interactive is None else interactive
         self.progress = Progress()
         self._last_width = 0
 
@@ -172,9 +172,10 @@ async def _run(job: JobRun, reporter: HeadlessReporter) -> ev.RunFinished:
 
 
 def run_headless(project: LoadedProject, *, fresh: bool = False, retry_failed: bool = False,
-                 out: TextIO = sys.stderr, http_client=None) -> int:
+                 out: TextIO | None = None, http_client=None) -> int:
     """Run a project without the dashboard; returns the exit code."""
     reporter = HeadlessReporter(out)
+    out = reporter.out
     job = JobRun(project, fresh=fresh, http_client=http_client, consumers=[reporter.handle], retry_failed=retry_failed)
     try:
         if job.store.backup_path is not None:

@@ -22,7 +22,8 @@ from .engine.resume import ResumeIndex
 from .engine.runner import Engine
 from .project import RequestPlan
 from .project.schema import LoadedProject
-from .state.outputs import write_outputs
+from .errors import UserError
+from .state.outputs import prepare_folders, write_outputs
 from .state.batches import BatchLedger
 from .state.store import StateStore
 
@@ -41,6 +42,7 @@ class JobRun:
 
     def __post_init__(self) -> None:
         self.plan = RequestPlan(self.project)
+        prepare_folders(self.project.results_path, self.project.errors_path)  # fail now, not after paying
         self.store = StateStore.open(
             self.project.state_path,
             project_name=self.project.name,
@@ -65,7 +67,10 @@ class JobRun:
         )
 
     def emit(self, event: ev.Event) -> None:
-        self.store.handle(event)
+        try:
+            self.store.handle(event)
+        except UserError as error:  # the state file cannot be written (a full disk)
+            self._stop_sending(error)
         for consume in self.consumers:
             consume(event)
 
@@ -80,9 +85,18 @@ class JobRun:
             self._adopt_fingerprint()
             return finished
         finally:
-            self.store.flush()
-            if client is not self.client:
-                await client.close()
+            try:
+                self.store.flush()  # raises the state file's error if it still cannot be written
+            finally:
+                if client is not self.client:
+                    await client.close()
+
+    def _stop_sending(self, error: UserError) -> None:
+        """Answers that cannot be recorded would be paid for again: send nothing more (events stay pending)."""
+        if self.engine is not None and not self.engine.stopping:
+            detail = error.problems[0].message if error.problems else ""
+            self.engine.stop("error", f"{error.title} ({detail}): free some disk space or fix the file, "
+                                      "then run the same command to resume")
 
     def _adopt_fingerprint(self) -> None:
         """After a slow-path resume that saw every line, re-key finished items so the next resume is fast."""

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import aiohttp
 import httpx2
 import openai
 
@@ -33,7 +34,7 @@ class Reply:
     headers: Mapping[str, str]
     body: dict[str, Any] | None
     failure: str | None = None
-    """`timeout`, `connection` or `malformed` when there is no usable body."""
+    """`timeout`, `connect` (never connected), `connection` (dropped) or `malformed` when there is no usable body."""
     message: str = ""
 
 
@@ -111,11 +112,8 @@ async def send(client: openai.AsyncOpenAI, url: str, body: dict[str, Any], timeo
         return Reply(None, {}, None, failure="timeout", message=f"no answer within {timeout_s:g}s")
     except openai.APIStatusError as error:
         return Reply(error.status_code, error.response.headers, _error_body(error.response), message=error.message)
-    except openai.APITimeoutError:
-        return Reply(None, {}, None, failure="timeout", message=f"no answer within {timeout_s:g}s")
-    except openai.APIConnectionError as error:
-        cause = error.__cause__ or error
-        return Reply(None, {}, None, failure="connection", message=f"connection failed: {cause}")
+    except openai.APIConnectionError as error:  # APITimeoutError included
+        return _no_answer(error, timeout_s)
     try:
         data = json.loads(response.content)
     except ValueError as error:
@@ -123,3 +121,38 @@ async def send(client: openai.AsyncOpenAI, url: str, body: dict[str, Any], timeo
     if not isinstance(data, dict):
         return Reply(response.status_code, response.headers, None, failure="malformed", message="response is not a JSON object")
     return Reply(response.status_code, response.headers, data)
+
+
+_CANNOT_CONNECT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, httpx2.ConnectError, httpx2.ConnectTimeout)
+_DROPPED = (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError,
+            httpx2.NetworkError, httpx2.RemoteProtocolError)
+
+
+def network_failure(error: BaseException) -> str:
+    """`connect` (never connected), `connection` (dropped after connecting) or `timeout`.
+
+    The SDK's aiohttp transport reports every connection error as a timeout
+    (`APITimeoutError` over `httpx2.ConnectTimeout`), so we judge by the
+    deepest cause that tells, not by the class the SDK raises.
+    """
+    for cause in reversed(_causes(error)):
+        if isinstance(cause, _CANNOT_CONNECT):
+            return "connect"
+        if isinstance(cause, _DROPPED):
+            return "connection"
+    return "timeout" if isinstance(error, openai.APITimeoutError) else "connection"
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    chain = [error]
+    while chain[-1].__cause__ is not None and len(chain) < 10:
+        chain.append(chain[-1].__cause__)
+    return chain
+
+
+def _no_answer(error: openai.APIConnectionError, timeout_s: float) -> Reply:
+    failure = network_failure(error)
+    if failure == "timeout":
+        return Reply(None, {}, None, failure="timeout", message=f"no answer within {timeout_s:g}s")
+    verb = "cannot connect" if failure == "connect" else "connection failed"
+    return Reply(None, {}, None, failure=failure, message=f"{verb}: {_causes(error)[-1]}")

@@ -4,8 +4,8 @@ Pure functions of (attempt, status, error body, headers, clock): no I/O, no
 sleeping. The rules follow the openai SDK's `_base_client.py` and improve on it
 where a long job needs it:
 
-- Retried: 408, 409, 429 `rate_limit_exceeded`, 5xx, timeouts, dropped
-  connections and 200 answers whose body is not JSON. `x-should-retry`
+- Retried: 408, 409, 429 `rate_limit_exceeded`, 5xx, timeouts, failed and
+  dropped connections, and 200 answers whose body is not JSON. `x-should-retry`
   overrides the status, as in the SDK.
 - Failed (no point retrying): 400, 404, 422 and any request too large.
 - Stopped (no request can succeed): 401, 403 and `insufficient_quota`.
@@ -37,7 +37,7 @@ __all__ = [
 
 Action = Literal["retry", "fail", "stop"]
 RateLimitKind = Literal["requests", "tokens", "unknown"]
-Failure = Literal["timeout", "connection", "malformed"]
+Failure = Literal["timeout", "connect", "connection", "malformed"]
 
 MAX_SERVER_DELAY_S = 120.0
 """Longest wait we accept from the server (the SDK's cap for `retry-after`); longer asks are cut to this."""
@@ -59,6 +59,7 @@ _QUOTA = "insufficient_quota"
 
 _DESCRIPTIONS: dict[str, str] = {
     "timeout": "no answer before the timeout",
+    "cannot connect": "could not connect to the API",
     "connection dropped": "the connection dropped before an answer came",
     "malformed response": "the answer's body is not the JSON object it should be",
 }
@@ -202,8 +203,8 @@ def classify(
     now: float,
 ) -> Outcome:
     """Decide what a failed attempt means. `now` is `time.time()`, for `retry-after` dates."""
-    if failure in ("timeout", "connection") or status is None:
-        reason = "timeout" if failure == "timeout" else "connection dropped"
+    if failure in ("timeout", "connect", "connection") or status is None:
+        reason = {"timeout": "timeout", "connect": "cannot connect"}.get(failure or "", "connection dropped")
         return Outcome("retry", reason, None, None, _DESCRIPTIONS[reason], status, error)
     message = str((error or {}).get("message") or "")
     kind = _rate_limit_kind(status, error, message)

@@ -33,6 +33,8 @@ from .usage import usage_from_response
 Emit = Callable[[ev.Event], None]
 SKIP_YIELD_EVERY = 5_000  # yield to the loop while skipping finished lines, so a UI stays responsive
 LIMITS_EVENT_INTERVAL_S = 0.25
+UNREACHABLE_AFTER_ATTEMPTS = 3
+"""Attempts of one request that could not connect, with no answer yet in this run, before the run stops."""
 
 STOP_EXIT_CODES = {"interrupted": EXIT_INTERRUPTED, "cancelled": EXIT_INTERRUPTED}
 
@@ -114,6 +116,8 @@ class Engine:
         self._stop: ev.RunStopping | None = None
         self._abandoned = False
         self._exhausted = False
+        self._answered = False
+        """Whether the API has answered anything (any HTTP status) in this run."""
         self._wake: asyncio.Event | None = None
         self._last_limits_event = float("-inf")
         self._last_limits: tuple | None = None
@@ -337,6 +341,7 @@ class Engine:
             reply = await send(self.client, item.request.url, item.request.body, self.limits.timeout_s)
         finally:
             self._inflight_worst_cost -= item.worst_cost
+        self._answered = self._answered or reply.status is not None
         if reply.headers:
             self.limiter.observe(reply.headers, key=item.key)
             self._emit_limits()
@@ -375,6 +380,10 @@ class Engine:
             reason = "auth" if outcome.reason in ("401", "403") else "quota"
             self.stop(reason, _stop_advice(outcome))
             return
+        if outcome.reason == "cannot connect" and self._unreachable(item, outcome):
+            self._requeue(item, 0.0)
+            self.stop("unreachable", _unreachable_advice(str(self.client.base_url)))
+            return
         if outcome.action == "retry" and outcome.rate_limit_kind:
             self._pause_for_rate_limit(item, outcome)
         if outcome.action == "retry" and self.policy.should_retry(item.attempt, outcome):
@@ -388,6 +397,12 @@ class Engine:
             self._requeue(item, delay)
             return
         self._fail(item, outcome)
+
+    def _unreachable(self, item: _Item, outcome: Outcome) -> bool:
+        """Give up on the run rather than fail a request for want of a connection: items stay pending."""
+        if not self.policy.should_retry(item.attempt, outcome):
+            return True
+        return not self._answered and item.attempt >= UNREACHABLE_AFTER_ATTEMPTS
 
     def _pause_for_rate_limit(self, item: _Item, outcome: Outcome) -> None:
         pause = outcome.server_delay_s
@@ -473,6 +488,11 @@ def _with_message(outcome: Outcome, message: str) -> Outcome:
     from dataclasses import replace
 
     return replace(outcome, message=message)
+
+
+def _unreachable_advice(base_url: str) -> str:
+    return (f"cannot connect to the API at {base_url}. Check provider.base_url, that the server is running, "
+            "and the network; then run the same command to resume (nothing was marked failed).")
 
 
 def _stop_advice(outcome: Outcome) -> str:
