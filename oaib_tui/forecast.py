@@ -5,12 +5,12 @@ Every record is streamed through the template and counted; nothing is sent.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Iterable
 
 from . import tokens
+from .engine.batch_writer import PartCounter, PartLimits, batch_line, body_json
 from .pricing import PRICES_AS_OF, PriceBook, worst_case_cost
 from .project.schema import LoadedProject
 
@@ -54,31 +54,11 @@ def shortest_time_s(requests: int, budget_tokens: int, rpm: float | None, tpm: f
     return max(times) if times else None
 
 
-class _BatchCounter:
-    """Counts the batch files a stream of request lines splits into (same rules as the batch writer)."""
-
-    def __init__(self, max_requests: int, max_bytes: int) -> None:
-        self.max_requests, self.max_bytes = max_requests, max_bytes
-        self.files: dict[str, list[int]] = {}  # model -> [files, lines in current, bytes in current]
-
-    def add(self, model: str, line_bytes: int) -> None:
-        state = self.files.setdefault(model, [1, 0, 0])
-        if state[1] + 1 > self.max_requests or state[2] + line_bytes > self.max_bytes:
-            state[0] += 1
-            state[1], state[2] = 0, 0
-        state[1] += 1
-        state[2] += line_bytes
-
-    @property
-    def batches(self) -> int:
-        return sum(files for files, lines, _ in self.files.values() if lines)
-
-
 def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
     """Stream every prepared request and add up what the project would send."""
     spec = project.spec
     prices = PriceBook.for_project(spec.pricing)
-    batcher = _BatchCounter(spec.batch.max_requests, spec.batch.max_bytes)
+    batcher = PartCounter(PartLimits(spec.batch.max_requests, spec.batch.max_bytes, spec.batch.max_enqueued_tokens))
     count = prompt_total = output_total = 0
     cost = {"realtime": 0.0, "batch": 0.0, "prompt": 0.0}
     unpriced: set[str] = set()
@@ -99,9 +79,8 @@ def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
             cost["realtime"] += worst_case_cost(price, prompt, out)
             cost["batch"] += worst_case_cost(price, prompt, out, batch=True)
             cost["prompt"] += worst_case_cost(price, prompt, 0)
-        if spec.mode == "batch":
-            line = {"custom_id": request.custom_id, "method": "POST", "url": request.url, "body": body}
-            batcher.add(model, len(json.dumps(line, ensure_ascii=False).encode()) + 1)
+        if spec.mode == "batch":  # split as the batch writer splits
+            batcher.add(request.url, model, len(batch_line(request.custom_id, request.url, body_json(body))), prompt)
     rpm, tpm, limits_from = _known_limits(project)
     return Forecast(
         requests=count,
@@ -112,7 +91,7 @@ def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
         prompt_only_cost_usd=None if unpriced else cost["prompt"],
         shortest_s=shortest_time_s(count, prompt_total + output_total, rpm, tpm),
         limits_from=limits_from,
-        batches=batcher.batches if spec.mode == "batch" else math.ceil(count / spec.batch.max_requests),
+        batches=batcher.parts if spec.mode == "batch" else math.ceil(count / spec.batch.max_requests),
         tokens_exact=all(tokens.counts_are_exact(m) for m in models) if models else True,
         models=tuple(sorted(models)),
     )

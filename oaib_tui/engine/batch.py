@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import random
 import time
 from collections import Counter
@@ -25,10 +24,9 @@ from typing import Callable, Iterator
 
 import openai
 
-from .. import tokens
-from ..errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED, Problem, UserError
-from ..pricing import PriceBook, worst_case_cost
-from ..project import PreparedRequest, RequestPlan
+from ..errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
+from ..pricing import PriceBook
+from ..project import RequestPlan
 from ..project.schema import LoadedProject
 from ..state.batches import TERMINAL_STATUSES, BatchLedger, Part
 from . import events as ev
@@ -37,11 +35,10 @@ from .batch_gate import TokenGate
 from .batch_part import PartJourney, StepAborted, remote_call, upload_name
 from .batch_realtime import OnlyThese, realtime_engine
 from .batch_remote import BatchRemote, RemoteError
-from .batch_writer import PartLimits, PartWriter, WrittenPart, batch_line, body_json, parts_folder
+from .batch_feed import PartFeeder
+from .batch_writer import WrittenPart
 from .runner import STOP_EXIT_CODES, Engine
 
-YIELD_EVERY = 256
-"""Lines written between yields to the event loop, so uploads and polls go on while files are written."""
 PARTS_AHEAD = 2
 """Parts written but not yet uploaded, at most: what bounds the disk and memory a huge job takes."""
 
@@ -72,20 +69,19 @@ class BatchEngine:
         self._journeys: dict[int, asyncio.Task] = {}
         self._leftovers: list[Part] = []
         self._to_realtime: list[Part] = []
-        self._rounds: dict[int, int] = {}
-        self._reasons: dict[int, str] = {}
+        self.rounds: dict[int, int] = {}
+        self.reasons: dict[int, str] = {}
         self._not_uploaded = 0
         self._worst_pending = 0.0
-        self._fresh: Iterator[PreparedRequest | None] | None = None
-        self._fresh_done = False
-        self._writer: PartWriter | None = None
-        self._numbers: Iterator[int] = iter(())
+        self.numbers: Iterator[int] = iter(())
+        self.feeder = PartFeeder(self)
         self._stop: ev.RunStopping | None = None
         self._halt = False
         self._draining = False
         self._paused = False
         self._realtime: Engine | None = None
         self._crash: BaseException | None = None
+        self._cancelling: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._halted = asyncio.Event()
 
@@ -129,8 +125,9 @@ class BatchEngine:
 
     def cancel(self) -> None:
         """Cancel the project's live batches at the provider; the run ends once what they finished is downloaded."""
-        self._drain("cancelled", "cancelling the batches: what they finished is still downloaded")
-        asyncio.get_running_loop().create_task(self._cancel_live())
+        if self._cancelling is None and not self._halt:
+            self._drain("cancelled", "cancelling the batches: what they finished is still downloaded")
+            self._cancelling = asyncio.get_running_loop().create_task(self._cancel_live())
 
     @property
     def stopping(self) -> bool:
@@ -205,13 +202,13 @@ class BatchEngine:
         self._poke()
 
     async def download(self, part: Part) -> Part:
-        round_ = self._rounds.get(part.part, 1)
+        round_ = self.rounds.get(part.part, 1)
         give_up = round_ > self.spec.limits.max_retries and self.spec.batch.on_expired != "realtime"
         download = PartDownload(self, part, self.prices, round_=round_, give_up=give_up)
         part = await download.run()
         self._worst_pending = max(0.0, self._worst_pending - part.worst_cost_usd)
         if download.reasons:
-            self._reasons[part.part] = download.reasons.most_common(1)[0][0]
+            self.reasons[part.part] = download.reasons.most_common(1)[0][0]
         return part
 
     def part_done(self, part: Part) -> None:
@@ -233,16 +230,17 @@ class BatchEngine:
         self._warn_if_unpriced()
         self.token = self.ledger.token()
         self.ledger.forget_orphans()
-        self._numbers = itertools.count(self.ledger.next_part_number())
+        self.numbers = itertools.count(self.ledger.next_part_number())
         self._reattach(self.ledger.parts())
         try:
             await self._feed()
             await self._end_journeys()
+            if self._cancelling is not None:
+                await self._cancelling
             if self._to_realtime and not (self._halt or self._draining):
                 await self._run_realtime()
         finally:
-            if self._writer is not None:
-                self._writer.discard()
+            self.feeder.discard()
             for task in self._journeys.values():
                 task.cancel()
         if self._crash is not None:
@@ -296,9 +294,10 @@ class BatchEngine:
             if self._paused:
                 await self._sleep_until_poked()
             elif self._leftovers and not self._draining:
-                await self._write_leftovers()
-            elif not self._fresh_done and not self._draining:
-                await self._write_fresh()
+                parts, self._leftovers = self._leftovers, []
+                await self.feeder.write_leftovers(parts)
+            elif not self.feeder.exhausted and not self._draining:
+                await self.feeder.write_fresh()
             elif not self._journeys:
                 return
             else:
@@ -309,120 +308,25 @@ class BatchEngine:
         if journeys:
             await asyncio.gather(*journeys, return_exceptions=True)
 
-    # -- writing fresh requests -----------------------------------------------------------
+    # -- parts --------------------------------------------------------------------------
 
-    def _part_writer(self, max_tokens: int | None = None) -> PartWriter:
-        batch = self.spec.batch
-        limits = PartLimits(batch.max_requests, batch.max_bytes, max_tokens)
-        return PartWriter(parts_folder(self.ledger.store.path), limits, lambda: next(self._numbers))
-
-    async def _write_fresh(self) -> None:
-        """Write fresh requests until one part is complete (then hand it over) or the sources end."""
-        if self._fresh is None:
-            self._fresh = self._fresh_requests()
-            self._writer = self._part_writer()
-        writer = self._writer
-        assert writer is not None
-        for count, request in enumerate(self._fresh, start=1):
-            closed = self._write_request(writer, request) if request is not None else None
-            if closed is not None:
-                await self._submit(closed)
-                return
-            if count % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
-                if self._halt or self._paused or self._draining:
-                    return
-        self._fresh_done = True
-        for part in writer.close_all():
-            await self._submit(part)
-
-    def _fresh_requests(self) -> Iterator[PreparedRequest | None]:
-        """Requests no part holds yet and no run finished; None now and then while skipping many."""
-        plan, ledger = self.plan, self.ledger
-        fast = ledger.store.stored_fingerprint() == plan.fingerprint
-        skip = ledger.skip_keys() if fast else set()
-        unique = _UniqueIds(plan)
-        for skipped, line in enumerate(plan.lines()):
-            if fast and plan.input_key(line) in skip:
-                if skipped % 5000 == 0:
-                    yield None
-                continue
-            request = plan.prepare(line)
-            if not fast and ledger.should_skip(request.custom_id, request.body_hash):
-                continue
-            unique.check(request)
-            yield request
-
-    def _write_request(self, writer: PartWriter, request: PreparedRequest) -> WrittenPart | None:
-        model = str(request.body.get("model") or self.spec.model)
-        line = batch_line(request.custom_id, request.url, body_json(request.body))
-        prompt = tokens.prompt_tokens(request.url, request.body, model)
-        output = tokens.max_output_tokens(request.url, request.body, self.spec.limits.default_max_output_tokens)
-        price = self.prices.price(model)
-        worst = worst_case_cost(price, prompt, output, batch=True) if price else 0.0
-        number, closed = (None, None) if writer.too_big(line) else writer.add(request.url, model, line, prompt, worst)
-        self.emit(ev.RequestQueued(
-            custom_id=request.custom_id, seq=request.seq, source=request.source, line=request.line,
-            body_hash=request.body_hash, input_key=request.input_key, prompt_tokens=prompt, max_output_tokens=output,
-            body=request.body, keep=request.keep, at=self.wall(), batch=number))
-        if number is None:
-            self.emit(ev.RequestFailed(
-                custom_id=request.custom_id, seq=request.seq, attempt=0, reason="request too large", status_code=None,
-                message=f"the batch-input line is {len(line):,} bytes, over batch.max_bytes", error=None,
-                at=self.wall()))
-        return closed
-
-    async def _submit(self, written: WrittenPart, move: list[str] | None = None, round_: int = 1) -> None:
+    async def submit(self, written: WrittenPart, move: list[str] | None = None, round_: int = 1) -> None:
         """Record a complete part, start its journey, and hold the writer while too many wait for their upload."""
         part = Part(part=written.number, model=written.model, url=written.url, requests=written.requests,
                     bytes=written.bytes, tokens=written.tokens, worst_cost_usd=written.worst_cost_usd,
                     filename=upload_name(self.project.name, self.token, written.number), phase="written",
                     round=round_, local_path=str(written.path))
         self.ledger.add(part, move or ())
-        self._rounds[part.part] = round_
+        self.rounds[part.part] = round_
         self._not_uploaded += 1
         self._start(part)
         while self._not_uploaded >= PARTS_AHEAD and not self._halt:
             await self._sleep_until_poked()
 
-    # -- resubmitting ---------------------------------------------------------------------
-
-    async def _write_leftovers(self) -> None:
-        """Put the unfinished items of downloaded parts into new parts (one round more)."""
-        parts, self._leftovers = self._leftovers, []
-        groups: dict[tuple[str, str], list[Part]] = {}
-        for part in parts:
-            groups.setdefault((part.url, part.model), []).append(part)
-        for (url, model), group in groups.items():
-            round_ = max(self._rounds.get(p.part, 1) for p in group) + 1
-            writer = self._part_writer(self.gate.limit(model))
-            moved: dict[int, list[str]] = {}
-            count = 0
-            for old in group:
-                for custom_id, request in self.ledger.request_lines(old.part, unfinished_only=True):
-                    number, closed = self._rewrite(writer, url, model, custom_id, request)
-                    moved.setdefault(number, []).append(custom_id)
-                    count += 1
-                    if closed is not None:
-                        await self._submit(closed, moved.pop(closed.number), round_)
-            for closed in writer.close_all():
-                await self._submit(closed, moved.pop(closed.number), round_)
-            reason = Counter(self._reasons.get(p.part, p.status or "unfinished") for p in group).most_common(1)[0][0]
-            self.emit(ev.BatchResubmitted(items=count, reason=reason, to="batch", at=self.wall()))
-
-    def _rewrite(self, writer: PartWriter, url: str, model: str, custom_id: str,
-                 request: str) -> tuple[int, WrittenPart | None]:
-        body = json.loads(request)
-        prompt = tokens.prompt_tokens(url, body, model)
-        price = self.prices.price(model)
-        output = tokens.max_output_tokens(url, body, self.spec.limits.default_max_output_tokens)
-        worst = worst_case_cost(price, prompt, output, batch=True) if price else 0.0
-        return writer.add(url, model, batch_line(custom_id, url, request), prompt, worst)
-
     async def _run_realtime(self) -> None:
         parts, self._to_realtime = self._to_realtime, []
         keys, ids = self.ledger.unfinished_items(p.part for p in parts)
-        reason = Counter(self._reasons.get(p.part, p.status or "unfinished") for p in parts).most_common(1)[0][0]
+        reason = Counter(self.reasons.get(p.part, p.status or "unfinished") for p in parts).most_common(1)[0][0]
         self.emit(ev.BatchResubmitted(items=len(ids), reason=reason, to="realtime", at=self.wall()))
         fast = self.ledger.store.stored_fingerprint() == self.plan.fingerprint
         self._realtime = realtime_engine(self.project, self.client, self.emit, OnlyThese.of(keys if fast else None, ids))
@@ -459,21 +363,3 @@ class BatchEngine:
                                   exit_code=code, at=self.wall())
         self.emit(finished)
         return finished
-
-
-class _UniqueIds:
-    """Refuses a custom_id used twice (the Batch API refuses a file that repeats one)."""
-
-    def __init__(self, plan: RequestPlan) -> None:
-        self._needed = any(t is not None for t in plan.ids) or any(r.format == "batch" for r in plan.readers)
-        self._seen: set[int] = set()
-
-    def check(self, request: PreparedRequest) -> None:
-        if not self._needed:
-            return  # default ids (`<source>-<line>`) are unique by construction
-        key = hash(request.custom_id)
-        if key in self._seen:
-            raise UserError("duplicate custom_id", [Problem(
-                f"custom_id `{request.custom_id}` is used by an earlier record too", file=request.source,
-                line=request.line)])
-        self._seen.add(key)
