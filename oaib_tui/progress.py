@@ -67,6 +67,7 @@ class Progress:
     notices: list[str] = field(default_factory=list)
     finished: ev.RunFinished | None = None
     started_at: float | None = None
+    ended_at: float | None = None
     usage: ev.Usage = field(default_factory=ev.Usage)
     """Tokens of the requests answered in this run."""
     rate_limit_kind: str | None = None
@@ -109,7 +110,10 @@ class Progress:
         return Eta(self.done_meter).seconds(self.finished_count, self.total)
 
     def elapsed_s(self) -> float:
-        return 0.0 if self.started_at is None else self.clock() - self.started_at
+        """Seconds since the run started, or that it lasted once it has finished."""
+        if self.started_at is None:
+            return 0.0
+        return (self.ended_at if self.ended_at is not None else self.clock()) - self.started_at
 
     @property
     def queued(self) -> int | None:
@@ -179,6 +183,7 @@ class Progress:
         self.state = e.state
         self.finished = e
         self.in_flight = 0
+        self.ended_at = self.clock()
 
     # -- remote batches ---------------------------------------------------------------------
 

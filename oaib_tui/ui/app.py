@@ -16,6 +16,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
+from ..engine import events as ev
 from ..errors import EXIT_INTERRUPTED
 from .model import DashboardModel
 from .screens.confirm import ConfirmScreen
@@ -67,6 +68,8 @@ class DashboardApp(App[int]):
         self.exit_code = 0
         self.error: BaseException | None = None
         self._quitting = False
+        self._shown_version = -1
+        self._shown_second = -1
 
     def compose(self) -> ComposeResult:
         model = self.model
@@ -99,20 +102,42 @@ class DashboardApp(App[int]):
     def tick(self) -> None:
         """Fold what happened since the last tick, then redraw once."""
         if self.session is not None:
-            self.model.handle_all(self.session.drain())
-        self.refresh_view()
+            events = self.session.drain()
+            self.model.handle_all(events)
+            self._announce(events)
+        self.refresh_view(force=False)
 
-    def refresh_view(self) -> None:
+    def _announce(self, events: list) -> None:
+        """Notices and the reason of a stop are said once, as notifications."""
+        for event in events:
+            kind = type(event)
+            if kind is ev.Notice:
+                self.notify(event.message, severity="error" if event.level == "error" else
+                            "warning" if event.level == "warning" else "information", timeout=10)
+            elif kind is ev.RunStopping:
+                self.notify(event.message, title="Stopping", severity="warning", timeout=10)
+
+    def refresh_view(self, force: bool = True) -> None:
+        """Redraw what changed: everything after events (or when `force`d), the `LIVE` panels every second."""
+        changed = force or self.model.version != self._shown_version
+        second = int(self.model.clock())
+        if not changed and second == self._shown_second:
+            return
+        self._shown_version, self._shown_second = self.model.version, second
         requests = self.query_one(RequestList)
         with self.batch_update():
             for panel in self.query(Panel):
-                panel.sync()
+                if changed or panel.LIVE:
+                    panel.sync()
             self.screen.set_class(bool(self.model.progress.batches), "-batch")
             requests.sync()
             requests.border_title = self._list_title(requests)
 
     def _list_title(self, requests: RequestList) -> str:
         title = f"Requests · {filter_name(requests.filter)} ({requests.visible_count:,})"
+        earlier = self.model.progress.resumed_done + self.model.progress.resumed_failed
+        if earlier:
+            title += f" · {earlier:,} from earlier runs not listed"
         return title + (" · following" if requests.follow else "")
 
     @on(Worker.StateChanged)

@@ -131,6 +131,12 @@ class RequestRows:
     def iter_statuses(self) -> Iterator[str]:
         return (STATUS_NAMES[code] for code in self.status)
 
+    def memory_bytes(self) -> int:
+        """Bytes held by the columns (what a million rows cost)."""
+        columns = (self.seq, self.status, self.attempts, self.latency, self.prompt_tokens, self.output_tokens,
+                   self.cost, self.reason, self._id_bytes, self._id_ends, self._block_counts)
+        return sum(len(column) * getattr(column, "itemsize", 1) for column in columns)
+
     # -- folding events -------------------------------------------------------------------
 
     def handle(self, event: ev.Event) -> None:

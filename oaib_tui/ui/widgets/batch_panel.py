@@ -18,6 +18,8 @@ MAX_ROWS = 7
 
 
 class BatchPanel(Panel):
+    LIVE = True
+
     def title(self) -> str:
         batches = self.model.progress.batches.values()
         live = sum(1 for batch in batches if not batch.is_final)

@@ -3,6 +3,8 @@ the server's remaining figures, a sparkline of recent sending, and a rate-limit 
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -17,6 +19,8 @@ HISTORY_S = 300.0
 
 
 class LimitsPanel(Panel):
+    LIVE = True
+
     def title(self) -> str:
         limits = self.model.progress.limits
         if limits is None and self._batch_only():
@@ -79,9 +83,9 @@ class LimitsPanel(Panel):
         p = self.model.progress
         state = p.run_state()
         if state == "rate-limited" and p.rate_limited_until:
-            left = max(0.0, p.rate_limited_until - p.clock())
+            left = math.ceil(max(0.0, p.rate_limited_until - p.clock()))
             kind = p.rate_limit_kind or "unknown"
-            return Text(f"429 {kind}: sending resumes in {left:.1f}s", "bold dark_orange")
+            return Text(f"429 {kind}: sending resumes in {left}s", "bold dark_orange")
         if state == "paused":
             return Text("paused by you: p resumes sending", "bold yellow")
         span = self._buckets(width) * SPARK_BUCKET_S

@@ -8,7 +8,11 @@ from ..model import DashboardModel
 
 
 class Panel(Widget):
-    """Subclasses implement `render`; the app calls `sync` once per tick."""
+    """Subclasses implement `render`; the app calls `sync` when the model changed, and every
+    second for panels whose figures move with time (`LIVE`)."""
+
+    LIVE = False
+    """Redraw every second even when no event came (elapsed time, meters, countdowns)."""
 
     def __init__(self, model: DashboardModel, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -12,6 +12,7 @@ from .panel import Panel
 
 class ProgressPanel(Panel):
     """How far the run is."""
+    LIVE = True
 
     def title(self) -> str:
         return "Progress"

@@ -20,7 +20,7 @@ STATE_STYLES = {
 
 class RunHeader(Panel):
     """One line, refreshed every tick."""
-
+    LIVE = True
 
     def render(self) -> Table:
         p = self.model.progress
