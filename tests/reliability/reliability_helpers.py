@@ -1,5 +1,5 @@
-"""What the reliability tests share: projects on a loopback simulator, a request ledger, runs as
-subprocesses, and the checks every run must pass (each item once, whole output lines, a sound state file)."""
+"""What the reliability tests share: projects for a loopback simulator, runs as subprocesses, and the
+checks every run must pass (each item once, whole output lines, a sound state file)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,17 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from oaib_tui.project import load_project
-from oaib_tui.sim.app import SimulatorApp
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL_PATHS = ("/chat/completions", "/responses", "/embeddings", "/completions", "/moderations")
 
 
 # -- projects -------------------------------------------------------------------------------
@@ -73,99 +70,6 @@ def outputs_of(project: Path) -> tuple[Path, Path, Path]:
     return loaded.results_path, loaded.errors_path, loaded.state_path
 
 
-# -- the ledger: what the simulator was asked and what it answered --------------------------
-
-
-@dataclass
-class Ledger:
-    """ASGI middleware in front of the simulator: which item each model request was for, which got a 200.
-
-    `arm(pid, at=K)` kills process `pid` with SIGKILL when the K-th model request (counted from
-    the arming) arrives: a kill at a reproducible moment, with requests in flight.
-    """
-
-    app: SimulatorApp
-    requests: Counter = field(default_factory=Counter)
-    answered: Counter = field(default_factory=Counter)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _victim: int | None = None
-    _kill_at: int = 0
-    _seen_since_armed: int = 0
-    _busy: int = 0
-
-    def arm(self, pid: int, at: int) -> None:
-        with self._lock:
-            self._victim, self._kill_at, self._seen_since_armed = pid, at, 0
-
-    def disarm(self) -> None:
-        with self._lock:
-            self._victim = None
-
-    def snapshot(self) -> tuple[Counter, Counter]:
-        with self._lock:
-            return Counter(self.requests), Counter(self.answered)
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or not scope["path"].endswith(MODEL_PATHS):
-            await self.app(scope, receive, send)
-            return
-        body = await _read_all(receive)
-        item = _item_of(body)
-        with self._lock:
-            self.requests[item] += 1
-            self._busy += 1
-            self._maybe_kill()
-
-        async def replay():
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def watch(message):
-            if message["type"] == "http.response.start" and message["status"] == 200:
-                with self._lock:
-                    self.answered[item] += 1
-            await send(message)
-
-        try:
-            await self.app(scope, replay, watch)
-        finally:
-            with self._lock:
-                self._busy -= 1
-
-    def settle(self, timeout: float = 10) -> None:
-        """Wait until the server has finished every request it received (e.g. those of a killed client)."""
-        deadline = time.monotonic() + timeout
-        while self._busy and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not self._busy, "the simulator is still busy"
-
-    def _maybe_kill(self) -> None:
-        if self._victim is None:
-            return
-        self._seen_since_armed += 1
-        if self._seen_since_armed == self._kill_at:
-            os.kill(self._victim, signal.SIGKILL)
-            self._victim = None
-
-    def __getattr__(self, name: str) -> Any:  # stats, inject, update … of the wrapped app
-        return getattr(self.app, name)
-
-
-async def _read_all(receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-def _item_of(body: bytes) -> str:
-    try:
-        return str(json.loads(body)["messages"][0]["content"])
-    except (ValueError, KeyError, IndexError, TypeError):
-        return "?"
-
-
 # -- runs as a user starts them ---------------------------------------------------------------
 
 
@@ -207,10 +111,31 @@ def wait_for_line(proc: subprocess.Popen, marker: str, timeout: float = 60) -> s
     return seen.decode(errors="replace")
 
 
-def kill_and_reap(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
+@dataclass(frozen=True)
+class KillPoint:
+    where: str
+    """`request` (the K-th API request of the run reaches the simulator), `hook:NAME` (a Batch API
+    step of the simulator, see `BatchApi.hooks`), or a point of OAIB_TUI_PAUSE_AT (`state-commit`, `output-line`)."""
+    at: int = 1
+
+
+def killed_run(project: Path, ledger, point: KillPoint) -> None:
+    """Start a run and SIGKILL it at `point`; fails if the run ends first."""
+    if point.where == "request" or point.where.startswith("hook:"):
+        proc = start_run(project)
+        if point.where == "request":
+            ledger.arm(proc.pid, at=point.at)
+        else:
+            ledger.arm_hook(proc.pid, point.where.removeprefix("hook:"))
+        proc.wait(timeout=120)  # the ledger kills it
+    else:
+        proc = start_run(project, OAIB_TUI_PAUSE_AT=f"{point.where}:{point.at}")
+        wait_for_line(proc, f"paused at {point.where}:{point.at}")
         proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=30)
+    ledger.disarm()
+    ledger.settle()
+    assert proc.returncode == -signal.SIGKILL, f"the run ended before {point}: {err[-2000:]!r}"
 
 
 # -- what every run must leave behind ----------------------------------------------------------

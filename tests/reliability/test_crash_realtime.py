@@ -12,9 +12,7 @@ the simulator answered twice is one that was in flight at a kill.
 from __future__ import annotations
 
 import random
-import signal
 from collections import Counter
-from dataclasses import dataclass
 
 import pytest
 
@@ -23,19 +21,18 @@ from oaib_tui.sim.app import create_app
 from oaib_tui.sim.server import running_server
 
 from reliability_helpers import (
-    Ledger,
+    KillPoint,
     assert_each_item_once,
     finished_ids,
     item_ids,
-    kill_and_reap,
+    killed_run,
     outputs_of,
     read_lines,
     run_cli,
-    start_run,
     state_counts,
-    wait_for_line,
     write_project,
 )
+from sim_ledger import Ledger
 
 pytestmark = pytest.mark.slow
 
@@ -46,33 +43,12 @@ BAD_EVERY = 23
 """Every 23rd record asks for 0 output tokens: the simulator answers 400 and the item fails."""
 
 
-@dataclass(frozen=True)
-class KillPoint:
-    where: str
-    """`request` (the K-th request of the run reaches the simulator), or an OAIB_TUI_PAUSE_AT point."""
-    at: int
-
-
 def kill_plan(rng: random.Random) -> list[KillPoint]:
     """13 kills: mid-stream and mid-transaction while items remain, then twice while writing outputs."""
     mid_run = [KillPoint("request", rng.randint(3, 30)) for _ in range(8)]
     mid_run += [KillPoint("state-commit", rng.randint(2, 25)) for _ in range(3)]
     rng.shuffle(mid_run)
     return mid_run + [KillPoint("output-line", rng.randint(1, N - 20)) for _ in range(2)]
-
-
-def killed_run(project, ledger: Ledger, point: KillPoint) -> None:
-    if point.where == "request":
-        proc = start_run(project)
-        ledger.arm(proc.pid, at=point.at)
-        proc.wait(timeout=60)  # the ledger kills it
-    else:
-        proc = start_run(project, OAIB_TUI_PAUSE_AT=f"{point.where}:{point.at}")
-        wait_for_line(proc, f"paused at {point.where}:{point.at}")
-        proc.send_signal(signal.SIGKILL)
-    kill_and_reap(proc)
-    ledger.disarm()
-    assert proc.returncode == -signal.SIGKILL, f"the run ended before {point}"
 
 
 def test_realtime_runs_killed_at_13_seeded_moments_lose_nothing_and_resend_only_what_was_in_flight(tmp_path):
@@ -85,7 +61,6 @@ def test_realtime_runs_killed_at_13_seeded_moments_lose_nothing_and_resend_only_
             finished_before = finished_ids(state) if state.exists() else set()
             requests_before, answered_before = ledger.snapshot()
             killed_run(project, ledger, point)
-            ledger.settle()
             requests, answered = ledger.snapshot()
             sent_this_run = set(requests - requests_before)
             assert not sent_this_run & finished_before, f"finished items sent again after {point}"
