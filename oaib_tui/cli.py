@@ -37,6 +37,7 @@ def cli() -> None:
     oaib-tui PROJECT.yaml            run a project (same as `oaib-tui run`)
     oaib-tui PROJECT.yaml --dry-run  forecast requests, tokens, cost and time; send nothing
     oaib-tui validate PROJECT.yaml   check a project and show the first requests
+    oaib-tui cancel PROJECT.yaml     cancel the project's batches at the provider
     oaib-tui sim                     serve the OpenAI-compatible simulator on 127.0.0.1
     """
 
@@ -152,6 +153,25 @@ def status(project: Path) -> None:
         click.echo(state_summary(loaded, reader, RequestPlan(loaded).estimate_total()))
     finally:
         reader.close()
+
+
+@cli.command()
+@PROJECT_ARG
+def cancel(project: Path) -> None:
+    """Cancel the project's batches at the provider (batch mode); what they finished is still downloaded."""
+    import asyncio
+
+    from .engine.batch_control import cancel_project_batches
+    from .headless import resume_command
+
+    loaded = _load(project)
+    outcomes = asyncio.run(cancel_project_batches(loaded))
+    if not outcomes:
+        click.echo(f"{loaded.name}: no live batches in the state file")
+        return
+    for part, outcome in outcomes:
+        click.echo(f"  part {part.part:<5} {part.batch_id}  {outcome}")
+    click.echo(f"A run in progress downloads what they finished, then stops. Later: {resume_command(loaded)}")
 
 
 @cli.command()

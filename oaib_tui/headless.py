@@ -11,14 +11,17 @@ import asyncio
 import shlex
 import signal
 import sys
+import time
+from collections import Counter
 from typing import TextIO
 
 from .engine import events as ev
 from .forecast import format_duration
 from .job import JobRun
-from .pricing import PRICES_AS_OF
+from .pricing import PRICES_AS_OF, PriceBook
 from .progress import Progress
 from .project.schema import LoadedProject
+from .state.batches import read_parts
 
 TTY_INTERVAL_S = 0.5
 PLAIN_INTERVAL_S = 5.0
@@ -35,6 +38,8 @@ def _against(value: float, limit: float | None) -> str:
 
 
 def status_line(p: Progress) -> str:
+    if p.mode == "batch":
+        return batch_status_line(p)
     rpm, tpm = p.per_minute()  # used over the last minute, as the server counts it
     rpm_limit = p.limits.rpm_limit if p.limits else None
     tpm_limit = p.limits.tpm_limit if p.limits else None
@@ -50,6 +55,22 @@ def status_line(p: Progress) -> str:
         f"TPM {_against(tpm, tpm_limit)}",
         f"spend {_money(p.cost_usd, p.cost_known)}",
         f"ETA {format_duration(eta) if eta is not None else '—'}",
+    ]
+    return " │ ".join(parts)
+
+
+def batch_status_line(p: Progress) -> str:
+    """Batch mode: the batches by status and the items in them, instead of rates."""
+    by_status = Counter(batch.status for batch in p.batches.values())
+    waiting = sum(max(0, b.total - b.completed - b.failed) for b in p.batches.values() if not b.is_final)
+    total = f"/{p.total:,}" if p.total is not None else ""
+    parts = [
+        f"{p.run_state():<12}",
+        "batches " + (", ".join(f"{n} {status}" for status, n in by_status.items()) or "none yet"),
+        f"done {p.done + p.resumed_done:,}{total}",
+        f"failed {p.failed + p.resumed_failed:,}",
+        f"in batches {waiting:,}",
+        f"spend {_money(p.cost_usd, p.cost_known)}",
     ]
     return " │ ".join(parts)
 
@@ -118,8 +139,22 @@ def summary(job: JobRun, finished: ev.RunFinished, progress: Progress) -> str:
     ]
     if finished.pending > 0:
         rows.insert(2, ("pending", f"{finished.pending:,}"))
+    if progress.mode == "batch":
+        rows += _batch_rows(job, totals, progress)
     lines += [f"  {name:<9}{value}" for name, value in rows]
     return "\n".join(lines)
+
+
+def _batch_rows(job: JobRun, totals, progress: Progress) -> list[tuple[str, str]]:
+    """Batch mode: the batches this run saw, by status, and what the Batch API saved against realtime prices."""
+    by_status = Counter(batch.status for batch in progress.batches.values())
+    rows = [("batches", f"{len(progress.batches):,}" + (": " + ", ".join(f"{n} {s}" for s, n in by_status.items())
+                                                          if by_status else ""))]
+    realtime = PriceBook.for_project(job.project.spec.pricing).cost(job.project.spec.model, totals.usage)
+    if realtime is not None and progress.cost_known:
+        rows.append(("savings", f"{_money(max(0.0, realtime - totals.cost_usd))} against realtime prices "
+                                f"({_money(realtime)})"))
+    return rows
 
 
 def _tokens_line(totals) -> str:
@@ -141,9 +176,23 @@ def state_summary(project: LoadedProject, reader, total: int | None = None) -> s
         f"  tokens   {_tokens_line(totals)}",
         f"  cost     {_money(totals.cost_usd)}" + (f"   ({totals.unpriced:,} items of unknown price)" if totals.unpriced else ""),
     ]
+    lines += remote_batch_lines(read_parts(reader))
     if remaining:
         lines.append(f"Resume with: {resume_command(project)}")
     return "\n".join(lines)
+
+
+def remote_batch_lines(parts: list, most: int = 20) -> list[str]:
+    """`status` in batch mode: parts by phase, and each batch not yet downloaded with its status and counts."""
+    if not parts:
+        return []
+    phases = Counter(part.phase for part in parts)
+    lines = [f"  batches  {len(parts):,} parts: " + ", ".join(f"{n} {phase}" for phase, n in phases.items())]
+    for part in [p for p in parts if p.phase != "downloaded"][:most]:
+        expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(part.expires_at)) if part.expires_at else "—"
+        lines.append(f"    part {part.part:<5} {part.batch_id or '(not created)':<32} {part.status or part.phase:<11} "
+                     f"{part.completed:,}/{part.total or part.requests:,} done, {part.failed:,} failed, expires {expires}")
+    return lines
 
 
 async def _run(job: JobRun, reporter: HeadlessReporter) -> ev.RunFinished:
