@@ -38,6 +38,8 @@ class Ledger:
         self._kill_at = 0
         self._seen = 0
         self._busy = 0
+        self.upload_faults: list[int] = []
+        """HTTP statuses to answer the next uploads with (500: retried; 400: the upload is refused), one each."""
 
     # -- kill switch ----------------------------------------------------------------------
 
@@ -84,6 +86,9 @@ class Ledger:
             await self.app(scope, receive, send)
             return
         body = await _read_all(receive)
+        if self.upload_faults and scope["method"] == "POST" and scope["path"].endswith("/files"):
+            await _answer_error(send, self.upload_faults.pop(0))
+            return
         item = self._record(scope, body)
 
         async def replay():
@@ -119,6 +124,14 @@ class Ledger:
 
     def __getattr__(self, name: str) -> Any:  # stats, inject, update, batch_api … of the wrapped app
         return getattr(self.app, name)
+
+
+async def _answer_error(send, status: int) -> None:
+    body = json.dumps({"error": {"message": f"scripted upload error {status}", "type": "server_error"
+                                 if status >= 500 else "invalid_request_error", "param": None, "code": None}}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _read_all(receive) -> bytes:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import socket
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -24,11 +23,12 @@ from oaib_tui.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, EXIT_STOP
 from oaib_tui.job import JobRun
 from oaib_tui.project import load_project
 from oaib_tui.project.schema import SimulatorSettings
-from oaib_tui.sim.app import SimulatorApp, create_app
+from oaib_tui.sim.app import create_app
 from oaib_tui.sim.server import running_server
 from oaib_tui.state.store import StateStore
 
 from reliability_helpers import assert_each_item_once, outputs_of, state_counts, write_project
+from sim_ledger import Ledger
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ class Scene:
 
     folder: Path
     url: str
-    app: SimulatorApp
+    app: Ledger
     monkeypatch: pytest.MonkeyPatch
     project: Path
     holders: list[JobRun] = field(default_factory=list)
@@ -63,12 +63,19 @@ class Case:
     arrange: Callable[[Scene], None] | None = None
     done: int | None = N
     """Items the state file holds as done after the (first) run; None: not checked."""
-    failed: int = 0
+    failed: int | None = 0
+    """Items failed after the (first) run, and in the end; None: some (more than none), not checked exactly."""
     then: Callable[[Scene], None] | None = None
     """The user's fix; the run after it must finish every item (exit 0)."""
+    check: Callable[[Scene], None] | None = None
+    """What else must hold after the (first) run."""
 
     def __str__(self) -> str:
         return self.fault
+
+
+BATCH = {"mode": "batch", "batch": {"max_requests": 6, "poll_s": 0.02}}
+FAST_BATCHES = {"time_scale": 100, "batch_validation_s": 1, "batch_lines_per_s": 1000, "batch_finalizing_s": 1}
 
 
 # -- set-ups and fixes ------------------------------------------------------------------------
@@ -143,6 +150,25 @@ def other_run_ends(scene: Scene) -> None:
     scene.holders.pop().close()
 
 
+def uploads_fail(*statuses: int) -> Callable[[Scene], None]:
+    def arrange(scene: Scene) -> None:
+        scene.app.upload_faults.extend(statuses)
+
+    return arrange
+
+
+def run_again(scene: Scene) -> None:
+    """Nothing to fix: the cause has passed."""
+
+
+def some_sent_in_realtime(scene: Scene) -> None:
+    assert sum(scene.app.requests.values()) > 0
+
+
+def none_sent_in_realtime(scene: Scene) -> None:
+    assert not scene.app.requests
+
+
 def finished_before(scene: Scene) -> None:
     assert run_cli_in_process(scene.project)[0] == EXIT_OK
     scene.app.update(quota_after=scene.app.stats.received)  # any request sent again gets a quota error
@@ -176,6 +202,22 @@ MATRIX = [
     Case("a second run while the first holds the state file", EXIT_BAD_INPUT, "in use by another oaib-tui run",
          arrange=another_run_holds_the_state_file, done=0, then=other_run_ends),
     Case("a second run after the first finished", EXIT_OK, "all requests answered", arrange=finished_before),
+    # Batch mode: 12 items in parts of 6, on a simulator whose batches run 100 times faster than real time.
+    Case("batch: a clean run", EXIT_OK, "batches  2: 2 completed", sim=FAST_BATCHES, project=BATCH,
+         check=none_sent_in_realtime),
+    Case("batch: a batch fails validation", EXIT_SOME_FAILED, "failed validation", project=BATCH,
+         sim={**FAST_BATCHES, "batch_invalid_line_rate": 0.2}, done=None, failed=None),
+    Case("batch: a batch expires, the rest goes in a new batch", EXIT_OK, "2 expired, 2 completed", project=BATCH,
+         sim={**FAST_BATCHES, "batch_lines_per_s": 10, "batch_expire_after_s": 1.45}, check=none_sent_in_realtime),
+    Case("batch: a batch expires, the rest goes to realtime", EXIT_OK, "batches  2: 2 expired",
+         project={**BATCH, "batch": {**BATCH["batch"], "on_expired": "realtime"}},
+         sim={**FAST_BATCHES, "batch_lines_per_s": 10, "batch_expire_after_s": 1.45}, check=some_sent_in_realtime),
+    Case("batch: uploads fail with 5xx", EXIT_OK, "all requests answered", sim=FAST_BATCHES, project=BATCH,
+         arrange=uploads_fail(500, 503)),
+    Case("batch: an upload is refused (400)", EXIT_STOPPED, "upload: scripted upload error 400", sim=FAST_BATCHES,
+         project=BATCH, arrange=uploads_fail(400), done=0, then=run_again),
+    Case("batch: a second run on the same state file", EXIT_BAD_INPUT, "in use by another oaib-tui run",
+         sim=FAST_BATCHES, project=BATCH, arrange=another_run_holds_the_state_file, done=0, then=other_run_ends),
 ]
 
 
@@ -196,7 +238,7 @@ def run_cli_in_process(project: Path, capsys: pytest.CaptureFixture | None = Non
 
 @pytest.mark.parametrize("case", MATRIX, ids=str)
 def test_fault(case: Case, tmp_path, capsys, monkeypatch):
-    app = create_app(SimulatorSettings(**{"latency_ms": 5, "seed": 3, **case.sim}))
+    app = Ledger(create_app(SimulatorSettings(**{"latency_ms": 5, "seed": 3, **case.sim})))
     with running_server(app=app) as url:
         scene = Scene(tmp_path, url, app, monkeypatch, write_project(tmp_path, url, N, **case.project))
         if case.arrange:
@@ -208,12 +250,14 @@ def test_fault(case: Case, tmp_path, capsys, monkeypatch):
         assert code == case.exit, printed
         assert case.says in printed, printed
         check_state(scene.project, case)
+        if case.check:
+            case.check(scene)
         if case.then:
             case.then(scene)
             code, printed = run_cli_in_process(scene.project, capsys)
             assert code == EXIT_OK and "Traceback" not in printed, printed
         results, errors = assert_each_item_once(scene.project, N)
-    assert len(errors) == case.failed
+    assert len(errors) == case.failed if case.failed is not None else errors
 
 
 def check_state(project: Path, case: Case) -> None:
@@ -224,4 +268,5 @@ def check_state(project: Path, case: Case) -> None:
     counts = state_counts(state)  # opens cleanly and passes the integrity check, whatever happened
     if case.done is not None:
         assert counts.get("done", 0) == case.done, counts
-    assert counts.get("failed", 0) == case.failed, counts
+    if case.failed is not None:
+        assert counts.get("failed", 0) == case.failed, counts
