@@ -61,6 +61,7 @@ class BatchEngine:
         self.remote = BatchRemote(client, lambda: self.wall())
         self.gate = TokenGate(project.spec.batch.max_enqueued_tokens, closed=lambda: self._halt or self._draining)
         self.upload_lock = asyncio.Lock()
+        self._download_lock = asyncio.Lock()
         self.token = ""
         self.tally: Counter[str] = Counter()
         self.cost_usd = 0.0
@@ -205,7 +206,8 @@ class BatchEngine:
         round_ = self.rounds.get(part.part, 1)
         give_up = round_ > self.spec.limits.max_retries and self.spec.batch.on_expired != "realtime"
         download = PartDownload(self, part, self.prices, round_=round_, give_up=give_up)
-        part = await download.run()
+        async with self._download_lock:  # mapping lines is CPU work: one part at a time, each committed whole
+            part = await download.run()
         self._worst_pending = max(0.0, self._worst_pending - part.worst_cost_usd)
         if download.reasons:
             self.reasons[part.part] = download.reasons.most_common(1)[0][0]

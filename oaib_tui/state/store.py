@@ -50,7 +50,7 @@ class StateStore(StateReader):
         # recipe the parameter rows to execute).
         self._segments: list[tuple[type, list[list[tuple]]]] = []
         self._pending = 0
-        self._deferring = False
+        self._deferring = 0  # open deferred_commits() blocks
 
     @classmethod
     def open(cls, path: Path | str, *, project_name: str, project_path: str, fingerprint: str,
@@ -106,11 +106,11 @@ class StateStore(StateReader):
         Only for answers that can be fetched again after a crash: results read
         from a batch's output file, which stays on the provider until they are saved.
         """
-        self._deferring = True
+        self._deferring += 1
         try:
             yield
         finally:
-            self._deferring = False
+            self._deferring -= 1
         self.flush()
 
     def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
