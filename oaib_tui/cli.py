@@ -176,6 +176,17 @@ def cancel(project: Path) -> None:
 
 @cli.command()
 @PROJECT_ARG
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The batch-input file to write; when the job splits, NAME-001.jsonl, NAME-002.jsonl, …")
+def render(project: Path, output: Path) -> None:
+    """Write the exact Batch-API input JSONL the project would upload (split as batch mode splits it)."""
+    from .render import describe, render_batch_input
+
+    click.echo(describe(render_batch_input(_load(project), output)))
+
+
+@cli.command()
+@PROJECT_ARG
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="csv: the file to write (default: the results path with .csv).")
