@@ -78,7 +78,9 @@ def validate(project: Path, show: int) -> None:
 @click.option("--no-ui", is_flag=True, help="Run headless: a progress line, then a summary.")
 @click.option("--fresh", is_flag=True, help="Start over: keep the old state file as a backup.")
 @click.option("--retry-failed", is_flag=True, help="Send the items that failed in earlier runs again.")
-def run(project: Path, dry_run: bool, no_ui: bool, fresh: bool, retry_failed: bool) -> None:
+@click.option("--detach", is_flag=True,
+              help="Batch mode: create the batches, record them, and exit; the same command without it comes back.")
+def run(project: Path, dry_run: bool, no_ui: bool, fresh: bool, retry_failed: bool, detach: bool) -> None:
     """Run a project (also: `oaib-tui PROJECT`). Running it again resumes where it stopped.
 
     \b
@@ -89,6 +91,10 @@ def run(project: Path, dry_run: bool, no_ui: bool, fresh: bool, retry_failed: bo
     if dry_run:
         _dry_run(loaded)
         return
+    if detach:
+        from .detach import run_detached
+
+        sys.exit(run_detached(loaded, fresh=fresh, retry_failed=retry_failed))
     if not no_ui and not (sys.stdin.isatty() and sys.stdout.isatty()):
         click.echo("note: not a terminal, so no dashboard: running headless (--no-ui says so explicitly)", err=True)
         no_ui = True
@@ -141,7 +147,8 @@ def sim(host: str, port: int, **settings) -> None:
 
 @cli.command()
 @PROJECT_ARG
-def status(project: Path) -> None:
+@click.option("--remote", is_flag=True, help="Batch mode: also ask the provider how each batch is doing now.")
+def status(project: Path, remote: bool) -> None:
     """Summarise a project's state file without sending anything (safe while a run is going)."""
     from .headless import state_summary
     from .project import RequestPlan
@@ -153,6 +160,12 @@ def status(project: Path) -> None:
         click.echo(state_summary(loaded, reader, RequestPlan(loaded).estimate_total()))
     finally:
         reader.close()
+    if remote:
+        import asyncio
+
+        from .remote_status import describe_remote, remote_states
+
+        click.echo(describe_remote(asyncio.run(remote_states(loaded))))
 
 
 @cli.command()

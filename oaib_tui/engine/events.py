@@ -162,7 +162,7 @@ class Notice:
 class RunStopping:
     """No new requests go out; those in flight are allowed to finish."""
 
-    reason: Literal["interrupted", "budget", "quota", "auth", "unreachable", "cancelled", "error"]
+    reason: Literal["interrupted", "budget", "quota", "auth", "unreachable", "cancelled", "error", "detached"]
     message: str
     at: float
 

@@ -1,0 +1,104 @@
+"""`oaib-tui PROJECT --detach`: put every request into a batch at the provider, then leave.
+
+The batch engine runs as usual, writing, uploading and creating batches. Once
+every request that is not finished sits in a batch the provider holds, the
+run stops the engine's way (live batches keep running remotely) and exits 0,
+saying how to come back. `oaib-tui PROJECT` later re-attaches: it downloads
+what finished and carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from typing import TextIO
+
+from .engine import events as ev
+from .engine.batch import BatchEngine
+from .errors import EXIT_OK, Problem, UserError
+from .headless import HeadlessReporter, remote_batch_lines, summary
+from .job import JobRun
+from .project.schema import LoadedProject
+from .state.batches import read_parts
+
+CHECK_INTERVAL_S = 0.5
+NOT_CREATED_YET = ("written", "uploading", "uploaded", "creating")
+HELD_REMOTELY = ("submitted", "ended")
+"""Parts whose batch the provider holds (an ended one is downloaded by the next run)."""
+
+
+def batches_hold_the_rest(engine: BatchEngine) -> bool:
+    """Every request not yet finished is in a batch the provider holds, and nothing is left to write."""
+    if not engine.feeder.exhausted or engine.stopping or engine.draining:
+        return False
+    parts = engine.ledger.parts()
+    if any(part.phase in NOT_CREATED_YET for part in parts):
+        return False
+    held = [part.part for part in parts if part.phase in HELD_REMOTELY]
+    if not held:
+        return False  # nothing remote to wait for: the run ends by itself
+    counts = engine.ledger.store.counts()
+    return counts["queued"] + counts["sent"] == engine.ledger.unfinished_count(held)
+
+
+async def detach_when_held(job: JobRun, interval_s: float = CHECK_INTERVAL_S) -> bool:
+    """Stop the run once the provider holds every unfinished request; True if it did."""
+    while True:
+        await asyncio.sleep(interval_s)
+        engine = job.engine
+        if isinstance(engine, BatchEngine) and batches_hold_the_rest(engine):
+            engine.stop("detached", "detached: the batches keep running at the provider")
+            return True
+
+
+async def run_until_detached(job: JobRun, reporter: HeadlessReporter | None = None) -> tuple[ev.RunFinished, bool]:
+    """Run the job until it detaches or ends by itself; returns the last event and whether it detached."""
+    watcher = asyncio.create_task(detach_when_held(job))
+    ticker = asyncio.create_task(reporter.keep_reporting()) if reporter is not None else None
+    try:
+        finished = await job.run()
+    finally:
+        for task in (watcher, ticker):
+            if task is not None:
+                task.cancel()
+    detached = watcher.done() and not watcher.cancelled() and watcher.result()
+    return finished, detached
+
+
+def refuse_unless_batch(project: LoadedProject) -> None:
+    if project.spec.mode != "batch":
+        raise UserError("--detach needs batch mode", [Problem(
+            f"`mode` is `{project.spec.mode}`: a realtime job sends its requests from this process, so it cannot leave",
+            file=str(project.path), key="mode", hint="set `mode: batch` to run through the Batch API")])
+
+
+def run_detached(project: LoadedProject, *, fresh: bool = False, retry_failed: bool = False,
+                 out: TextIO | None = None, http_client=None) -> int:
+    """`--detach`: create the batches, record them, say how to come back; returns the exit code."""
+    refuse_unless_batch(project)
+    reporter = HeadlessReporter(out)
+    job = JobRun(project, fresh=fresh, http_client=http_client, consumers=[reporter.handle], retry_failed=retry_failed)
+    try:
+        finished, detached = asyncio.run(run_until_detached(job, reporter))
+        reporter.end_line()
+        job.write_outputs()
+        print(detached_message(job, project) if detached else summary(job, finished, reporter.progress),
+              file=reporter.out)
+        return EXIT_OK if detached else finished.exit_code
+    finally:
+        job.close()
+
+
+def detached_message(job: JobRun, project: LoadedProject) -> str:
+    """What `--detach` prints on leaving: the batches, and the commands to come back, check and cancel."""
+    parts = [part for part in read_parts(job.store) if part.phase in HELD_REMOTELY]
+    quoted = shlex.quote(str(project.path))
+    lines = [f"Detached: {len(parts):,} batch{'es' if len(parts) != 1 else ''} at the provider hold every "
+             "request not yet answered; nothing runs here any more."]
+    lines += remote_batch_lines(read_parts(job.store))
+    lines += [
+        f"Come back with:  oaib-tui {quoted}             (downloads what finished and carries on)",
+        f"Check on them:   oaib-tui status {quoted} --remote",
+        f"Cancel them:     oaib-tui cancel {quoted}",
+    ]
+    return "\n".join(lines)
