@@ -82,5 +82,7 @@ class ProblemCollector:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A "did you mean `x`?" hint for a misspelt key or name, or None."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    same_but_case = [choice for choice in choices if choice.lower() == word.lower()]
+    close = same_but_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None

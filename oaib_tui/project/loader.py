@@ -99,7 +99,7 @@ def _unreadable(exc: OSError, path: Path, label: str) -> Problem:
 def _sibling_hint(path: Path) -> str | None:
     """"did you mean" among the files next to a missing one."""
     try:
-        names = [p.name for p in itertools.islice(path.parent.iterdir(), 2000)]
+        names = [p.name for p in itertools.islice(path.parent.iterdir(), 2000) if p.name != path.name]
     except OSError:
         return None
     return did_you_mean(path.name, names)

@@ -144,15 +144,23 @@ class RequestPlan:
             raise self._line_error(line, str(exc)) from None
         except MissingField as exc:
             raise self._line_error(line, str(exc), hint=_field_hint(exc, record)) from None
+        keep = {name: get_field(record, path) for name, path in self.keep if has_field(record, path)}
+        try:
+            body_hash = hashlib.sha256(canonical_json([url, body]).encode("utf-8")).hexdigest()
+            custom_id.encode("utf-8")
+            if keep:
+                canonical_json(keep).encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate, from a JSON escape such as "\ud83d"
+            raise self._line_error(line, _lone_surrogate(exc), hint=_SURROGATE_HINT) from None
         return PreparedRequest(
             seq=line.seq,
             custom_id=custom_id,
             body=body,
-            body_hash=_sha256(canonical_json([url, body])),
+            body_hash=body_hash,
             input_key=self.input_key(line),
             source=line.source,
             line=line.line,
-            keep={name: get_field(record, path) for name, path in self.keep if has_field(record, path)},
+            keep=keep,
             url=url,
         )
 
@@ -220,6 +228,14 @@ def _refuse_shared_names(readers: list[SourceReader]) -> None:
 def _item_position(project: LoadedProject, line: SourceLine) -> dict[str, int]:
     found = project.positions.get(f"sources[{line.source_index}].items[{line.line - 1}]")
     return {"line": found[0], "column": found[1]} if found else {"line": line.line}
+
+
+_SURROGATE_HINT = "a JSON escape such as \\ud83d needs its other half right after it (\\ud83d\\ude00); fix the data"
+
+
+def _lone_surrogate(exc: UnicodeEncodeError) -> str:
+    char = exc.object[exc.start] if isinstance(exc.object, str) else "?"
+    return f"the record holds a lone surrogate (\\u{ord(char):04x}), half of a character, which cannot be sent as UTF-8"
 
 
 def _field_hint(exc: MissingField, record: dict[str, Any]) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -140,7 +141,8 @@ class SourceReader:
 
     def _csv_lines(self) -> Iterator[tuple[int, str]]:
         _allow_long_csv_fields()
-        reader = csv.reader(text for _, text in self._decoded_lines())
+        # strict: a quote left open must be an error, not the rest of the file swallowed as one value
+        reader = csv.reader((text for _, text in self._decoded_lines()), strict=True)
         rows = _csv_rows(reader)
         try:
             for _, header in rows:
@@ -149,7 +151,7 @@ class SourceReader:
             for start, row in rows:
                 yield start, json.dumps(row, ensure_ascii=False)
         except csv.Error as exc:
-            raise self._error(f"not valid CSV: {exc}", reader.line_num) from None
+            raise self._error(_csv_problem(exc), getattr(exc, "row_start", reader.line_num)) from None
 
     def _csv_record(self, values: list[str]) -> dict[str, Any]:
         header = self._header if self._header is not None else self._read_header()
@@ -179,11 +181,11 @@ class SourceReader:
                     text = data.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     message = f"the line is not UTF-8 text (byte {exc.start + 1} of the line is {data[exc.start]:#04x})"
-                    raise self._error(message, number) from None
+                    raise self._error(message, number, hint="save the file as UTF-8") from None
                 yield number, (text.removeprefix(_BOM) if number == 1 else text)
 
-    def _error(self, message: str, line: int) -> UserError:
-        return UserError(f"cannot read {self.label}", [Problem(message, file=self.label, line=line)])
+    def _error(self, message: str, line: int, hint: str | None = None) -> UserError:
+        return UserError(f"cannot read {self.label}", [Problem(message, file=self.label, line=line, hint=hint)])
 
 
 def _csv_rows(reader: Any) -> Iterator[tuple[int, list[str]]]:
@@ -194,8 +196,17 @@ def _csv_rows(reader: Any) -> Iterator[tuple[int, list[str]]]:
             row = next(reader)
         except StopIteration:
             return
+        except csv.Error as exc:
+            exc.row_start = consumed + 1  # type: ignore[attr-defined]
+            raise
         if row:
             yield consumed + 1, row
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    if str(exc) == "unexpected end of data":
+        return "not valid CSV: a quoted value that starts in this row is never closed"
+    return f"not valid CSV: {exc}"
 
 
 def _allow_long_csv_fields() -> None:
@@ -247,9 +258,13 @@ def _os_reason(exc: OSError) -> str:
 
 def readable_problem(path: Path) -> str | None:
     """Why `path` cannot be read as a source, or None if it can."""
-    if not path.exists():
-        return "no such file"
-    if path.is_dir():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return "a symbolic link to nothing" if path.is_symlink() else "no such file"
+    except OSError as exc:  # a link that loops, a folder we may not enter, …
+        return _os_reason(exc)
+    if stat.S_ISDIR(info.st_mode):
         return "this is a folder, not a file"
     if not os.access(path, os.R_OK):
         return "permission denied"

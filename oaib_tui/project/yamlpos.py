@@ -85,7 +85,8 @@ def _malformed(file: str, exc: yaml.MarkedYAMLError) -> UserError:
     if exc.context:
         message += f" ({exc.context})"
     where = {"line": mark.line + 1, "column": mark.column + 1} if mark else {}
-    return UserError(f"{file} is not valid YAML", [Problem(message, file=file, **where)])
+    hint = "YAML indents with spaces, never tabs" if "'\\t'" in message else None
+    return UserError(f"{file} is not valid YAML", [Problem(message, file=file, hint=hint, **where)])
 
 
 def _unprintable(text: str, file: str, exc: yaml.reader.ReaderError) -> UserError:

@@ -237,11 +237,16 @@ class TestStreaming:
         assert peak < 1_000_000, f"peak {peak:,} bytes for 20,000 requests"
 
 
-def test_lone_surrogates_from_escapes_are_hashed_not_a_crash(make_project):
+def test_a_lone_surrogate_from_an_escape_is_an_error_naming_its_record_not_a_crash_later(make_project):
+    # It could not be stored nor sent as UTF-8: say so now, at its line, instead of failing mid-run.
     path = make_project(
-        'model: m\nsources: [{path: p.jsonl}, {items: [{t: "\\ud800"}]}]\nrequest: {input: "{t}", x: ["\\udc00"]}\n',
-        {"p.jsonl": '{"t": "\\ud83d"}\n'},
+        'model: m\nsources: [{path: p.jsonl}]\nrequest: {input: "{t}"}\n',
+        {"p.jsonl": '{"t": "fine \\ud83d\\ude00"}\n{"t": "half \\ud83d"}\n'},
     )
-    requests = list(RequestPlan(load_project(path)))
-    assert [r.body["input"] for r in requests] == ["\ud83d", "\ud800"]
-    assert len({r.body_hash for r in requests}) == 2
+    plan = iter(RequestPlan(load_project(path)))
+    assert next(plan).body["input"] == "fine \U0001f600"
+    with pytest.raises(UserError) as caught:
+        next(plan)
+    problem = caught.value.problems[0]
+    assert (problem.file, problem.line) == ("p.jsonl", 2)
+    assert "lone surrogate (\\ud83d)" in problem.message
