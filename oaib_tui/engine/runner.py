@@ -21,6 +21,7 @@ import openai
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
 from ..pricing import PriceBook, worst_case_cost
 from ..project import PreparedRequest, RequestPlan
+from ..project.requests import HashSet
 from ..project.schema import LoadedProject
 from .. import tokens
 from . import events as ev
@@ -111,7 +112,7 @@ class Engine:
         self._retries: list[_DueRetry] = []
         self._inflight: set[asyncio.Task] = set()
         self._inflight_worst_cost = 0.0
-        self._seen_ids: set[int] = set()
+        self._seen_ids = HashSet()
         self._paused = False
         self._stop: ev.RunStopping | None = None
         self._abandoned = False
@@ -272,15 +273,13 @@ class Engine:
                 yield None
 
     def _check_unique(self, request: PreparedRequest) -> None:
-        key = hash(request.custom_id)
-        if key in self._seen_ids:
+        if not self._seen_ids.add(hash(request.custom_id)):
             from ..errors import Problem, UserError
 
             raise UserError("duplicate custom_id", [Problem(
                 f"custom_id `{request.custom_id}` is used by an earlier record too",
                 file=request.source, line=request.line,
             )])
-        self._seen_ids.add(key)
 
     def _queue(self, request: PreparedRequest) -> _Item:
         model = str(request.body.get("model") or self.project.spec.model)

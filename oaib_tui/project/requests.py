@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -82,6 +83,57 @@ def body_template(request: dict[str, Any], model: str) -> dict[str, Any]:
     if "model" in plain:
         return plain
     return {"model": model.replace("{", "{{").replace("}", "}}"), **plain}
+
+
+class HashSet:
+    """A set of 64-bit hashes (`hash(custom_id)`) in one flat array, for uniqueness checks over millions of ids.
+
+    About 16 bytes an entry, where a Python set of ints takes about 70 (each int
+    is an object of its own): at a million custom_ids the difference is ~50 MB of
+    a run's memory. Open addressing with linear probing, at most half full.
+    """
+
+    __slots__ = ("_table", "_mask", "_size", "_has_zero")
+
+    def __init__(self) -> None:
+        self._size = 0
+        self._has_zero = False  # 0 marks an empty slot, so the value 0 is kept apart
+        self._allocate(1 << 12)
+
+    def _allocate(self, slots: int) -> None:
+        self._table = array("q", bytes(8 * slots))
+        self._mask = slots - 1
+
+    def add(self, value: int) -> bool:
+        """Add a hash; False if it was there already."""
+        if value == 0:
+            added, self._has_zero = not self._has_zero, True
+            return added
+        table, mask = self._table, self._mask
+        slot = value & mask
+        while True:
+            found = table[slot]
+            if found == 0:
+                break
+            if found == value:
+                return False
+            slot = (slot + 1) & mask
+        table[slot] = value
+        self._size += 1
+        if 2 * self._size > mask:
+            self._grow()
+        return True
+
+    def _grow(self) -> None:
+        old = self._table
+        self._allocate(2 * len(old))
+        self._size = 0
+        for value in old:
+            if value:
+                self.add(value)
+
+    def __len__(self) -> int:
+        return self._size + self._has_zero
 
 
 class RequestPlan:
@@ -179,16 +231,13 @@ class RequestPlan:
     def __iter__(self) -> Iterator[PreparedRequest]:
         """Every request in order; a custom_id used twice is a UserError naming both places."""
         # Default ids (`<source>-<line>`) are unique by construction, so only custom ids cost memory:
-        # one 64-bit hash per id (~70 bytes each in a Python set, ~70 MB at a million).
+        # one 64-bit hash per id (~16 bytes each in a HashSet, ~16 MB at a million).
         track = any(template is not None for template in self.ids) or any(r.format == "batch" for r in self.readers)
-        seen: set[int] = set()
+        seen = HashSet()
         for line in self.lines():
             request = self.prepare(line)
-            if track:
-                digest = hash(request.custom_id)
-                if digest in seen:
-                    self._raise_if_duplicate(request, line)
-                seen.add(digest)
+            if track and not seen.add(hash(request.custom_id)):
+                self._raise_if_duplicate(request, line)
             yield request
 
     def _raise_if_duplicate(self, request: PreparedRequest, line: SourceLine) -> None:
