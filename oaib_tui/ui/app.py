@@ -33,7 +33,7 @@ from .widgets.progress_panel import ProgressPanel
 from .widgets.request_list import FILTERS, RequestList, filter_name
 from .widgets.run_header import RunHeader
 
-TICK_S = 0.2
+TICK_S = 0.25
 Detail = Callable[[str], "dict[str, Any] | None"]
 
 
@@ -58,16 +58,18 @@ class DashboardApp(App[int]):
     def __init__(self, model: DashboardModel, session: RunSession | None = None, *,
                  detail: Detail | None = None, tick_s: float = TICK_S, autostart: bool = True) -> None:
         """With a `session` the app runs its job (unless `autostart` is off: a replay standing in for a
-        run); without one it shows `model` as it is."""
+        run); without one it shows `model` as it is, and `detail` gives a request's details."""
         super().__init__()
         self.model = model
         self.session = session
         self.autostart = autostart
-        self._detail = detail or (session.detail if session else (lambda custom_id: None))
+        self._detail = detail or (lambda custom_id: None)
         self.tick_s = tick_s
         self.exit_code = 0
         self.error: BaseException | None = None
         self._quitting = False
+        self.finished: ev.RunFinished | None = None
+        """How the last run ended, once the app has taken note of it."""
         self._shown_version = -1
         self._shown_second = -1
 
@@ -95,6 +97,7 @@ class DashboardApp(App[int]):
 
     def start_run(self) -> None:
         assert self.session is not None
+        self.finished = None
         self.model.new_run(self.session.earlier_totals())
         self.run_worker(self.session.run(), name="run", group="job", exclusive=True, exit_on_error=False)
         self.refresh_bindings()
@@ -146,7 +149,8 @@ class DashboardApp(App[int]):
             return
         state = event.state
         if state == WorkerState.SUCCESS:
-            self.exit_code = event.worker.result.exit_code
+            self.finished = event.worker.result
+            self.exit_code = self.finished.exit_code
         elif state == WorkerState.ERROR:
             self._failed(event.worker.error)
         elif state == WorkerState.CANCELLED:
@@ -235,8 +239,12 @@ class DashboardApp(App[int]):
         self.push_screen(HelpScreen())
 
     @on(RequestList.Selected)
-    def _show_detail(self, message: RequestList.Selected) -> None:
-        self.push_screen(DetailScreen(message.custom_id, self._detail(message.custom_id)))
+    async def _show_detail(self, message: RequestList.Selected) -> None:
+        if self.session is not None:
+            item = await self.session.detail(message.custom_id)
+        else:
+            item = self._detail(message.custom_id)
+        self.push_screen(DetailScreen(message.custom_id, item))
 
     def action_quit_run(self) -> None:
         """Quit once the run has stopped: the first press stops sending, a second abandons what is in flight."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from rich.text import Text
+
 from ..forecast import format_duration
 
 SPARKS = " ▁▂▃▄▅▆▇█"
@@ -58,3 +60,22 @@ def sparkline(values: Sequence[float], ceiling: float | None = None) -> str:
         return SPARKS[0] * len(values)
     steps = len(SPARKS) - 1
     return "".join(SPARKS[min(steps, math.ceil(value / top * steps))] for value in values)
+
+
+def spread(left: Text, right: Text, width: int) -> Text:
+    """`left` and `right` on one line `width` cells wide: right-aligned right, left cut short if need be."""
+    room = max(0, width - right.cell_len - 1)
+    if left.cell_len > room:
+        left = left.copy()
+        left.truncate(room, overflow="ellipsis")
+    line = left.copy()
+    line.pad_right(max(0, width - left.cell_len - right.cell_len))
+    line.append_text(right)
+    return line
+
+
+def cell(text: str, width: int, right: bool = False) -> str:
+    """`text` in exactly `width` cells: cut with an ellipsis, or padded."""
+    if len(text) > width:
+        return text[: max(0, width - 1)] + "…" if width else ""
+    return text.rjust(width) if right else text.ljust(width)

@@ -23,12 +23,10 @@ def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: 
     Opening the state file happens first, so a locked or foreign state file is
     reported like any other bad input, before the screen changes.
     """
-    job = JobRun(project, fresh=fresh, http_client=http_client, retry_failed=retry_failed)
-
-    def reopen() -> JobRun:
-        return JobRun(project, http_client=http_client, retry_failed=True)
-
-    session = RunSession(job, reopen)
+    session = RunSession(
+        lambda: JobRun(project, fresh=fresh, http_client=http_client, retry_failed=retry_failed),
+        reopen=lambda: JobRun(project, http_client=http_client, retry_failed=True),
+    )
     model = DashboardModel(CostSettings.for_project(project), resume_hint=resume_command(project, no_ui=False))
     app = DashboardApp(model, session)
     try:
@@ -49,8 +47,9 @@ def _report(app: DashboardApp, session: RunSession, project: LoadedProject, out:
     if finished is None:
         print(f"Stopped before the run ended. Resume with: {resume_command(project, no_ui=False)}", file=out)
         return app.exit_code
-    results, errors = session.job.write_outputs()
-    print(summary(session.job, finished, app.model.progress), file=out)
+    job = session.job
+    results, errors = session.call(job.write_outputs)
+    print(session.call(lambda: summary(job, finished, app.model.progress)), file=out)
     print(f"  results  {results}\n  errors   {errors}", file=out)
     if finished.state == "stopped":
         print(f"Resume with: {resume_command(project, no_ui=False)}", file=out)

@@ -1,53 +1,79 @@
-"""A run as the dashboard drives it: events queued for the app, steering, retrying failed items.
+"""A run as the dashboard drives it: the job in its own thread, its events queued for the app,
+steering, and retrying failed items.
 
 No Textual here. The engine's events land in a deque (appending is all a
-consumer may cost the engine); the app drains it on a timer.
+consumer may cost the engine); the app drains it on a timer. The job, and its
+state file, live in an :class:`~oaib_tui.ui.engine_thread.EngineThread`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from ..engine import events as ev
 from ..job import JobRun
 from ..state import Totals
+from .engine_thread import EngineThread
 
+T = TypeVar("T")
 CANCEL_MESSAGE = "cancelled from the dashboard: requests in flight finish, the rest stays queued for a resume"
 QUIT_MESSAGE = "quit from the dashboard: requests in flight finish; run the same command to resume"
+ABANDON_WAIT_S = 10.0
 
 
 class RunSession:
     """Owns a :class:`JobRun` (and its state file) until `close()`."""
 
-    def __init__(self, job: JobRun, reopen: Callable[[], JobRun] | None = None) -> None:
-        """`reopen` opens the same project again with its failed items queued (for "retry failed")."""
-        self.job = job
-        self._reopen = reopen
+    def __init__(self, open_job: Callable[[], JobRun], reopen: Callable[[], JobRun] | None = None) -> None:
+        """`open_job` opens the project (in the job's thread; what it raises is raised here, before any
+        screen opens); `reopen` opens it again with its failed items queued ("retry failed")."""
         self.events: deque[ev.Event] = deque()
-        job.consumers.append(self.events.append)
+        self._reopen = reopen
+        self._thread = EngineThread()
+        try:
+            self.job = self._thread.call(lambda: self._adopt(open_job()))
+        except BaseException:
+            self._thread.stop()
+            raise
         self.finished: ev.RunFinished | None = None
         self.running = False
+        self._run_future = None
+
+    def _adopt(self, job: JobRun) -> JobRun:
+        job.consumers.append(self.events.append)
+        return job
+
+    def call(self, work: Callable[[], T]) -> T:
+        """Run `work()` where the job lives (anything that reads the state file must)."""
+        return self._thread.call(work)
 
     def drain(self) -> list[ev.Event]:
         """Every event since the last drain, oldest first."""
-        events, popleft = self.events, self.events.popleft
-        return [popleft() for _ in range(len(events))]
+        popleft = self.events.popleft
+        return [popleft() for _ in range(len(self.events))]
 
     def earlier_totals(self) -> Totals:
         """What the state file holds before a run starts: the earlier runs' tokens and spend."""
-        return self.job.store.totals()
+        return self.call(self.job.store.totals)
 
     async def run(self) -> ev.RunFinished:
-        """Run the job to its end (or its stop); the dashboard runs this as a worker."""
+        """Run the job to its end (or its stop) in its thread; awaited by the dashboard's worker."""
         self.running, self.finished = True, None
+        self._run_future = self._thread.run(self.job.run())
         try:
-            self.finished = await self.job.run()
+            self.finished = await asyncio.wrap_future(self._run_future)
             return self.finished
         finally:
             self.running = False
 
     # -- steering -------------------------------------------------------------------------
+
+    def _engine_call(self, name: str, *args: Any) -> None:
+        engine = self.job.engine
+        if engine is not None:
+            self._thread.loop.call_soon_threadsafe(getattr(engine, name), *args)
 
     @property
     def paused(self) -> bool:
@@ -58,30 +84,26 @@ class RunSession:
         return bool(self.job.engine and self.job.engine.stopping)
 
     def pause(self) -> None:
-        if self.job.engine is not None:
-            self.job.engine.pause()
+        self._engine_call("pause")
 
     def resume(self) -> None:
-        if self.job.engine is not None:
-            self.job.engine.resume()
+        self._engine_call("resume")
 
     def cancel(self) -> None:
-        """Stop for good: the job's own cancel hook if it has one (batch mode cancels its remote batches)."""
-        hook = _hook(self.job, "cancel") or _hook(self.job.engine, "cancel")
-        if hook is not None:
-            hook()
-        elif self.job.engine is not None:
-            self.job.engine.stop("cancelled", CANCEL_MESSAGE)
+        """Stop for good: the engine's own cancel if it has one (batch mode cancels its remote batches)."""
+        engine = self.job.engine
+        if callable(getattr(engine, "cancel", None)):
+            self._engine_call("cancel")
+        else:
+            self._engine_call("stop", "cancelled", CANCEL_MESSAGE)
 
     def stop(self) -> None:
         """Send nothing more; requests in flight finish (what quitting does first)."""
-        if self.job.engine is not None:
-            self.job.engine.stop("interrupted", QUIT_MESSAGE)
+        self._engine_call("stop", "interrupted", QUIT_MESSAGE)
 
     def abandon(self) -> None:
         """Stop now; requests in flight are cancelled and sent again on resume."""
-        if self.job.engine is not None:
-            self.job.engine.abandon()
+        self._engine_call("abandon")
 
     @property
     def can_retry_failed(self) -> bool:
@@ -92,18 +114,30 @@ class RunSession:
         if not self.can_retry_failed:
             raise RuntimeError("failed items can be retried only between runs")
         assert self._reopen is not None
-        self.job.close()
-        self.job = self._reopen()
-        self.job.consumers.append(self.events.append)
+        reopen = self._reopen
+
+        def swap() -> JobRun:
+            self.job.close()
+            return self._adopt(reopen())
+
+        self.job = self.call(swap)
         self.finished = None
 
-    def detail(self, custom_id: str) -> dict[str, Any] | None:
-        return self.job.store.item(custom_id)
+    async def detail(self, custom_id: str) -> dict[str, Any] | None:
+        """Everything the state file knows of one request (read in the job's thread)."""
+        return await self._thread.call_async(lambda: self.job.store.item(custom_id))
 
     def close(self) -> None:
-        self.job.close()
-
-
-def _hook(owner: object, name: str) -> Callable[[], Any] | None:
-    hook = getattr(owner, name, None) if owner is not None else None
-    return hook if callable(hook) else None
+        """Abandon a run still going, close the state file, end the thread; safe to call twice."""
+        if not self._thread.alive:
+            return
+        if self._run_future is not None and not self._run_future.done():
+            self.abandon()
+            try:
+                self._run_future.result(ABANDON_WAIT_S)
+            except BaseException:  # the run's own error was reported already; closing must go on
+                pass
+        try:
+            self.call(self.job.close)
+        finally:
+            self._thread.stop()

@@ -232,7 +232,7 @@ class ReplaySession:
     def drain(self) -> list[ev.Event]:
         return []
 
-    def detail(self, custom_id: str) -> dict[str, Any] | None:
+    async def detail(self, custom_id: str) -> dict[str, Any] | None:
         return self.details.get(custom_id)
 
 

@@ -44,11 +44,11 @@ async def test_p_pauses_sending_and_p_again_resumes_it(tmp_path):
     kinds = [type(e) for e in rec.events]
     paused_at, resumed_at = kinds.index(ev.RunPaused), kinds.index(ev.RunResumed)
     assert ev.RequestSent not in kinds[paused_at:resumed_at]
-    assert app.session.finished.done == 150 and app.exit_code == EXIT_OK
+    assert app.finished.done == 150 and app.exit_code == EXIT_OK
 
 
 async def test_c_asks_first_and_cancels_only_when_confirmed(tmp_path):
-    app, rec = dashboard(slow_project(tmp_path), sim_app(latency_ms=50))
+    app, rec = dashboard(slow_project(tmp_path, n=2_000), sim_app(latency_ms=50))
     try:
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: sent(rec) >= 8, "the first requests")
@@ -64,8 +64,8 @@ async def test_c_asks_first_and_cancels_only_when_confirmed(tmp_path):
     finally:
         app.session.close()
     assert [e.reason for e in rec.of(ev.RunStopping)] == ["cancelled"]
-    finished = app.session.finished
-    assert finished.state == "stopped" and finished.done < 300
+    finished = app.finished
+    assert finished.state == "stopped" and finished.done < 2_000
     assert app.return_value == EXIT_INTERRUPTED
 
 
@@ -182,7 +182,7 @@ async def test_q_while_running_stops_lets_requests_finish_and_exits(tmp_path):
     finally:
         again.session.close()
     assert {e.custom_id for e in rec2.of(ev.RequestSent)}.isdisjoint(answered)
-    assert again.session.finished.done == 300
+    assert again.finished.done == 300
 
 
 async def test_q_after_the_end_exits_with_the_run_exit_code(tmp_path):

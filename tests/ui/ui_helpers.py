@@ -27,7 +27,7 @@ def dashboard(path: Path, sim, recorder: Recorder | None = None) -> tuple[Dashbo
     def open_job(retry_failed: bool = False) -> JobRun:
         return JobRun(project, http_client=simulator_http_client(sim), consumers=[recorder], retry_failed=retry_failed)
 
-    session = RunSession(open_job(), reopen=lambda: open_job(retry_failed=True))
+    session = RunSession(open_job, reopen=lambda: open_job(retry_failed=True))
     app = DashboardApp(DashboardModel(CostSettings.for_project(project)), session, tick_s=0.05)
     return app, recorder
 
@@ -42,4 +42,5 @@ async def until(pilot, condition: Callable[[], bool], what: str, timeout: float 
 
 
 def run_ended(app: DashboardApp) -> Callable[[], bool]:
-    return lambda: app.session is not None and not app.session.running and app.session.finished is not None
+    """The run has ended and the app has taken note (its exit code is the run's)."""
+    return lambda: app.finished is not None

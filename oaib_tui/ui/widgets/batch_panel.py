@@ -82,7 +82,7 @@ def _outcome(batch: BatchState) -> Text:
         if got.unfinished:
             text.append(f", {count(got.unfinished)} not run", "dark_orange")
     if batch.resubmitted:
-        text.append(f"; resent via {batch.resubmitted.to}", "cyan")
+        text.append(f" → {batch.resubmitted.to}", "cyan")
     if batch.status in ("cancelled", "cancelling") and not text:
         text.append(batch.status, "yellow")
     return text

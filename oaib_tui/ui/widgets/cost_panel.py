@@ -2,36 +2,47 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 
 from ...pricing import PRICES_AS_OF
-from ..cost_sheet import cost_sheet
-from ..format import count, money
+from ..cost_sheet import CostSheet, cost_sheet
+from ..format import cell, count, money
 from .panel import Panel
+
+TOKENS_WIDTH, PRICE_WIDTH, COST_WIDTH = 10, 6, 9
 
 
 class CostPanel(Panel):
     def title(self) -> str:
         return f"Cost · prices of {PRICES_AS_OF}"
 
-    def render(self) -> Table:
+    def render(self) -> Text:
         sheet = cost_sheet(self.model)
-        table = Table.grid(padding=(0, 1), expand=True)
-        table.add_column(ratio=1, no_wrap=True)
-        table.add_column(justify="right")
-        table.add_column(justify="right", style="dim")
-        table.add_column(justify="right")
-        table.add_row(Text(""), Text("tokens", "dim"), Text("$/1M", "dim"), Text("cost", "dim"))
+        label_width = max(8, self.content_region.width - TOKENS_WIDTH - PRICE_WIDTH - COST_WIDTH - 3)
+        text = Text()
+
+        def row(label: str, tokens: str = "", price: str = "", cost: str = "", style: str = "",
+                price_style: str = "dim") -> None:
+            text.append(cell(label, label_width) + " ", style)
+            text.append(tokens.rjust(TOKENS_WIDTH) + " ")
+            text.append(price.rjust(PRICE_WIDTH) + " ", price_style)
+            text.append(cost.rjust(COST_WIDTH) + "\n", style)
+
+        row("", "tokens", "$/1M", "cost", style="dim")
         for line in sheet.lines:
             price = "?" if line.price_per_m is None else f"{line.price_per_m:.3f}"
-            table.add_row(line.label, count(line.tokens), price, money(line.usd))
+            row(line.label, count(line.tokens), price, money(line.usd))
+        self._totals(sheet, row)
+        text.rstrip()
+        return text
+
+    @staticmethod
+    def _totals(sheet: CostSheet, row) -> None:
         if sheet.savings is not None:
-            table.add_row(Text("batch savings", "green"), "", "", Text(f"−{money(sheet.savings)}", "green"))
-        table.add_row(Text("spend so far", "bold"), "", "", Text(money(sheet.spend), "bold"))
-        table.add_row("projected", "", "", money(sheet.projected) if sheet.projected is not None else "—")
+            row("batch saved", cost=f"−{money(sheet.savings)}", style="green")
+        row("spend so far", cost=money(sheet.spend), style="bold")
+        row("projected", cost=money(sheet.projected) if sheet.projected is not None else "—")
         if sheet.budget is not None:
-            used = f"{sheet.spend / sheet.budget:.0%} used" if sheet.spend is not None else ""
-            style = "red" if sheet.spend is not None and sheet.spend >= 0.9 * sheet.budget else ""
-            table.add_row("budget cap", "", Text(used, style), money(sheet.budget))
-        return table
+            near = sheet.spend is not None and sheet.spend >= 0.9 * sheet.budget
+            used = f"{sheet.spend / sheet.budget:.0%}" if sheet.spend is not None else ""
+            row("budget cap", price=used, cost=money(sheet.budget), price_style="red" if near else "dim")

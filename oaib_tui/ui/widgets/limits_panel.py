@@ -6,10 +6,9 @@ from __future__ import annotations
 import math
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
-from ..format import bar, compact, sparkline
+from ..format import bar, compact, sparkline, spread
 from .panel import Panel
 
 SOURCES = {"headers": "learned from headers", "fixed": "fixed", "starting": "not learned yet"}
@@ -48,7 +47,7 @@ class LimitsPanel(Panel):
         )
 
     def _meter(self, label: str, used: float, limit: float | None, remaining: int | None, what: str,
-               width: int) -> list[Table | Text]:
+               width: int) -> list[Text]:
         share = used / limit if limit else 0.0
         style = "red" if share >= 0.95 else "yellow" if share >= 0.8 else "green"
         figures = Text.assemble((label, "bold"), f" {compact(used)}")
@@ -56,21 +55,18 @@ class LimitsPanel(Panel):
             figures.append(f"/{compact(limit)} ")
             figures.append(f"{share:.0%}", style)
         server = Text(f"{compact(remaining)} left" if remaining is not None else "", "dim")
-        line = Table.grid(expand=True)
-        line.add_column(ratio=1, no_wrap=True)
-        line.add_column(justify="right", no_wrap=True)
-        line.add_row(figures, server)
         history = self.model.progress.sent_meter.history(buckets=self._buckets(width), bucket_s=SPARK_BUCKET_S,
                                                          what=what)
         ceiling = limit * SPARK_BUCKET_S / 60 if limit else None
-        return [line, Text(bar(share, width), style), Text(sparkline(history, ceiling), "cyan")]
+        return [spread(figures, server, width), Text(bar(share, width), style),
+                Text(sparkline(history, ceiling), "cyan")]
 
     def _batch_queue(self) -> Group:
         batches = self.model.progress.batches.values()
         live = [batch for batch in batches if not batch.is_final]
         waiting = sum(batch.total - batch.completed - batch.failed for batch in live)
         return Group(
-            Text("Batch API: no per-minute limits; OpenAI runs each batch within its window.", "dim"),
+            Text("No per-minute limits: each batch runs within its window.", "dim"),
             Text.assemble(("live batches  ", "bold"), f"{len(live):,} of {len(self.model.progress.batches):,}"),
             Text.assemble(("waiting in them  ", "bold"), f"{waiting:,} requests"),
         )

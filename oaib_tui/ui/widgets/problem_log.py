@@ -7,36 +7,55 @@ from __future__ import annotations
 
 import time
 
-from rich.table import Table
 from rich.text import Text
 
 from ...engine import events as ev
+from ..format import cell
 from .panel import Panel
+
+TIME_WIDTH, REASON_WIDTH, THEN_WIDTH = 8, 10, 7
 
 
 class ProblemLog(Panel):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._newest: tuple | None = None
+
     def title(self) -> str:
         p = self.model.progress
         return f"Retries {p.retries:,} · errors {p.failed:,}"
 
-    def render(self) -> Table | Text:
+    def sync(self) -> None:
+        """Redraw only when the log has news (the title counts alone change often)."""
+        problems = self.model.progress.problems
+        newest = (len(problems), id(problems[0]) if problems else None)
+        if newest != self._newest:
+            self._newest = newest
+            super().sync()
+        elif self.title() != self.border_title:
+            self.border_title = self.title()
+
+    def render(self) -> Text:
         problems = self.model.progress.problems
         if not problems:
             return Text("no retries or errors yet", style="dim")
-        table = Table(box=None, padding=(0, 1, 0, 0), expand=True, show_edge=False, header_style="dim")
-        table.add_column("time", width=8, no_wrap=True, style="dim")
-        table.add_column("reason", width=10, no_wrap=True, overflow="ellipsis")
-        table.add_column("request", ratio=1, no_wrap=True, overflow="ellipsis")
-        table.add_column("then", width=7, no_wrap=True, justify="right")
+        width = self.content_region.width
+        request_width = max(6, width - TIME_WIDTH - REASON_WIDTH - THEN_WIDTH - 3)
+        text = Text.assemble((cell("time", TIME_WIDTH) + " " + cell("reason", REASON_WIDTH) + " "
+                              + cell("request", request_width) + cell("then", THEN_WIDTH, right=True) + "\n", "dim"))
         shown = max(1, self.content_region.height - 1)
         for _, event in zip(range(shown), problems):
-            table.add_row(*_cells(event))
-        return table
+            _line(text, event, request_width)
+        text.rstrip()
+        return text
 
 
-def _cells(event: ev.RetryScheduled | ev.RequestFailed) -> tuple[str, Text, str, Text]:
-    clock = time.strftime("%H:%M:%S", time.localtime(event.at))
-    request = event.custom_id
-    if isinstance(event, ev.RetryScheduled):
-        return clock, Text(event.reason, "yellow"), request, Text(f"+{event.delay_s:.1f}s", "dim")
-    return clock, Text(event.reason, "red"), request, Text("failed", "bold red")
+def _line(text: Text, event: ev.RetryScheduled | ev.RequestFailed, request_width: int) -> None:
+    retry = isinstance(event, ev.RetryScheduled)
+    text.append(time.strftime("%H:%M:%S", time.localtime(event.at)) + " ", "dim")
+    text.append(cell(event.reason, REASON_WIDTH) + " ", "yellow" if retry else "red")
+    text.append(cell(event.custom_id, request_width))
+    if retry:
+        text.append(cell(f"+{event.delay_s:.1f}s", THEN_WIDTH, right=True) + "\n", "dim")
+    else:
+        text.append(cell("failed", THEN_WIDTH, right=True) + "\n", "bold red")

@@ -2,47 +2,50 @@
 
 from __future__ import annotations
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from ..format import bar, count
 from .panel import Panel
 
+NAME_WIDTH, COUNT_WIDTH = 9, 9
+
 
 class ProgressPanel(Panel):
-    """How far the run is."""
     LIVE = True
 
     def title(self) -> str:
         return "Progress"
 
-    def render(self) -> Group:
+    def render(self) -> Text:
         p = self.model.progress
         width = max(10, self.content_region.width)
         finished = p.finished_count
         if p.total:
             fraction = finished / p.total
-            headline = Text.assemble((bar(fraction, width - 8), "green"), f" {fraction:>6.1%}")
+            text = Text.assemble((bar(fraction, width - 8), "green"), f" {fraction:>6.1%}\n")
             caption = f"{count(finished)} of {count(p.total)} finished"
         else:
-            headline = Text(bar(0, width - 8) + "      ?", style="dim")
+            text = Text(bar(0, width - 8) + "      ?\n", style="dim")
             caption = f"{count(finished)} finished (total not known yet)"
         if p.resumed_done or p.resumed_failed:
-            caption += f", {count(p.resumed_done + p.resumed_failed)} in earlier runs"
-        done_rate = p.done_meter.per_second("requests")
+            caption += f", {count(p.resumed_done + p.resumed_failed)} before"
+        text.append(caption + "\n", "dim")
         sent_rate = p.pace_meter.per_second("requests")
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(min_width=9)
-        grid.add_column(justify="right", min_width=9)
-        grid.add_column(style="dim")
-        grid.add_row(Text("done", "green"), count(p.done + p.resumed_done), _rate(done_rate))
-        grid.add_row(Text("failed", "red"), count(p.failed + p.resumed_failed), "")
-        grid.add_row(Text("in flight", "cyan"), count(p.in_flight), f"{_rate(sent_rate)} sent" if sent_rate else "")
-        grid.add_row(Text("retrying", "yellow"), count(p.retrying), "")
         queued = p.queued
-        grid.add_row(Text("queued", "dim"), "?" if queued is None else count(queued), "")
-        return Group(headline, Text(caption, style="dim"), grid)
+        rows = (
+            ("done", "green", p.done + p.resumed_done, _rate(p.done_meter.per_second("requests"))),
+            ("failed", "red", p.failed + p.resumed_failed, ""),
+            ("in flight", "cyan", p.in_flight, f"{_rate(sent_rate)} sent" if sent_rate else ""),
+            ("retrying", "yellow", p.retrying, ""),
+            ("queued", "dim", queued, ""),
+        )
+        for name, style, value, note in rows:
+            figure = "?" if value is None else count(value)
+            text.append(name.ljust(NAME_WIDTH), style)
+            text.append(figure.rjust(COUNT_WIDTH) + " ")
+            text.append(note + "\n", "dim")
+        text.rstrip()
+        return text
 
 
 def _rate(per_second: float | None) -> str:

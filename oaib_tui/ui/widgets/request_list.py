@@ -104,12 +104,22 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         self._seen_version = self.rows.version
         size = Size(self._content_width(), self.visible_count + 1)
         if size != self.virtual_size:
-            self.virtual_size = size
+            self._grow(size)
             changed = True
         if self.follow:
             self._follow()
         if changed:
             self.refresh()
+
+    def _grow(self, size: Size) -> None:
+        """A longer list moves no widget on screen: update the scrollbar, not the whole layout
+        (assigning `virtual_size` would re-arrange the screen several times a second)."""
+        scroll_update = getattr(self, "_scroll_update", None)
+        if scroll_update is None or self.styles.overflow_y != "scroll":
+            self.virtual_size = size
+            return
+        self.set_reactive(RequestList.virtual_size, size)
+        scroll_update(size)
 
     def on_resize(self) -> None:
         self._page_key = None

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 
-from ..format import duration
+from ..format import duration, spread
 from .panel import Panel
 
 STATE_STYLES = {
@@ -19,26 +18,22 @@ STATE_STYLES = {
 
 
 class RunHeader(Panel):
-    """One line, refreshed every tick."""
+    """One line, refreshed every second and after events."""
+
     LIVE = True
 
-    def render(self) -> Table:
+    def render(self) -> Text:
         p = self.model.progress
         state = p.run_state()
         left = Text.assemble(("oaib-tui", "bold"), " │ ", (p.project or "…", "bold"))
         for part in (p.model, p.endpoint, p.mode):
             if part:
-                left.append(" · ")
-                left.append(part)
-        eta = p.eta_s() if state not in ("finished", "stopped") else None
-        outcome = f" {p.finished.message}" if p.finished else ""
+                left.append(" · " + part)
+        ended = state in ("finished", "stopped")
         right = Text.assemble(
-            (f" {state.upper()} ", STATE_STYLES.get(state, "reverse")), (outcome, "bold"),
+            (f" {state.upper()} ", STATE_STYLES.get(state, "reverse")),
+            (f" {p.finished.message}" if p.finished else "", "bold"),
             "   elapsed ", (duration(p.elapsed_s()), "bold"),
-            "   ETA ", (duration(eta) if state not in ("finished", "stopped") else "—", "bold"), " ",
+            "   ETA ", ("—" if ended else duration(p.eta_s()), "bold"),
         )
-        grid = Table.grid(expand=True)
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(justify="right", no_wrap=True)
-        grid.add_row(left, right)
-        return grid
+        return spread(left, right, self.content_region.width)
