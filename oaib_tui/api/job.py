@@ -19,6 +19,7 @@ from ..project import load_project
 from ..project.schema import LoadedProject
 from .clients import engine_client
 from .config import METADATA_FIELD, check_settings, job_name, job_settings, spool_project
+from .dashboard import check_dashboard_can_open, refuse_inside_a_loop, run_in_dashboard
 from .display import choose_display, keep_showing
 from .reading import job_results
 from .results import Result, Results
@@ -125,21 +126,32 @@ class Job:
         """Send every request not already finished; returns all the job's results, in input order.
 
         `fresh=True` starts over (the old state file is kept as a backup);
-        `retry_failed=True` sends the requests that failed before again;
-        `ui=True` shows the full dashboard instead of the compact progress line.
+        `retry_failed=True` sends the requests that failed before again. The
+        dashboard (`ui=True`) runs its own event loop: use `run_sync(ui=True)`.
         """
+        if ui:
+            refuse_inside_a_loop()
         project = self.project()
-        finished = await self._execute(project, [], fresh=fresh, retry_failed=retry_failed, ui=ui)
+        finished = await self._execute(project, [], fresh=fresh, retry_failed=retry_failed)
         return self._results(project, finished)
 
-    def run_sync(self, **options: Any) -> Results:
-        """`run()` for code outside an event loop (a plain script); takes the same options."""
+    def run_sync(self, *, ui: bool = False, fresh: bool = False, retry_failed: bool = False) -> Results:
+        """`run()` for code outside an event loop (a plain script); `ui=True` opens the dashboard."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(self.run(**options))
+            if ui:
+                return self._run_in_dashboard(fresh, retry_failed)
+            return asyncio.run(self.run(fresh=fresh, retry_failed=retry_failed))
         raise RuntimeError("run_sync() cannot be used inside a running event loop (a notebook cell has one): "
                            "use `await job.run()` instead")
+
+    def _run_in_dashboard(self, fresh: bool, retry_failed: bool) -> Results:
+        check_dashboard_can_open(self._client)
+        project = self.project()
+        code = run_in_dashboard(project, fresh=fresh, retry_failed=retry_failed)
+        return Results(lambda: job_results(project, self._metadata_of), state=None,
+                       message=f"the dashboard ended with exit code {code}")
 
     async def stream(self, *, fresh: bool = False, retry_failed: bool = False) -> AsyncIterator[Result]:
         """Run the job, yielding each result as it completes; those finished by earlier runs come at the end.
@@ -166,7 +178,7 @@ class Job:
     async def _run_for_stream(self, project: LoadedProject, live: LiveResults, fresh: bool,
                               retry_failed: bool) -> ev.RunFinished:
         try:
-            return await self._execute(project, [live.handle], fresh=fresh, retry_failed=retry_failed, ui=False)
+            return await self._execute(project, [live.handle], fresh=fresh, retry_failed=retry_failed)
         finally:
             live.end()
 
@@ -176,12 +188,10 @@ class Job:
         if engine is not None:
             engine.stop("cancelled", "stopped from Python (Job.stop)")
 
-    async def _execute(self, project: LoadedProject, consumers: list, *, fresh: bool, retry_failed: bool,
-                       ui: bool) -> ev.RunFinished:
+    async def _execute(self, project: LoadedProject, consumers: list, *, fresh: bool,
+                       retry_failed: bool) -> ev.RunFinished:
         if self._run is not None:
             raise RuntimeError(f"job {self.name!r} is already running")
-        if ui:
-            _refuse_dashboard()
         display = choose_display(self.quiet)
         run = JobRun(project, fresh=fresh, client=self._client, consumers=[display.handle, *consumers],
                      retry_failed=retry_failed)
@@ -230,8 +240,3 @@ class Job:
 
     def __repr__(self) -> str:
         return f"<Job {self.name!r}: {len(self):,} requests, state {self.state_path}>"
-
-
-def _refuse_dashboard() -> None:
-    raise RuntimeError("ui=True needs the Textual dashboard (oaib_tui.ui), which this build does not have yet; "
-                       "run without ui= for the compact progress line")

@@ -153,9 +153,9 @@ async def test_results_hold_only_this_jobs_requests_when_another_job_shared_the_
     assert app.stats.received == 1, "row-3 was answered before: new metadata alone does not send it again"
 
 
-async def test_ui_true_says_the_dashboard_is_not_there(tmp_path):
+async def test_ui_true_inside_an_event_loop_points_to_run_sync(tmp_path):
     job = chat_job(tmp_path, sim(), n=1)
-    with pytest.raises(RuntimeError, match="dashboard"):
+    with pytest.raises(RuntimeError, match=r"run_sync\(ui=True\)"):
         await job.run(ui=True)
 
 
