@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable, Iterator
 
 from ..engine import events as ev
 from ..job import JobRun
@@ -150,8 +150,7 @@ class Job:
         check_dashboard_can_open(self._client)
         project = self.project()
         code = run_in_dashboard(project, fresh=fresh, retry_failed=retry_failed)
-        return Results(lambda: job_results(project, self._metadata_of), state=None,
-                       message=f"the dashboard ended with exit code {code}")
+        return Results(self._reader(project), state=None, message=f"the dashboard ended with exit code {code}")
 
     async def stream(self, *, fresh: bool = False, retry_failed: bool = False) -> AsyncIterator[Result]:
         """Run the job, yielding each result as it completes; those finished by earlier runs come at the end.
@@ -214,12 +213,14 @@ class Job:
         """What the state file holds for this job's requests now, in input order, without running."""
         if self._project is None and (self._spool is None or not self._spool.count):
             return Results(lambda: iter(()), state=None)
-        project = self.project()
-        return Results(lambda: job_results(project, self._metadata_of), state=None)
+        return Results(self._reader(self.project()), state=None)
 
     def _results(self, project: LoadedProject, finished: ev.RunFinished) -> Results:
-        return Results(lambda: job_results(project, self._metadata_of), state=finished.state,
-                       message=finished.message, pending=max(finished.pending, 0))
+        return Results(self._reader(project), state=finished.state, message=finished.message,
+                       pending=max(finished.pending, 0))
+
+    def _reader(self, project: LoadedProject) -> "_ResultReader":
+        return _ResultReader(project, self._metadata_of, self._spool)
 
     def _metadata_of(self, keep: dict[str, Any]) -> Any:
         return dict(keep) if self._project is not None else keep.get(METADATA_FIELD)
@@ -227,7 +228,7 @@ class Job:
     # -- lifetime -------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Forget the added requests and delete the spool file the job wrote; the state file stays."""
+        """Forget the added requests; the spool file the job wrote goes once no Results need it."""
         if self._spool is not None:
             self._spool.close()
             self._spool = None
@@ -240,3 +241,20 @@ class Job:
 
     def __repr__(self) -> str:
         return f"<Job {self.name!r}: {len(self):,} requests, state {self.state_path}>"
+
+
+class _ResultReader:
+    """Reads a job's results from its state file, each time it is called.
+
+    It holds the job's spool: the spool's file is the project's source, and is
+    deleted only once nothing that may read the results holds it.
+    """
+
+    def __init__(self, project: LoadedProject, metadata_of: Callable[[dict[str, Any]], Any],
+                 spool: RequestSpool | None) -> None:
+        self.project = project
+        self.metadata_of = metadata_of
+        self.spool = spool
+
+    def __call__(self) -> Iterator[Result]:
+        return job_results(self.project, self.metadata_of)

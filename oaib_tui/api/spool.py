@@ -93,11 +93,10 @@ class RequestSpool:
             fd, name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".requests.jsonl", dir=folder)
             os.close(fd)
             path = Path(name)
-            # A spool we named is ours to delete: when the job is closed, collected, or Python exits.
-            self._remove = weakref.finalize(self, _remove_file, path)
+            # A spool we named is ours to delete: once no job or results hold it, or when Python exits.
+            weakref.finalize(self, _remove_file, path)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._remove = None
         self.path = Path(path)
         self._file = open(self.path, "w", encoding="utf-8", buffering=CHUNK_BYTES)
         self.count = 0
@@ -146,10 +145,8 @@ class RequestSpool:
                 yield custom_id_of(text)
 
     def close(self) -> None:
-        """Close the file, and delete it if the job named it itself."""
+        """Stop writing; a file the job named itself is deleted when this spool is let go (or at exit)."""
         self._file.close()
-        if self._remove is not None:
-            self._remove()
 
 
 def custom_id_of(line: str) -> str:

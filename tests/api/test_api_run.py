@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +169,15 @@ async def test_output_files_are_written_only_when_asked(tmp_path, monkeypatch):
     await job.run()
     lines = (tmp_path / "r.jsonl").read_text().splitlines()
     assert [line.count('"metadata":{"i":') for line in lines] == [1, 1]
+
+
+async def test_results_stay_readable_after_the_job_is_closed(tmp_path):
+    with chat_job(tmp_path, sim(), n=3) as job:
+        results = await job.run()
+        spool = job.project().spec.sources[0].path
+    assert ids(results) == ["row-0", "row-1", "row-2"]
+    del results
+    import gc
+
+    gc.collect()
+    assert not Path(spool).exists(), "the spool goes once nothing holds it"
