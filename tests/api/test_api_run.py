@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from pathlib import Path
 
 import pytest
@@ -177,7 +178,5 @@ async def test_results_stay_readable_after_the_job_is_closed(tmp_path):
         spool = job.project().spec.sources[0].path
     assert ids(results) == ["row-0", "row-1", "row-2"]
     del results
-    import gc
-
     gc.collect()
     assert not Path(spool).exists(), "the spool goes once nothing holds it"
