@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import openai
 
 from ..errors import did_you_mean
+from ..project.requests import HashSet
 from ..project.schema import ENDPOINTS
 
 METHODS = {
@@ -100,27 +101,25 @@ class RequestSpool:
         self.path = Path(path)
         self._file = open(self.path, "w", encoding="utf-8", buffering=CHUNK_BYTES)
         self.count = 0
-        self._ids: set[int] = set()
+        self._ids = HashSet()
 
     def add(self, url: str, body: dict[str, Any], custom_id: str | None, metadata: Any) -> str:
         """Append one request; returns its custom_id (default `request-<n>`, 1-based). ValueError on a reused id."""
         custom_id = f"request-{self.count + 1}" if custom_id is None else custom_id
         if not isinstance(custom_id, str) or not custom_id:
             raise ValueError(f"custom_id must be a non-empty string, got {custom_id!r}")
-        self._refuse_reused(custom_id)
+        if not self._ids.add(hash(custom_id)):
+            self._refuse_reused(custom_id)
         line: dict[str, Any] = {"custom_id": custom_id, "method": "POST", "url": url, "body": body}
         if metadata is not None:
             line["metadata"] = metadata
         self._file.write(_ENCODER.encode(line) + "\n")
-        self._ids.add(hash(custom_id))
         self.count += 1
         return custom_id
 
     def _refuse_reused(self, custom_id: str) -> None:
-        # One hash per id keeps a million ids in ~70 MB; a hit is confirmed in the file, since
-        # two ids may share a hash.
-        if hash(custom_id) not in self._ids:
-            return
+        # Only hashes are kept (~16 MB at a million ids): a hit is confirmed in the file, since two
+        # ids may share a hash.
         for number, found in enumerate(self.custom_ids(), 1):
             if found == custom_id:
                 raise ValueError(f"custom_id {custom_id!r} was already used by request {number}; "
