@@ -7,6 +7,7 @@ model and redraws once, inside `batch_update` — never once per event.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 from textual import on
@@ -124,17 +125,24 @@ class DashboardApp(App[int]):
         """Redraw what changed: everything after events (or when `force`d), the `LIVE` panels every second."""
         changed = force or self.model.version != self._shown_version
         second = int(self.model.clock())
-        if not changed and second == self._shown_second:
+        if not changed and second == self._shown_second and not self._held_back():
             return
+        ticked = second != self._shown_second
         self._shown_version, self._shown_second = self.model.version, second
         requests = self.query_one(RequestList)
+        now = time.monotonic()
         with self.batch_update():
             for panel in self.query(Panel):
-                if changed or panel.LIVE:
-                    panel.sync()
+                if force or (panel.LIVE and ticked):
+                    panel.sync(now, force=True)
+                elif changed or panel.held_back:
+                    panel.sync(now)
             self.screen.set_class(bool(self.model.progress.batches), "-batch")
             requests.sync()
             requests.border_title = self._list_title(requests)
+
+    def _held_back(self) -> bool:
+        return any(panel.held_back for panel in self.query(Panel))
 
     def _list_title(self, requests: RequestList) -> str:
         title = f"Requests · {filter_name(requests.filter)} ({requests.visible_count:,})"

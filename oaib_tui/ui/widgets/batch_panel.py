@@ -19,6 +19,7 @@ MAX_ROWS = 7
 
 class BatchPanel(Panel):
     LIVE = True
+    EVERY_S = 1.0
 
     def title(self) -> str:
         batches = self.model.progress.batches.values()

@@ -13,6 +13,8 @@ TOKENS_WIDTH, PRICE_WIDTH, COST_WIDTH = 10, 6, 9
 
 
 class CostPanel(Panel):
+    EVERY_S = 1.0
+
     def title(self) -> str:
         return f"Cost · prices of {PRICES_AS_OF}"
 

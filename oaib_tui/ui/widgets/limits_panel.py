@@ -19,6 +19,7 @@ HISTORY_S = 300.0
 
 class LimitsPanel(Panel):
     LIVE = True
+    EVERY_S = 1.0
 
     def title(self) -> str:
         limits = self.model.progress.limits

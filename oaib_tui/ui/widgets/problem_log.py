@@ -17,6 +17,8 @@ TIME_WIDTH, REASON_WIDTH, THEN_WIDTH = 8, 10, 7
 
 
 class ProblemLog(Panel):
+    EVERY_S = 1.0
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._newest: tuple | None = None
@@ -25,15 +27,11 @@ class ProblemLog(Panel):
         p = self.model.progress
         return f"Retries {p.retries:,} · errors {p.failed:,}"
 
-    def sync(self) -> None:
-        """Redraw only when the log has news (the title counts alone change often)."""
+    def has_news(self) -> bool:
         problems = self.model.progress.problems
         newest = (len(problems), id(problems[0]) if problems else None)
-        if newest != self._newest:
-            self._newest = newest
-            super().sync()
-        elif self.title() != self.border_title:
-            self.border_title = self.title()
+        news, self._newest = newest != self._newest, newest
+        return news
 
     def render(self) -> Text:
         problems = self.model.progress.problems

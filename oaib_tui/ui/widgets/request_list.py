@@ -8,6 +8,7 @@ stays put; the cursor is a position in the filtered list.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -87,6 +88,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         self._page_key: tuple | None = None
         self._page: list[int] = []
         self._seen_version = -1
+        self._styles: tuple | None = None
 
     # -- keeping up with the model --------------------------------------------------------
 
@@ -201,12 +203,24 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- drawing --------------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+
+    def _frame_styles(self) -> tuple[Style, Style, Style]:
+        """(base, header, cursor) styles, worked out once per style change rather than per line."""
+        key = self.has_focus
+        if self._styles is None or self._styles[0] != key:
+            base = self.rich_style
+            self._styles = (key, base, base + self.get_component_rich_style("request-list--header"),
+                            base + self.get_component_rich_style("request-list--cursor"))
+        return self._styles[1:]
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         columns = _layout(width, self.rows.longest_id)
-        base = self.rich_style
+        base, header, cursor = self._frame_styles()
         if y == 0:
-            header = base + self.get_component_rich_style("request-list--header")
             return _strip([(col, col.title, header) for col in columns], width, header)
         top = int(self.scroll_offset.y)
         page = self._visible_rows(top)
@@ -215,9 +229,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
             if index == 0 and not page:
                 return self._empty_line(width, base)
             return Strip.blank(width, base)
-        if top + index == self.cursor:
-            base += self.get_component_rich_style("request-list--cursor")
-        return self._row_strip(page[index], columns, width, base)
+        return self._row_strip(page[index], columns, width, cursor if top + index == self.cursor else base)
 
     def _empty_line(self, width: int, base: Style) -> Strip:
         what = "no requests yet" if self.filter is None else f"no request is {filter_name(self.filter)} now"
@@ -261,11 +273,14 @@ def _cost(value: float) -> str:
     return f"${value:.5f}" if value < 0.1 else f"${value:.3f}"
 
 
+FIXED_WIDTH = sum(col.width + 1 for col in FIXED_COLUMNS if col.width)
+
+
+@functools.lru_cache(maxsize=64)
 def _layout(width: int, longest_id: int) -> tuple[Column, ...]:
     """Column widths for a line `width` cells wide: custom_id as wide as the longest one (within limits
     and leaving room for the error), the error column the rest."""
-    fixed = sum(col.width + 1 for col in FIXED_COLUMNS if col.width)
-    spare = max(0, width - fixed - 3)
+    spare = max(0, width - FIXED_WIDTH - 3)
     id_width = max(ID_MIN, min(ID_MAX, longest_id, spare - ERROR_MIN))
     error_width = max(0, spare - id_width)
     sized = {"custom_id": id_width, "error": error_width}
