@@ -18,13 +18,15 @@ from ..state.batches import Part
 from . import events as ev
 from .batch_part import PartOwner, remote_call
 from .batch_remote import RemoteError
-from .batch_results import line_errors, read_line
+from .batch_results import LineResult, line_errors, read_line
 from .usage import usage_from_response
 
 UNFINISHED_REASONS = {"expired": "batch_expired", "cancelled": "batch_cancelled", "completed": "no result line"}
 FREE_RETRIES = frozenset({"batch_cancelled", "token_limit_exceeded"})
 """Reasons that are nobody's failure: sending such an item again does not use up a retry."""
 _DECIDED = "decided"
+WINDOW = 4096
+"""Lines recorded together in source order: rows close together in the state file, so far fewer pages are touched."""
 
 
 class PartDownload:
@@ -68,24 +70,38 @@ class PartDownload:
                                       at=self.owner.wall()))
 
     async def _read(self, file_id: str, items: dict[str, list[Any]]) -> None:
-        async with self.owner.remote.lines(file_id) as lines:
-            async for raw in lines:
-                self._map(raw, items)
+        window: list[tuple[int, LineResult]] = []
+        try:
+            async with self.owner.remote.lines(file_id) as lines:
+                async for raw in lines:
+                    judged = self._judge(raw, items)
+                    if judged is not None:
+                        window.append(judged)
+                    if len(window) >= WINDOW:
+                        self._apply(window)
+        finally:  # lines read before the stream broke are recorded; the rest are read again
+            self._apply(window)
 
-    def _map(self, raw: bytes, items: dict[str, list[Any]]) -> None:
+    def _judge(self, raw: bytes, items: dict[str, list[Any]]) -> tuple[int, LineResult] | None:
         result = read_line(raw, self.owner.wall())
         entry = items.get(result.custom_id) if result is not None else None
         if result is None or entry is None or entry[1] in ("done", "failed", _DECIDED):
             self.tally["ignored"] += 1  # not ours, or already recorded by an earlier read
-            return
+            return None
         entry[1] = _DECIDED
-        seq = entry[0]
-        if result.verdict == "succeeded":
-            self._succeeded(result.custom_id, seq, result.status_code or 200, result.body or {})
-        elif result.verdict == "failed":
-            self._fail(result.custom_id, seq, result.reason, result.status_code, result.message, result.body)
-        else:
-            self._again(result.custom_id, seq, result.reason, result.status_code, result.message, result.body)
+        return entry[0], result
+
+    def _apply(self, window: list[tuple[int, LineResult]]) -> None:
+        """Record a window of lines in source order: the output file's order is random, the state file's is not."""
+        window.sort(key=lambda judged: judged[0])
+        for seq, result in window:
+            if result.verdict == "succeeded":
+                self._succeeded(result.custom_id, seq, result.status_code or 200, result.body or {})
+            elif result.verdict == "failed":
+                self._fail(result.custom_id, seq, result.reason, result.status_code, result.message, result.body)
+            else:
+                self._again(result.custom_id, seq, result.reason, result.status_code, result.message, result.body)
+        window.clear()
 
     def _succeeded(self, custom_id: str, seq: int, status: int, body: dict[str, Any]) -> None:
         usage = usage_from_response(body)

@@ -85,7 +85,7 @@ class PartFeeder:
         skip = ledger.skip_keys() if fast else set()
         unique = _UniqueIds(plan)
         for skipped, line in enumerate(plan.lines()):
-            if fast and plan.input_key(line) in skip:
+            if skip and plan.input_key(line) in skip:
                 if skipped % SKIP_YIELD_EVERY == 0:
                     yield None
                 continue
@@ -99,13 +99,12 @@ class PartFeeder:
         engine = self.engine
         model = str(request.body.get("model") or engine.spec.model)
         line = batch_line(request.custom_id, request.url, body_json(request.body))
-        prompt, worst = self._figures(request.url, model, request.body)
+        prompt, output, worst = self._figures(request.url, model, request.body)
         number, closed = (None, None) if writer.too_big(line) else writer.add(request.url, model, line, prompt, worst)
         engine.emit(ev.RequestQueued(
             custom_id=request.custom_id, seq=request.seq, source=request.source, line=request.line,
-            body_hash=request.body_hash, input_key=request.input_key, prompt_tokens=prompt,
-            max_output_tokens=self._output(request.url, request.body), body=request.body, keep=request.keep,
-            at=engine.wall(), batch=number))
+            body_hash=request.body_hash, input_key=request.input_key, prompt_tokens=prompt, max_output_tokens=output,
+            body=request.body, keep=request.keep, at=engine.wall(), batch=number))
         if number is None:
             engine.emit(ev.RequestFailed(
                 custom_id=request.custom_id, seq=request.seq, attempt=0, reason="request too large", status_code=None,
@@ -113,14 +112,12 @@ class PartFeeder:
                 at=engine.wall()))
         return closed
 
-    def _output(self, url: str, body: dict) -> int:
-        return tokens.max_output_tokens(url, body, self.engine.spec.limits.default_max_output_tokens)
-
-    def _figures(self, url: str, model: str, body: dict) -> tuple[int, float]:
-        """Prompt tokens (what the enqueued-token limit counts) and the most the request can cost at batch price."""
+    def _figures(self, url: str, model: str, body: dict) -> tuple[int, int, float]:
+        """Prompt tokens (what the enqueued-token limit counts), the most output tokens, and the most it can cost."""
         prompt = tokens.prompt_tokens(url, body, model)
+        output = tokens.max_output_tokens(url, body, self.engine.spec.limits.default_max_output_tokens)
         price = self.engine.prices.price(model)
-        return prompt, worst_case_cost(price, prompt, self._output(url, body), batch=True) if price else 0.0
+        return prompt, output, worst_case_cost(price, prompt, output, batch=True) if price else 0.0
 
     # -- leftovers ------------------------------------------------------------------------
 
@@ -142,7 +139,7 @@ class PartFeeder:
         count = 0
         for old in group:
             for custom_id, request in engine.ledger.request_lines(old.part, unfinished_only=True):
-                prompt, worst = self._figures(url, model, json.loads(request))
+                prompt, _, worst = self._figures(url, model, json.loads(request))
                 number, closed = writer.add(url, model, batch_line(custom_id, url, request), prompt, worst)
                 moved.setdefault(number, []).append(custom_id)
                 count += 1

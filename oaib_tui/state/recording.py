@@ -26,10 +26,22 @@ def signed64(key: int) -> int:
     return key - 2 * _INT64 if key >= _INT64 else key
 
 
+class JsonText(dict):
+    """A JSON object that keeps the text it was read from, so that storing it costs no second encoding."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, value: dict, text: str) -> None:
+        super().__init__(value)
+        self.text = text
+
+
 def to_json(value: Any) -> str | None:
     """Compact JSON text, or None for None."""
     if value is None:
         return None
+    if type(value) is JsonText:
+        return value.text
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
