@@ -1,4 +1,4 @@
-"""UI tests: the engine test helpers on the path, and clock times shown in UTC (snapshots are deterministic)."""
+"""UI tests: the engine and batch test helpers on the path, and clock times shown in UTC (snapshots are deterministic)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+TESTS = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(TESTS / "engine"), str(TESTS / "batch")]
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from batch_helpers import batch_sim, write_batch_project
 from engine_helpers import sim_app, write_project
 from ui_helpers import SIZE, dashboard, run_ended, until
 
@@ -208,3 +209,22 @@ async def test_a_run_that_cannot_start_shows_why_and_exits_with_its_code(tmp_pat
     finally:
         app.session.close()
     assert app.return_value == EXIT_BAD_INPUT
+
+
+async def test_c_in_batch_mode_cancels_the_remote_batches(tmp_path):
+    path = write_batch_project(tmp_path, n=20, batch={"poll_s": 0.2})
+    sim = batch_sim(batch_validation_s=0, batch_lines_per_s=4, batch_finalizing_s=0)
+    app, rec = dashboard(path, sim)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: any(e.completed >= 2 for e in rec.of(ev.BatchCountsChanged)), "a batch at work")
+            await until(pilot, lambda: app.screen.has_class("-batch"), "the batch panel")
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await pilot.press("y")
+            await until(pilot, run_ended(app), "the run to stop")
+    finally:
+        app.session.close()
+    assert (app.finished.state, app.finished.reason) == ("stopped", "cancelled")
+    assert "cancelled" in [e.status for e in rec.of(ev.BatchStatusChanged)]
+    assert all(batch.status == "cancelled" for batch in sim.batch_api.book.all())
