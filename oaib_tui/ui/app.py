@@ -22,7 +22,7 @@ from ..errors import EXIT_INTERRUPTED
 from .model import DashboardModel
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
-from .screens.error import ErrorScreen
+from .screens.error import ErrorScreen, describe
 from .screens.help import HelpScreen
 from .session import RunSession
 from .widgets.batch_panel import BatchPanel
@@ -159,6 +159,8 @@ class DashboardApp(App[int]):
         if state == WorkerState.SUCCESS:
             self.finished = event.worker.result
             self.exit_code = self.finished.exit_code
+            if self.finished.state == "stopped" and self.model.resume_hint and not self._quitting:
+                self.notify(f"Run `{self.model.resume_hint}` to resume.", title="Stopped", timeout=30)
         elif state == WorkerState.ERROR:
             self._failed(event.worker.error)
         elif state == WorkerState.CANCELLED:
@@ -172,7 +174,10 @@ class DashboardApp(App[int]):
     def _failed(self, error: BaseException | None) -> None:
         self.error = error
         self.exit_code = int(getattr(error, "exit_code", 1))
-        self.push_screen(ErrorScreen(error or RuntimeError("unknown"), self.exit_code),
+        self.model.failure = describe(error) if error is not None else "unknown error"
+        self.model.version += 1
+        started = self.model.progress.started_at is not None
+        self.push_screen(ErrorScreen(error or RuntimeError("unknown"), self.exit_code, started),
                          callback=lambda _: self.exit(self.exit_code))
 
     @property

@@ -30,6 +30,7 @@ class CostSettings:
 
     @classmethod
     def for_project(cls, project: LoadedProject) -> "CostSettings":
+        """Prices, budget cap and mode from the project file."""
         spec = project.spec
         price = PriceBook.for_project(spec.pricing).price(spec.model)
         return cls(price, spec.limits.max_cost_usd, spec.mode == "batch")
@@ -45,6 +46,10 @@ class DashboardModel:
     earlier: Totals | None = None
     """What the state file held before this run started (earlier runs' tokens and spend)."""
     resume_hint: str = ""
+    about: tuple[str, str, str, str] = ("", "", "", "")
+    """Project, model, endpoint and mode, known before the run says them (shown if it never starts)."""
+    failure: str | None = None
+    """Why the run could not go on (an error, not a stop), once it is known."""
 
     def __post_init__(self) -> None:
         self.progress = Progress(clock=self.clock)
@@ -54,7 +59,16 @@ class DashboardModel:
         """Start the tally afresh for another run on the same state file; the rows stay."""
         self.progress = Progress(clock=self.clock)
         self.earlier = earlier
+        self.failure = None
         self.version += 1
+
+    def shown_state(self) -> str:
+        """The run's state as the header says it: also `starting` and `error`, which events do not tell."""
+        if self.failure is not None:
+            return "error"
+        if self.progress.started_at is None:
+            return "starting"
+        return self.progress.run_state()
 
     def handle(self, event: ev.Event) -> None:
         self.progress.handle(event)

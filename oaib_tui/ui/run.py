@@ -27,7 +27,9 @@ def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: 
         lambda: JobRun(project, fresh=fresh, http_client=http_client, retry_failed=retry_failed),
         reopen=lambda: JobRun(project, http_client=http_client, retry_failed=True),
     )
-    model = DashboardModel(CostSettings.for_project(project), resume_hint=resume_command(project, no_ui=False))
+    spec = project.spec
+    model = DashboardModel(CostSettings.for_project(project), resume_hint=resume_command(project, no_ui=False),
+                           about=(project.name, spec.model, spec.endpoint, spec.mode))
     app = DashboardApp(model, session)
     try:
         app.run()

@@ -205,6 +205,7 @@ async def test_a_run_that_cannot_start_shows_why_and_exits_with_its_code(tmp_pat
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: isinstance(app.screen, ErrorScreen), "the error")
             assert "OAIB_TEST_MISSING_KEY" in str(app.error) and app.exit_code == EXIT_BAD_INPUT
+            assert app.model.shown_state() == "error"
             await pilot.press("q")
     finally:
         app.session.close()

@@ -28,7 +28,9 @@ def dashboard(path: Path, sim, recorder: Recorder | None = None) -> tuple[Dashbo
         return JobRun(project, http_client=simulator_http_client(sim), consumers=[recorder], retry_failed=retry_failed)
 
     session = RunSession(open_job, reopen=lambda: open_job(retry_failed=True))
-    app = DashboardApp(DashboardModel(CostSettings.for_project(project)), session, tick_s=0.05)
+    spec = project.spec
+    model = DashboardModel(CostSettings.for_project(project), about=(project.name, spec.model, spec.endpoint, spec.mode))
+    app = DashboardApp(model, session, tick_s=0.05)
     return app, recorder
 
 

@@ -15,14 +15,16 @@ from ...errors import UserError
 class ErrorScreen(ModalScreen[None]):
     BINDINGS = [Binding("q,escape,enter", "close", "Quit")]
 
-    def __init__(self, error: BaseException, exit_code: int) -> None:
+    def __init__(self, error: BaseException, exit_code: int, started: bool = True) -> None:
         super().__init__()
         self.error = error
         self.exit_code = exit_code
+        self.started = started
 
     def compose(self) -> ComposeResult:
         with Vertical(id="error-box", classes="dialog"):
-            yield Static("The run could not go on", classes="dialog-title error")
+            title = "The run could not go on" if self.started else "The run could not start"
+            yield Static(title, classes="dialog-title error")
             yield Static(Text(describe(self.error)))
             yield Static(f"exit code {self.exit_code}  ·  press [b]q[/b] to quit", classes="dialog-keys")
         yield Footer()

@@ -26,7 +26,7 @@ class ProgressPanel(Panel):
             caption = f"{count(finished)} of {count(p.total)} finished"
         else:
             text = Text(bar(0, width - 8) + "      ?\n", style="dim")
-            caption = f"{count(finished)} finished (total not known yet)"
+            caption = f"{count(finished)} finished (total unknown)"
         if p.resumed_done or p.resumed_failed:
             caption += f", {count(p.resumed_done + p.resumed_failed)} before"
         text.append(caption + "\n", "dim")

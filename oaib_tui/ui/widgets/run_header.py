@@ -14,6 +14,8 @@ STATE_STYLES = {
     "stopping": "bold black on yellow",
     "finished": "bold white on blue",
     "stopped": "bold white on red",
+    "error": "bold white on red",
+    "starting": "bold black on grey70",
 }
 
 
@@ -24,12 +26,13 @@ class RunHeader(Panel):
 
     def render(self) -> Text:
         p = self.model.progress
-        state = p.run_state()
-        left = Text.assemble(("oaib-tui", "bold"), " │ ", (p.project or "…", "bold"))
-        for part in (p.model, p.endpoint, p.mode):
+        state = self.model.shown_state()
+        project, *details = (p.project, p.model, p.endpoint, p.mode) if p.project else self.model.about
+        left = Text.assemble(("oaib-tui", "bold"), " │ ", (project or "…", "bold"))
+        for part in details:
             if part:
                 left.append(" · " + part)
-        ended = state in ("finished", "stopped")
+        ended = state in ("finished", "stopped", "error")
         right = Text.assemble(
             (f" {state.upper()} ", STATE_STYLES.get(state, "reverse")),
             (f" {p.finished.message}" if p.finished else "", "bold"),
