@@ -28,6 +28,8 @@ T = TypeVar("T")
 
 DEFAULT_MAX_PENDING = 2000
 """Bookkeeping events held before a commit is forced, which bounds memory when no answers arrive."""
+DEFERRED_MAX_PENDING = 10_000
+"""Events held within `deferred_commits`: fewer, larger commits, as results stream in from a batch file."""
 
 
 class StateStore(StateReader):
@@ -96,12 +98,15 @@ class StateStore(StateReader):
         for pending, row in zip(self._segments[-1][1], rows):
             pending.append(row)
         self._pending += 1
-        if (kind in COMMIT_AT_ONCE and not self._deferring) or self._pending >= self._max_pending:
+        if self._deferring:
+            if self._pending >= DEFERRED_MAX_PENDING:
+                self.flush()
+        elif kind in COMMIT_AT_ONCE or self._pending >= self._max_pending:
             self.flush()
 
     @contextmanager
     def deferred_commits(self) -> Iterator[None]:
-        """Within the block, answers are committed with the bookkeeping (every `max_pending` events), then all at exit.
+        """Within the block, answers too are committed in bulk (every DEFERRED_MAX_PENDING events), and all at exit.
 
         Only for answers that can be fetched again after a crash: results read
         from a batch's output file, which stays on the provider until they are saved.
