@@ -12,6 +12,7 @@ NAME_WIDTH, COUNT_WIDTH = 9, 9
 
 class ProgressPanel(Panel):
     LIVE = True
+    EVERY_S = 0.5
 
     def title(self) -> str:
         return "Progress"

@@ -20,9 +20,18 @@ STATE_STYLES = {
 
 
 class RunHeader(Panel):
-    """One line, refreshed every second and after events."""
+    """One line, redrawn every second, and at once when the state changes."""
 
     LIVE = True
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._state: tuple | None = None
+
+    def has_news(self) -> bool:
+        state = (self.model.shown_state(), self.model.progress.finished)
+        news, self._state = state != self._state, state
+        return news
 
     def render(self) -> Text:
         p = self.model.progress
