@@ -15,14 +15,20 @@ from .model import CostSettings, DashboardModel
 from .screens.error import describe
 from .session import RunSession
 
+GIL_SWITCH_S = 0.002
+"""How often the job's busy thread hands the GIL over (Python's default: 5 ms). At 2 ms a key waits
+less behind it, and the benchmark sees no extra CPU."""
+
 
 def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: bool = False,
-                  out: TextIO = sys.stderr, http_client=None) -> int:
+                  out: TextIO | None = None, http_client=None) -> int:
     """Run a project with the dashboard; returns the exit code.
 
     Opening the state file happens first, so a locked or foreign state file is
-    reported like any other bad input, before the screen changes.
+    reported like any other bad input, before the screen changes. The summary
+    goes to `out` (standard error by default), as a headless run's does.
     """
+    out = out if out is not None else sys.stderr
     session = RunSession(
         lambda: JobRun(project, fresh=fresh, http_client=http_client, retry_failed=retry_failed),
         reopen=lambda: JobRun(project, http_client=http_client, retry_failed=True),
@@ -31,6 +37,8 @@ def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: 
     model = DashboardModel(CostSettings.for_project(project), resume_hint=resume_command(project, no_ui=False),
                            about=(project.name, spec.model, spec.endpoint, spec.mode))
     app = DashboardApp(model, session)
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_SWITCH_S)
     try:
         app.run()
         if isinstance(app.error, UserError):
@@ -41,6 +49,7 @@ def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: 
             return app.exit_code
         return _report(app, session, project, out)
     finally:
+        sys.setswitchinterval(switch_interval)
         session.close()
 
 
