@@ -6,7 +6,7 @@ import json
 
 import openai
 import pytest
-from openai.types import Batch, FileObject
+from openai.types import Batch, FileDeleted, FileObject
 
 from oaib_tui.sim.batch_files import MultipartError, parse_multipart
 from oaib_tui.sim.batch_lines import parse_input
@@ -47,7 +47,8 @@ async def test_upload_retrieve_content_list_and_delete_a_file(make_app, client_f
     assert (await client.files.content(uploaded.id)).content == batch_input(3)
     listed = [f.id async for f in client.files.list(purpose="batch")]
     assert listed == [uploaded.id]
-    assert (await client.files.delete(uploaded.id)).deleted
+    deleted = await client.files.with_raw_response.delete(uploaded.id)
+    assert strictly(FileDeleted, deleted).deleted
     with pytest.raises(openai.NotFoundError):
         await client.files.retrieve(uploaded.id)
 
@@ -186,6 +187,9 @@ async def test_batches_list_newest_first_with_pagination(make_app, client_for):
     assert [b.id for b in first.data] == ids[::-1][:2] and first.has_more
     everything = [b.id async for b in client.batches.list(limit=2)]
     assert everything == ids[::-1]
+    raw = await client.batches.with_raw_response.list(limit=2)
+    page = json.loads(raw.http_response.content)
+    assert [Batch.model_validate(b).id for b in page["data"]] == ids[::-1][:2] and page["last_id"] == ids[3]
 
 
 async def test_create_refuses_a_missing_file_a_wrong_purpose_and_a_bad_window(make_app, client_for):
