@@ -138,8 +138,14 @@ class DashboardApp(App[int]):
                 elif changed or panel.held_back:
                     panel.sync(now)
             self.screen.set_class(bool(self.model.progress.batches), "-batch")
-            requests.sync()
-            requests.border_title = self._list_title(requests)
+            self._refresh_list(requests)
+
+    def _refresh_list(self, requests: RequestList) -> None:
+        """The list and its title only: what a key that changes the list needs redrawn."""
+        requests.sync()
+        title = self._list_title(requests)
+        if title != requests.border_title:
+            requests.border_title = title
 
     def _held_back(self) -> bool:
         return any(panel.held_back for panel in self.query(Panel))
@@ -241,12 +247,12 @@ class DashboardApp(App[int]):
     def action_cycle_filter(self) -> None:
         requests = self.query_one(RequestList)
         requests.filter = FILTERS[(FILTERS.index(requests.filter) + 1) % len(FILTERS)]
-        self.refresh_view()
+        self._refresh_list(requests)
 
     def action_toggle_follow(self) -> None:
         requests = self.query_one(RequestList)
         requests.follow = not requests.follow
-        self.refresh_view()
+        self._refresh_list(requests)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
