@@ -1,8 +1,10 @@
 """The dashboard: watch a run, steer it, look into any request.
 
-The job runs beside the app as a worker in the same event loop. Its events
-wait in the session's deque; every `tick_s` the app folds them into the
-model and redraws once, inside `batch_update` — never once per event.
+The job runs beside the app, in a thread of its own (see
+:mod:`~oaib_tui.ui.engine_thread`); a worker of the app awaits its end. Its
+events wait in the session's deque; every `tick_s` the app folds them into the
+model and redraws what changed, once, inside `batch_update` — never once per
+event.
 """
 
 from __future__ import annotations
