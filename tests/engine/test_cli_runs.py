@@ -70,9 +70,9 @@ def test_exit_3_when_the_quota_runs_out_and_the_resume_command_is_printed(tmp_pa
 
 def test_ctrl_c_lets_requests_in_flight_finish_and_exits_130(tmp_path):
     with running_server(SimulatorSettings(latency_ms=300)) as url:
-        path = loopback_project(tmp_path, url, n=200, limits={"concurrency": 4})
+        path = loopback_project(tmp_path, url, n=80, limits={"concurrency": 8})
         proc = start(str(path), "--no-ui")
-        time.sleep(2.5)
+        time.sleep(2.0)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 130, err
@@ -82,7 +82,7 @@ def test_ctrl_c_lets_requests_in_flight_finish_and_exits_130(tmp_path):
         done = oaib(str(path), "--no-ui")
     assert done.returncode == 0, done.stderr
     ids = [r["custom_id"] for r in read_jsonl(tmp_path / "out" / "t.results.jsonl")]
-    assert ids == [f"item-{i}" for i in range(200)]
+    assert ids == [f"item-{i}" for i in range(80)]
 
 
 def test_kill_9_loses_nothing_answered_and_resends_at_most_what_was_in_flight(tmp_path):
