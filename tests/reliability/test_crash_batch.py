@@ -35,13 +35,13 @@ from sim_ledger import Ledger
 pytestmark = pytest.mark.slow
 
 SEED = 20240807
-N = 200
+N = 400  # 20 parts: enough left to create at every hook kill, however the earlier kills fell
 BAD_EVERY = 23
 FAST_BATCHES = {"time_scale": 500, "batch_validation_s": 2, "batch_lines_per_s": 5000, "batch_finalizing_s": 2}
 
 
 def kill_plan(rng: random.Random) -> list[KillPoint]:
-    """8 kills, each at a step the job has not yet passed for good (10 parts of 20 requests)."""
+    """8 kills, each at a step the job has not yet passed for good (20 parts of 20 requests)."""
     return [
         KillPoint("request", rng.randint(2, 8)),
         KillPoint("hook:file_stored"),
