@@ -10,6 +10,7 @@ dies half-way reads them again and skips what it had already recorded.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -18,15 +19,17 @@ from ..state.batches import Part
 from . import events as ev
 from .batch_part import PartOwner, remote_call
 from .batch_remote import RemoteError
-from .batch_results import LineResult, line_errors, read_line
+from .batch_results import LineResult, line_errors, quick_custom_id, read_line
 from .usage import usage_from_response
 
 UNFINISHED_REASONS = {"expired": "batch_expired", "cancelled": "batch_cancelled", "completed": "no result line"}
 FREE_RETRIES = frozenset({"batch_cancelled", "token_limit_exceeded"})
 """Reasons that are nobody's failure: sending such an item again does not use up a retry."""
 _DECIDED = "decided"
-WINDOW = 4096
-"""Lines recorded together in source order: rows close together in the state file, so far fewer pages are touched."""
+YIELD_EVERY = 2000
+WINDOW_LINES = 50_000
+WINDOW_BYTES = 24 * 1024 * 1024
+"""Lines recorded together in source order (a part's worth, within 24 MiB): rows close together in the state file."""
 
 
 class PartDownload:
@@ -70,38 +73,45 @@ class PartDownload:
                                       at=self.owner.wall()))
 
     async def _read(self, file_id: str, items: dict[str, list[Any]]) -> None:
-        window: list[tuple[int, LineResult]] = []
+        window = _Window()
         try:
             async with self.owner.remote.lines(file_id) as lines:
                 async for raw in lines:
-                    judged = self._judge(raw, items)
-                    if judged is not None:
-                        window.append(judged)
-                    if len(window) >= WINDOW:
-                        self._apply(window)
+                    self._judge(raw, items, window)
+                    if window.full:
+                        await self._apply(window, items)
         finally:  # lines read before the stream broke are recorded; the rest are read again
-            self._apply(window)
+            await self._apply(window, items)
 
-    def _judge(self, raw: bytes, items: dict[str, list[Any]]) -> tuple[int, LineResult] | None:
-        result = read_line(raw, self.owner.wall())
-        entry = items.get(result.custom_id) if result is not None else None
-        if result is None or entry is None or entry[1] in ("done", "failed", _DECIDED):
+    def _judge(self, raw: bytes, items: dict[str, list[Any]], window: "_Window") -> None:
+        """Keep the line for its window if it is news for one of our items (read now only if its id needs it)."""
+        custom_id = quick_custom_id(raw)
+        line: bytes | LineResult | None = raw
+        if custom_id is None:
+            line = read_line(raw, self.owner.wall())
+            custom_id = line.custom_id if line is not None else None
+        entry = items.get(custom_id) if custom_id is not None else None
+        if entry is None or entry[1] in ("done", "failed", _DECIDED):
             self.tally["ignored"] += 1  # not ours, or already recorded by an earlier read
-            return None
+            return
+        window.add(entry[0], custom_id, line, entry[1])  # type: ignore[arg-type]
         entry[1] = _DECIDED
-        return entry[0], result
 
-    def _apply(self, window: list[tuple[int, LineResult]]) -> None:
-        """Record a window of lines in source order: the output file's order is random, the state file's is not."""
-        window.sort(key=lambda judged: judged[0])
-        for seq, result in window:
-            if result.verdict == "succeeded":
-                self._succeeded(result.custom_id, seq, result.status_code or 200, result.body or {})
+    async def _apply(self, window: "_Window", items: dict[str, list[Any]]) -> None:
+        """Record a window of lines in source order: the file's order is random, the state file's is not."""
+        for count, (seq, custom_id, line, before) in enumerate(window.drain(), start=1):
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the dashboard and the other parts' polls have a turn
+            result = line if isinstance(line, LineResult) else read_line(line, self.owner.wall())
+            if result is None or result.custom_id != custom_id:
+                items[custom_id][1] = before  # unreadable after all: the item counts as never run
+                self.tally["ignored"] += 1
+            elif result.verdict == "succeeded":
+                self._succeeded(custom_id, seq, result.status_code or 200, result.body or {})
             elif result.verdict == "failed":
-                self._fail(result.custom_id, seq, result.reason, result.status_code, result.message, result.body)
+                self._fail(custom_id, seq, result.reason, result.status_code, result.message, result.body)
             else:
-                self._again(result.custom_id, seq, result.reason, result.status_code, result.message, result.body)
-        window.clear()
+                self._again(custom_id, seq, result.reason, result.status_code, result.message, result.body)
 
     def _succeeded(self, custom_id: str, seq: int, status: int, body: dict[str, Any]) -> None:
         usage = usage_from_response(body)
@@ -154,3 +164,28 @@ class PartDownload:
                     return code
             return "batch failed validation"
         return UNFINISHED_REASONS.get(status, status)
+
+
+class _Window:
+    """Lines held to be recorded in source order, bounded by count and by bytes.
+
+    A window as large as a part makes the state file's updates sequential; the
+    lines wait raw (a few hundred bytes each) and are read only when recorded.
+    """
+
+    def __init__(self) -> None:
+        self._lines: list[tuple[int, str, bytes | LineResult, str]] = []
+        self._bytes = 0
+
+    def add(self, seq: int, custom_id: str, line: bytes | LineResult, before: str) -> None:
+        self._lines.append((seq, custom_id, line, before))
+        self._bytes += len(line) if isinstance(line, bytes) else 1024
+
+    @property
+    def full(self) -> bool:
+        return len(self._lines) >= WINDOW_LINES or self._bytes >= WINDOW_BYTES
+
+    def drain(self) -> list[tuple[int, str, bytes | LineResult, str]]:
+        lines, self._lines, self._bytes = self._lines, [], 0
+        lines.sort(key=lambda line: line[0])
+        return lines

@@ -131,3 +131,28 @@ async def test_validation_failures_fail_only_the_named_lines_and_resubmit_the_ot
     named = sum(len(b.errors or []) for b in app.batch_api.book.all())
     assert finished.failed == named and finished.done == 20 - named and finished.done > 0
     assert len(rec.of(ev.BatchCreated)) >= 2
+
+
+async def test_unreadable_duplicate_and_foreign_lines_are_skipped_and_the_item_goes_round_again(tmp_path):
+    path = write_batch_project(tmp_path, n=6)
+    app = batch_sim()
+    tampered = []
+
+    async def tamper() -> None:  # the first batch's output only
+        for stored in list(app.batch_api.files._files.values()):
+            if stored.purpose == "batch_output" and not tampered:
+                lines = stored.content.splitlines()
+                broken = next(i for i, line in enumerate(lines) if b'"item-3"' in line)
+                lines[broken] = lines[broken][:120]  # the line breaks off in its body
+                lines += [next(line for line in lines if b'"item-1"' in line),  # twice
+                          b'{"id":"x","custom_id":"not \\"ours\\"","response":{"status_code":200,"body":{}},"error":null}']
+                stored.content = b"\n".join(lines) + b"\n"
+                tampered.append(stored.id)
+
+    app.batch_api.hooks["content"] = tamper
+    finished, rec, job = await run_batch(path, app)
+    first = rec.of(ev.BatchDownloaded)[0]
+    assert (first.succeeded, first.unfinished) == (5, 1)
+    assert [e.custom_id for e in rec.of(ev.RetryScheduled)] == ["item-3"]
+    assert finished.done == 6 and len(rec.of(ev.BatchCreated)) == 2
+    assert [r["custom_id"] for r in read_jsonl(job.project.results_path)] == [f"item-{i}" for i in range(6)]
