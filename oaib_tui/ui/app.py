@@ -46,17 +46,22 @@ class DashboardApp(App[int]):
     CSS_PATH = "dashboard.tcss"
     TITLE = "oaib-tui"
     ENABLE_COMMAND_PALETTE = False
+    # Priority bindings act as the key arrives, before it travels to the focused widget and back
+    # (which can wait behind a frame being drawn); `check_action` lets dialogs have the keys.
     BINDINGS = [
-        Binding("p", "pause", "Pause"),
-        Binding("p", "resume", "Resume"),
-        Binding("c", "cancel", "Cancel"),
-        Binding("r", "retry_failed", "Retry failed"),
-        Binding("f", "cycle_filter", "Filter"),
-        Binding("t", "toggle_follow", "Follow"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit_run", "Quit"),
-        Binding("ctrl+c,ctrl+q", "quit_run", "Quit", show=False, priority=True),
+        Binding("p", "pause", "Pause", priority=True),
+        Binding("p", "resume", "Resume", priority=True),
+        Binding("c", "cancel", "Cancel", priority=True),
+        Binding("r", "retry_failed", "Retry failed", priority=True),
+        Binding("f", "cycle_filter", "Filter", priority=True),
+        Binding("t", "toggle_follow", "Follow", priority=True),
+        Binding("question_mark", "help", "Help", key_display="?", priority=True),
+        Binding("q", "quit_run", "Quit", priority=True),
+        Binding("ctrl+c,ctrl+q", "quit_anywhere", "Quit", show=False, priority=True),
     ]
+    DIALOG_KEYS_ACTIONS = frozenset({"pause", "resume", "cancel", "retry_failed", "cycle_filter", "toggle_follow",
+                                     "help", "quit_run"})
+    """Actions whose keys belong to an open dialog instead (ctrl+c quits from anywhere)."""
 
     def __init__(self, model: DashboardModel, session: RunSession | None = None, *,
                  detail: Detail | None = None, tick_s: float = TICK_S, autostart: bool = True) -> None:
@@ -195,6 +200,8 @@ class DashboardApp(App[int]):
     # -- steering -------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if len(self.screen_stack) > 1 and action in self.DIALOG_KEYS_ACTIONS:
+            return False
         session = self.session
         if action == "pause":
             return self.running and not session.paused  # type: ignore[union-attr]
@@ -281,3 +288,7 @@ class DashboardApp(App[int]):
         else:
             self.session.abandon()
         self._after_steering()
+
+    def action_quit_anywhere(self) -> None:
+        """ctrl+c: quit as `q` does, even from a dialog."""
+        self.action_quit_run()

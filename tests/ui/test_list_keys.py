@@ -1,10 +1,11 @@
-"""Moving in the request list (on a recorded run: no job behind it)."""
+"""Moving in the request list, and keys in dialogs (on a recorded run: no job behind it)."""
 
 from __future__ import annotations
 
 from scenes import TERMINAL_SIZE, app_for, in_progress
 
 from oaib_tui.ui.rows import IN_FLIGHT
+from oaib_tui.ui.screens.help import HelpScreen
 from oaib_tui.ui.widgets.request_list import RequestList
 
 
@@ -37,3 +38,17 @@ async def test_following_keeps_the_newest_request_in_flight_on_screen():
         top = int(requests.scroll_offset.y)
         assert requests.follow and requests.cursor == newest
         assert top <= newest < top + requests.page_height
+
+
+async def test_in_a_dialog_the_dashboards_keys_belong_to_the_dialog():
+    app = app_for(in_progress())
+    async with app.run_test(size=TERMINAL_SIZE) as pilot:
+        requests = app.query_one(RequestList)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("f")
+        assert requests.filter is None
+        await pilot.press("q")
+        assert not isinstance(app.screen, HelpScreen) and app.return_value is None
+        await pilot.press("f")
+        assert requests.filter is not None
