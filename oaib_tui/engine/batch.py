@@ -271,6 +271,9 @@ class BatchEngine:
                                           requests=part.requests, expires_at=part.expires_at, at=self.wall()))
                 if part.status:
                     self.emit(ev.BatchStatusChanged(batch_id=part.batch_id, status=part.status, at=self.wall()))  # type: ignore[arg-type]
+                if part.total:
+                    self.emit(ev.BatchCountsChanged(batch_id=part.batch_id, total=part.total, completed=part.completed,
+                                                    failed=part.failed, at=self.wall()))
             if part.phase == "submitted":
                 self.gate.hold(part.model, part.tokens)
             if part.phase in ("written", "uploading"):
