@@ -267,18 +267,23 @@ class BatchEngine:
                 self.part_done(part)
                 continue
             if part.batch_id:
-                self.emit(ev.BatchCreated(batch_id=part.batch_id, part=part.part, input_file_id=part.input_file_id or "",
-                                          requests=part.requests, expires_at=part.expires_at, at=self.wall()))
-                if part.status:
-                    self.emit(ev.BatchStatusChanged(batch_id=part.batch_id, status=part.status, at=self.wall()))  # type: ignore[arg-type]
-                if part.total:
-                    self.emit(ev.BatchCountsChanged(batch_id=part.batch_id, total=part.total, completed=part.completed,
-                                                    failed=part.failed, at=self.wall()))
+                self._announce(part, part.batch_id)
             if part.phase == "submitted":
                 self.gate.hold(part.model, part.tokens)
             if part.phase in ("written", "uploading"):
                 self._not_uploaded += 1
             self._start(part)
+
+    def _announce(self, part: Part, batch_id: str) -> None:
+        """Tell the listeners of this run about a batch an earlier run created."""
+        now = self.wall()
+        self.emit(ev.BatchCreated(batch_id=batch_id, part=part.part, input_file_id=part.input_file_id or "",
+                                  requests=part.requests, expires_at=part.expires_at, at=now))
+        if part.status:
+            self.emit(ev.BatchStatusChanged(batch_id=batch_id, status=part.status, at=now))  # type: ignore[arg-type]
+        if part.total:
+            self.emit(ev.BatchCountsChanged(batch_id=batch_id, total=part.total, completed=part.completed,
+                                            failed=part.failed, at=now))
 
     def _start(self, part: Part) -> None:
         task = asyncio.get_running_loop().create_task(PartJourney(self, part).run())

@@ -153,7 +153,8 @@ class PartDownload:
         reason = self._unfinished_reason()
         for custom_id, (seq, status) in items.items():
             if status not in ("done", "failed", _DECIDED):
-                self._again(custom_id, seq, reason, None, f"the batch ended `{self.part.status}` before this request ran", None)
+                message = f"the batch ended `{self.part.status}` before this request ran"
+                self._again(custom_id, seq, reason, None, message, None)
 
     def _unfinished_reason(self) -> str:
         status = self.part.status or "completed"

@@ -60,7 +60,8 @@ class FileStore:
     def __len__(self) -> int:
         return len(self._files)
 
-    def page(self, *, purpose: str | None, after: str | None, limit: int, newest_first: bool) -> tuple[list[StoredFile], bool]:
+    def page(self, *, purpose: str | None, after: str | None, limit: int,
+             newest_first: bool) -> tuple[list[StoredFile], bool]:
         """One page of files (ids sort by creation), and whether more follow."""
         files = [f for f in self._files.values() if purpose is None or f.purpose == purpose]
         if newest_first:
