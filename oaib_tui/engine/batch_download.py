@@ -48,6 +48,7 @@ class PartDownload:
 
     async def run(self) -> Part:
         owner, part = self.owner, self.part
+        owner.ledger.expect_results()
         rows = owner.ledger.items_of(part.part)
         items: dict[str, list[Any]] = {custom_id: [seq, status] for custom_id, seq, status in rows}
         with owner.ledger.store.deferred_commits():

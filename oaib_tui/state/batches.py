@@ -93,10 +93,18 @@ class BatchLedger:
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
-        # Results come back in random order: a page cache that holds a part's rows saves reading them
-        # again, and a longer log between checkpoints writes each page back once, not once per commit.
-        store.conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
+        # A longer log between checkpoints writes each page back once, not once per bulk commit.
         store.conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
+        self._big_cache = False
+
+    def expect_results(self) -> None:
+        """Results come back in random order: a page cache that holds a part's rows saves reading them again.
+
+        Asked for at the first download only, so that writing a huge job keeps its memory small.
+        """
+        if not self._big_cache:
+            self.store.conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
+            self._big_cache = True
 
     def parts(self) -> list[Part]:
         return read_parts(self.store)
