@@ -361,7 +361,8 @@ class BatchEngine:
         if self._stop is not None:
             state, reason, message = "stopped", self._stop.reason, self._stop.message
             if live:
-                message += f"; {live} batch{'es' if live > 1 else ''} still running at the provider"
+                message += (f"; {live} batch{'es' if live > 1 else ''} still running at the provider "
+                            f"(`oaib-tui cancel {self.project.path}` cancels them)")
             code = STOP_EXIT_CODES.get(reason, EXIT_STOPPED)
         else:
             state, reason = "finished", None
