@@ -23,7 +23,7 @@ from .batch_results import LineResult, line_errors, quick_custom_id, read_line
 from .usage import usage_from_response
 
 UNFINISHED_REASONS = {"expired": "batch_expired", "cancelled": "batch_cancelled", "completed": "no result line"}
-FREE_RETRIES = frozenset({"batch_cancelled", "token_limit_exceeded"})
+FREE_RETRIES = frozenset({"batch_cancelled", "token_limit_exceeded", "batch_not_found"})
 """Reasons that are nobody's failure: sending such an item again does not use up a retry."""
 _DECIDED = "decided"
 YIELD_EVERY = 2000
@@ -161,7 +161,7 @@ class PartDownload:
         status = self.part.status or "completed"
         if status == "failed":
             codes = {str(error.get("code") or "") for error in self.part.errors or []}
-            for code in ("token_limit_exceeded", "create_refused"):
+            for code in ("token_limit_exceeded", "create_refused", "batch_not_found"):
                 if code in codes:
                     return code
             return "batch failed validation"

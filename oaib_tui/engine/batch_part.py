@@ -217,7 +217,13 @@ class PartJourney:
         """Poll until the batch ends (phase `ended`) or is refused for the token limit (back to `uploaded`)."""
         owner = self.owner
         while True:
-            batch = await remote_call(owner, "check batch", lambda: owner.remote.retrieve(part.batch_id or ""))
+            try:
+                batch = await remote_call(owner, "check batch", lambda: owner.remote.retrieve(part.batch_id or ""))
+            except RemoteError as error:
+                if error.outcome.status != 404:
+                    raise
+                owner.gate.release(part.model, part.tokens)
+                return self._vanished(part, str(error))
             part = self._observe(part, batch)
             if batch.status in TERMINAL_STATUSES:
                 owner.gate.release(part.model, part.tokens)
@@ -227,6 +233,14 @@ class PartJourney:
             await owner.sleep(owner.project.spec.batch.poll_s)
             if owner.stopping:
                 raise StepAborted()
+
+    def _vanished(self, part: Part, message: str) -> Part:
+        """The provider no longer knows the batch (a simulator restarted, an account changed): send its items again."""
+        owner = self.owner
+        owner.emit(ev.Notice(f"batch {part.batch_id} (part {part.part}) is unknown to the provider ({message}): "
+                             "its unfinished items go into a new batch", "warning", at=owner.wall()))
+        return owner.ledger.update(part, phase="ended", status="failed", ended_at=owner.wall(),
+                                   errors=[{"code": "batch_not_found", "line": None, "message": message}])
 
     def _observe(self, part: Part, batch: RemoteBatch) -> Part:
         owner, now = self.owner, self.owner.wall()

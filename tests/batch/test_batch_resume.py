@@ -137,3 +137,21 @@ async def test_retry_failed_sends_failed_items_in_a_new_batch(tmp_path):
     finished, rec, _ = await run_batch(path, app, retry_failed=True)
     assert (finished.done, finished.failed) == (5, 0) and rec.of(ev.BatchResubmitted)[0].items == 5
     assert_each_item_once(path, 5)
+
+
+async def test_batches_the_provider_forgot_are_sent_again(tmp_path):
+    path = write_batch_project(tmp_path, n=8, batch={"max_requests": 4, "poll_s": 5}, limits={"max_retries": 0})
+
+    async def stop_when_live(job, rec):
+        async with asyncio.timeout(600):
+            while len(rec.of(ev.BatchCreated)) < 2:
+                await asyncio.sleep(1)
+        job.engine.stop()
+
+    await run_batch(path, batch_sim(batch_lines_per_s=0.5), during=stop_when_live)
+    fresh_simulator = batch_sim()  # the in-process simulator of a new run knows nothing of the old batches
+    finished, rec, _ = await run_batch(path, fresh_simulator)
+    assert finished.done == 8 and finished.failed == 0
+    assert sum("is unknown to the provider" in e.message for e in rec.of(ev.Notice)) == 2
+    assert {e.reason for e in rec.of(ev.RetryScheduled)} == {"batch_not_found"}
+    assert_each_item_once(path, 8)
