@@ -110,12 +110,13 @@ class PartJourney:
 
     async def _journey(self) -> None:
         part = self.part
-        if part.phase in ("written", "uploading"):
-            part = await self._upload(part)
-        while part.phase in ("uploaded", "creating", "submitted"):
-            if part.phase != "submitted":
+        while part.phase not in ("ended", "downloaded"):
+            if part.phase in ("written", "uploading"):
+                part = await self._upload(part)
+            elif part.phase in ("uploaded", "creating"):
                 part = await self._create(part)
-            part = await self._follow(part)
+            else:  # submitted: followed to its end, or back to `uploaded` after a token-limit refusal
+                part = await self._follow(part)
         if part.phase == "ended":
             part = await self.owner.download(part)
         if part.phase == "downloaded":
@@ -186,6 +187,8 @@ class PartJourney:
                 part.input_file_id or "", part.url, owner.project.spec.batch.completion_window, self._metadata(part)))
         except RemoteError as error:
             owner.gate.release(part.model, part.tokens)
+            if not await remote_call(owner, "check file", lambda: owner.remote.file_exists(part.input_file_id or "")):
+                return owner.ledger.update(part, phase="written", input_file_id=None)  # gone: upload it again
             return self._refused(part, str(error))
         except StepAborted:
             owner.gate.release(part.model, part.tokens)

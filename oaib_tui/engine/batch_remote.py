@@ -79,6 +79,15 @@ class BatchRemote:
                 file=(filename, content, "application/jsonl"), purpose="batch"))
         return uploaded.id
 
+    async def file_exists(self, file_id: str) -> bool:
+        try:
+            await self._call("check file", self.client.files.retrieve(file_id))
+        except RemoteError as error:
+            if error.outcome.status == 404:
+                return False
+            raise
+        return True
+
     async def find_file(self, filename: str, since: float) -> str | None:
         """The newest batch file called `filename` uploaded after `since` (less a margin), or None."""
         async def search() -> str | None:

@@ -155,3 +155,16 @@ async def test_batches_the_provider_forgot_are_sent_again(tmp_path):
     assert sum("is unknown to the provider" in e.message for e in rec.of(ev.Notice)) == 2
     assert {e.reason for e in rec.of(ev.RetryScheduled)} == {"batch_not_found"}
     assert_each_item_once(path, 8)
+
+
+async def test_an_uploaded_file_the_provider_forgot_is_uploaded_again(tmp_path, monkeypatch):
+    path = write_batch_project(tmp_path, n=6, limits={"max_retries": 0})
+    crash_before_recording(monkeypatch, phase="creating")
+    await crashed_run(path, batch_sim())
+    assert parts_of(path)[0].phase == "uploaded"
+    monkeypatch.undo()
+    app = batch_sim()  # a new in-process simulator: the uploaded file is not there
+    finished, rec, _ = await run_batch(path, app)
+    assert finished.done == 6 and app.batch_api.stats.uploads == 1 and app.batch_api.stats.batches_created == 1
+    assert not rec.of(ev.RetryScheduled)
+    assert_each_item_once(path, 6)
