@@ -31,11 +31,11 @@ from ..project.schema import LoadedProject
 from ..state.batches import TERMINAL_STATUSES, BatchLedger, Part
 from . import events as ev
 from .batch_download import PartDownload
+from .batch_feed import PartFeeder
 from .batch_gate import TokenGate
 from .batch_part import PartJourney, StepAborted, remote_call, upload_name
 from .batch_realtime import OnlyThese, realtime_engine
 from .batch_remote import BatchRemote, RemoteError
-from .batch_feed import PartFeeder
 from .batch_writer import WrittenPart
 from .runner import STOP_EXIT_CODES, Engine
 
