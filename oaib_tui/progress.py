@@ -80,6 +80,7 @@ class Progress:
         self.sent_meter = RateMeter(self.clock)
         self.pace_meter = RateMeter(self.clock, window_s=PACE_WINDOW_S)
         self.done_meter = RateMeter(self.clock, window_s=PACE_WINDOW_S)
+        self._awaiting_retry: set[str] = set()
 
     def handle(self, event: ev.Event) -> None:
         handler = _HANDLERS.get(type(event))
@@ -131,14 +132,19 @@ class Progress:
 
     def _sent(self, e: ev.RequestSent) -> None:
         self.in_flight += 1
-        if e.attempt > 1:
-            self.retrying = max(0, self.retrying - 1)
+        # By id, not by attempt number: leftovers of a batch go to realtime as first attempts.
+        self._awaiting_retry.discard(e.custom_id)
+        self.retrying = len(self._awaiting_retry)
         now = self.clock()
         self.sent_meter.record(now, requests=1, tokens=e.reserved_tokens)
         self.pace_meter.record(now, requests=1, tokens=e.reserved_tokens)
 
+    def _answered(self) -> None:
+        # Never below zero: after a resume, batches sent by an earlier run answer without a send event.
+        self.in_flight = max(0, self.in_flight - 1)
+
     def _succeeded(self, e: ev.RequestSucceeded) -> None:
-        self.in_flight -= 1
+        self._answered()
         self.done += 1
         self.done_meter.record(self.clock(), requests=1, tokens=e.usage.total_tokens)
         self.usage = self.usage + e.usage
@@ -148,14 +154,17 @@ class Progress:
             self.cost_usd += e.cost_usd
 
     def _retry(self, e: ev.RetryScheduled) -> None:
-        self.in_flight -= 1
-        self.retrying += 1
+        self._answered()
+        self._awaiting_retry.add(e.custom_id)
+        self.retrying = len(self._awaiting_retry)
         self.retries += 1
         self.retry_reasons[e.reason] += 1
         self.problems.appendleft(e)
 
     def _failed(self, e: ev.RequestFailed) -> None:
-        self.in_flight -= 1
+        self._answered()
+        self._awaiting_retry.discard(e.custom_id)
+        self.retrying = len(self._awaiting_retry)
         self.failed += 1
         self.done_meter.record(self.clock(), requests=1, tokens=0)
         self.problems.appendleft(e)
