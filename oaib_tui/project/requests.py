@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
+from hashlib import blake2b
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from oaib_tui.errors import Problem, UserError, did_you_mean
 from oaib_tui.project.schema import LoadedProject
@@ -21,9 +22,13 @@ from oaib_tui.project.sources import RecordError, SourceReader
 from oaib_tui.project.template import MissingField, Template, get_field, has_field
 
 
-@dataclass(slots=True, frozen=True)
-class SourceLine:
-    """A record before parsing."""
+class SourceLine(NamedTuple):
+    """A record before parsing.
+
+    A NamedTuple rather than a frozen dataclass: a resume builds one for each of
+    a million skipped lines, and a frozen dataclass costs ~0.9 µs to build, a
+    NamedTuple ~0.2 µs.
+    """
 
     seq: int
     """Global ordinal across all sources, 0-based, in source order."""
@@ -150,6 +155,7 @@ class RequestPlan:
         self.keep = [(name, tuple(name.split("."))) for name in spec.output.keep]
         self.fingerprint = self._fingerprint()
         self._key_prefix = (self.fingerprint + "\0").encode()
+        self._source_prefixes: dict[str, bytes] = {}
 
     def _fingerprint(self) -> str:
         spec = self.project.spec
@@ -179,8 +185,12 @@ class RequestPlan:
         The line number is part of it so that two identical records (the same prompt twice in a
         .txt file) never share a key. An unsigned 64-bit int, as the state store returns keys.
         """
-        data = self._key_prefix + _utf8(line.source) + b"\0%d\0" % line.line + _utf8(line.raw)
-        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+        prefix = self._source_prefixes.get(line.source)
+        if prefix is None:
+            prefix = self._source_prefixes[line.source] = self._key_prefix + _utf8(line.source) + b"\0"
+        # A resume skips a million lines by this key alone: a few C calls a line, no more.
+        data = b"%b%d\0%b" % (prefix, line.line, line.raw.encode("utf-8", "surrogatepass"))
+        return int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
 
     def prepare(self, line: SourceLine) -> PreparedRequest:
         """Parse, render and identify one line; raises UserError naming its file and line."""
