@@ -62,6 +62,13 @@ _RESULT_COLUMNS = """i.custom_id, i.seq, i.source, i.line, i.status, i.attempts,
 _RESULTS_BY_STATUS = f"""SELECT {_RESULT_COLUMNS} FROM items i LEFT JOIN payloads p ON p.item = i.id
     WHERE i.status = ? ORDER BY i.seq"""
 
+# Walks the (status, seq) index, so each status comes in seq order without a sort.
+_ROWS_BY_STATUS = """SELECT seq, custom_id, status, attempts, latency_s, prompt_tokens, completion_tokens,
+    cost_usd, last_reason FROM items WHERE status = ? AND seq > ? ORDER BY seq"""
+
+Row = tuple[int, str, str, int, "float | None", "int | None", "int | None", "float | None", "str | None"]
+"""(seq, custom_id, status, attempts, latency_s, prompt_tokens, completion_tokens, cost_usd, last_reason)"""
+
 
 class StateReader:
     """Queries on an open state file. Use from one thread; close when done (or use `with`)."""
@@ -187,6 +194,27 @@ class StateReader:
         try:
             for row in self.conn.execute(_RESULTS_BY_STATUS, (status,)):
                 yield _result(row)
+        except sqlite3.DatabaseError as exc:
+            raise unreadable(self.path, exc) from exc
+
+    def iter_rows(self, after_seq: int = -1, statuses: Iterable[str] = FINISHED) -> Iterator[Row]:
+        """The request list's columns of items in `statuses` whose seq is above `after_seq`, in seq order.
+
+        Reads the small `items` columns only (never payloads), so a million rows stream quickly.
+        """
+        wanted = list(statuses)
+        for status in wanted:
+            if status not in STATUSES:
+                raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        self._before_read()
+        streams = [self._iter_rows(status, after_seq) for status in wanted]
+        if len(streams) == 1:
+            return streams[0]
+        return heapq.merge(*streams, key=lambda row: (row[0], row[1]))
+
+    def _iter_rows(self, status: str, after_seq: int) -> Iterator[Row]:
+        try:
+            yield from self.conn.execute(_ROWS_BY_STATUS, (status, after_seq))
         except sqlite3.DatabaseError as exc:
             raise unreadable(self.path, exc) from exc
 

@@ -107,6 +107,7 @@ class DashboardApp(App[int]):
         assert self.session is not None
         self.finished = None
         self.model.new_run(self.session.earlier_totals())
+        self.model.rows.loading_earlier = self.session.loads_earlier
         self.run_worker(self.session.run(), name="run", group="job", exclusive=True, exit_on_error=False)
         self.refresh_bindings()
 
@@ -159,9 +160,8 @@ class DashboardApp(App[int]):
 
     def _list_title(self, requests: RequestList) -> str:
         title = f"Requests · {filter_name(requests.filter)} ({requests.visible_count:,})"
-        earlier = self.model.progress.resumed_done + self.model.progress.resumed_failed
-        if earlier:
-            title += f" · {earlier:,} from earlier runs not listed"
+        if self.model.rows.loading_earlier:
+            title += " · loading earlier rows…"
         return title + (" · following" if requests.follow else "")
 
     @on(Worker.StateChanged)

@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left
-from typing import Iterator
+from dataclasses import dataclass
+from itertools import accumulate, islice
+from typing import Iterator, Sequence
 
 from ..engine import events as ev
 
@@ -26,6 +28,45 @@ BLOCK = 1024
 """Rows per block of status counts: a lookup scans the blocks, then at most one block."""
 MAX_ATTEMPTS_SHOWN = 255
 NO_VALUE = math.nan
+
+
+@dataclass(frozen=True)
+class EarlierRows:
+    """A chunk of rows that earlier runs finished, in seq order, already in the list's column types.
+
+    Built in the job's thread (:meth:`from_rows`), so the app only copies the columns in.
+    """
+
+    seq: array
+    custom_ids: list[str]
+    status: bytes
+    attempts: bytes
+    latency: array
+    prompt_tokens: array
+    output_tokens: array
+    cost: array
+    reasons: dict[int, str]
+    """Offset in the chunk → error reason, for the (few) failed rows."""
+    more: bool
+    """More chunks follow; the last one says False."""
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple], *, more: bool) -> "EarlierRows":
+        """From :meth:`StateReader.iter_rows` tuples (done and failed items)."""
+        columns = list(zip(*rows)) or [()] * 9
+        seqs, ids, statuses, attempts, latency, prompt, output, cost, reasons = columns
+        return cls(
+            seq=array("q", seqs), custom_ids=list(ids),
+            status=bytes([DONE if status == "done" else FAILED for status in statuses]),
+            attempts=bytes([n if n < MAX_ATTEMPTS_SHOWN else MAX_ATTEMPTS_SHOWN for n in attempts]),
+            latency=array("f", [NO_VALUE if v is None else v for v in latency]),
+            prompt_tokens=array("I", [v or 0 for v in prompt]),
+            output_tokens=array("I", [v or 0 for v in output]),
+            cost=array("f", [NO_VALUE if v is None else v for v in cost]),
+            reasons={i: reason for i, (status, reason) in enumerate(zip(statuses, reasons))
+                     if reason and status != "done"},
+            more=more,
+        )
 
 
 class RequestRows:
@@ -52,6 +93,8 @@ class RequestRows:
         """Characters in the longest custom_id, to size its column."""
         self.version = 0
         """Bumped on every change, so views know when to redraw."""
+        self.loading_earlier = False
+        """Rows that earlier runs finished are still on their way (see :class:`EarlierRows`)."""
 
     def __len__(self) -> int:
         return len(self.status)
@@ -155,9 +198,65 @@ class RequestRows:
             self._set_status(row, RETRYING if kind is ev.RetryScheduled else FAILED)
             self.attempts[row] = min(event.attempt, MAX_ATTEMPTS_SHOWN)  # type: ignore[union-attr]
             self.reason[row] = self._intern(event.reason)  # type: ignore[union-attr]
+        elif kind is EarlierRows:
+            self.add_earlier(event)  # type: ignore[arg-type]
+            return
         else:
             return
         self.version += 1
+
+    def add_earlier(self, chunk: EarlierRows) -> None:
+        """Add rows finished by earlier runs: copied in whole if they come after every row, else one by one."""
+        self.loading_earlier = chunk.more
+        self.version += 1
+        if not chunk.seq:
+            return
+        if self.seq and chunk.seq[0] <= self.seq[-1]:
+            self._add_earlier_one_by_one(chunk)
+        else:
+            self._extend(chunk)
+
+    def _extend(self, chunk: EarlierRows) -> None:
+        first, count = len(self), len(chunk.seq)
+        self.seq.extend(chunk.seq)
+        self.status += chunk.status
+        self.attempts += chunk.attempts
+        self.latency.extend(chunk.latency)
+        self.prompt_tokens.extend(chunk.prompt_tokens)
+        self.output_tokens.extend(chunk.output_tokens)
+        self.cost.extend(chunk.cost)
+        self.reason.frombytes(bytes(self.reason.itemsize * count))
+        for offset, reason in chunk.reasons.items():
+            self.reason[first + offset] = self._intern(reason)
+        encoded = [custom_id.encode() for custom_id in chunk.custom_ids]
+        self._id_ends.extend(islice(accumulate(map(len, encoded), initial=len(self._id_bytes)), 1, None))
+        self._id_bytes += b"".join(encoded)
+        self.longest_id = max(self.longest_id, max(map(len, chunk.custom_ids)))
+        self._count_statuses(first)
+
+    def _count_statuses(self, first: int) -> None:
+        """Block and total counts for the rows from `first` on (all of them new)."""
+        status, counts = self.status, self._block_counts
+        for block in range(first // BLOCK, (len(self) - 1) // BLOCK + 1):
+            if len(counts) <= block * 5:
+                counts.extend((0, 0, 0, 0, 0))
+            start, end = max(first, block * BLOCK), min(len(self), (block + 1) * BLOCK)
+            for code in (DONE, FAILED):
+                n = status.count(code, start, end)
+                counts[block * 5 + code] += n
+                self._totals[code] += n
+
+    def _add_earlier_one_by_one(self, chunk: EarlierRows) -> None:
+        for offset, seq in enumerate(chunk.seq):
+            if self.row_of(seq) is not None:
+                continue  # this run has it already: its own status wins
+            row = self._append(seq, chunk.custom_ids[offset])
+            self._set_status(row, chunk.status[offset])
+            self.attempts[row] = chunk.attempts[offset]
+            self.latency[row], self.cost[row] = chunk.latency[offset], chunk.cost[offset]
+            self.prompt_tokens[row] = chunk.prompt_tokens[offset]
+            self.output_tokens[row] = chunk.output_tokens[offset]
+            self.reason[row] = self._intern(chunk.reasons.get(offset, ""))
 
     def _queued(self, e: ev.RequestQueued) -> None:
         row = self.row_of(e.seq) if self.seq and e.seq <= self.seq[-1] else None

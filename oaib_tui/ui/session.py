@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from itertools import islice
 from typing import Any, Callable, TypeVar
 
 from ..engine import events as ev
 from ..job import JobRun
 from ..state import Totals
 from .engine_thread import EngineThread
+from .rows import EarlierRows
 
 T = TypeVar("T")
 CANCEL_MESSAGE = "cancelled from the dashboard: requests in flight finish, the rest stays queued for a resume"
 QUIT_MESSAGE = "quit from the dashboard: requests in flight finish; run the same command to resume"
 ABANDON_WAIT_S = 10.0
+EARLIER_CHUNK = 50_000
+"""Rows of earlier runs handed to the app at a time: one chunk is copied in within a few milliseconds."""
 
 
 class RunSession:
@@ -40,6 +44,8 @@ class RunSession:
         self.finished: ev.RunFinished | None = None
         self.running = False
         self._run_future = None
+        self.loads_earlier = True
+        """The next run first hands over the rows earlier runs finished (only the session's first run does)."""
 
     def _adopt(self, job: JobRun) -> JobRun:
         job.consumers.append(self.events.append)
@@ -61,12 +67,33 @@ class RunSession:
     async def run(self) -> ev.RunFinished:
         """Run the job to its end (or its stop) in its thread; awaited by the dashboard's worker."""
         self.running, self.finished = True, None
-        self._run_future = self._thread.run(self.job.run())
+        load_earlier, self.loads_earlier = self.loads_earlier, False
+        self._run_future = self._thread.run(self._run_job(load_earlier))
         try:
             self.finished = await asyncio.wrap_future(self._run_future)
             return self.finished
         finally:
             self.running = False
+
+    async def _run_job(self, load_earlier: bool) -> ev.RunFinished:
+        if load_earlier:
+            await self._load_earlier()
+        return await self.job.run()
+
+    async def _load_earlier(self) -> None:
+        """Queue the rows earlier runs finished, in chunks, ahead of every event of the run.
+
+        Coming first, they are in the list before the job queues anything, so an item it sends
+        again finds its row and starts it over instead of adding a second one.
+        """
+        rows = self.job.store.iter_rows()
+        while True:
+            chunk = list(islice(rows, EARLIER_CHUNK))
+            more = len(chunk) == EARLIER_CHUNK
+            self.events.append(EarlierRows.from_rows(chunk, more=more))  # type: ignore[arg-type]
+            if not more:
+                return
+            await asyncio.sleep(0)  # steering calls and detail reads get their turn
 
     # -- steering -------------------------------------------------------------------------
 
