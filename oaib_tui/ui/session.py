@@ -46,6 +46,7 @@ class RunSession:
         self._run_future = None
         self.loads_earlier = True
         """The next run first hands over the rows earlier runs finished (only the session's first run does)."""
+        self._early_calls: list[tuple[str, tuple]] = []
 
     def _adopt(self, job: JobRun) -> JobRun:
         job.consumers.append(self.events.append)
@@ -78,7 +79,19 @@ class RunSession:
     async def _run_job(self, load_earlier: bool) -> ev.RunFinished:
         if load_earlier:
             await self._load_earlier()
-        return await self.job.run()
+        run = asyncio.ensure_future(self.job.run())
+        while self.job.engine is None and not run.done():
+            await asyncio.sleep(0)
+        self._apply_early_calls()
+        return await run
+
+    def _apply_early_calls(self) -> None:
+        """Steering asked for before the engine existed (keys pressed while earlier rows loaded)."""
+        engine = self.job.engine
+        calls, self._early_calls = self._early_calls, []
+        for name, args in calls:
+            if engine is not None:
+                getattr(engine, name)(*args)
 
     async def _load_earlier(self) -> None:
         """Queue the rows earlier runs finished, in chunks, ahead of every event of the run.
@@ -101,6 +114,8 @@ class RunSession:
         engine = self.job.engine
         if engine is not None:
             self._thread.loop.call_soon_threadsafe(getattr(engine, name), *args)
+        else:  # not built yet: remembered, and applied as soon as it is
+            self._thread.loop.call_soon_threadsafe(self._early_calls.append, (name, args))
 
     @property
     def paused(self) -> bool:

@@ -119,3 +119,23 @@ def test_block_counts_hold_across_chunks_that_straddle_blocks():
     assert rows.count(FAILED) == len(failed_seqs)
     assert rows.nth(FAILED, 300) == failed_seqs[300] and rows.custom_id(2999) == "i2999"
     assert rows.position_of(DONE, 2999) == 2999 - len([s for s in failed_seqs if s < 2999])
+
+
+def test_a_stop_asked_for_before_the_engine_exists_is_applied_when_it_does():
+    from oaib_tui.ui.session import RunSession
+
+    calls = []
+
+    class FakeEngine:
+        def stop(self, *args):
+            calls.append(("stop", args))
+
+    class FakeJob:
+        engine = None
+
+    session = RunSession.__new__(RunSession)
+    session.job = FakeJob()
+    session._early_calls = [("stop", ("interrupted", "quit"))]
+    session.job.engine = FakeEngine()
+    session._apply_early_calls()
+    assert calls == [("stop", ("interrupted", "quit"))] and session._early_calls == []
