@@ -13,6 +13,7 @@ import asyncio
 import heapq
 import random
 import time
+from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -75,6 +76,29 @@ class Counters:
     new_items: int = 0
 
 
+class RekeyedItems:
+    """(custom_id, new input_key) pairs, appended and iterated like a list of them.
+
+    Kept as a list of ids and a flat array of keys: after a template edit the slow
+    resume path recognises every finished item, and a million (str, int) tuples
+    would cost ~90 MB more.
+    """
+
+    def __init__(self) -> None:
+        self.custom_ids: list[str] = []
+        self.input_keys = array("Q")
+
+    def append(self, item: tuple[str, int]) -> None:
+        self.custom_ids.append(item[0])
+        self.input_keys.append(item[1])
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return zip(self.custom_ids, self.input_keys)
+
+    def __len__(self) -> int:
+        return len(self.custom_ids)
+
+
 @dataclass(order=True, slots=True)
 class _DueRetry:
     due: float
@@ -124,7 +148,7 @@ class Engine:
         self._last_limits: tuple | None = None
         # On the slow resume path, the new line keys of finished items, so the state file can
         # adopt this run's fingerprint and the next resume is fast again.
-        self.rekeyed: list[tuple[str, int]] | None = None if self.resume_index.has_keys else []
+        self.rekeyed: RekeyedItems | None = None if self.resume_index.has_keys else RekeyedItems()
 
     # -- steering -------------------------------------------------------------------------
 

@@ -178,7 +178,8 @@ class StateStore(StateReader):
         Never call it with only some of them: the others would be sent again.
         """
         self.flush()
-        rows = [(signed64(key), custom_id) for custom_id, key in input_keys]
+        # A generator, not a list: after a template edit there may be a million of them.
+        rows = ((signed64(key), custom_id) for custom_id, key in input_keys)
 
         def rekey() -> None:
             self.conn.executemany("UPDATE items SET input_key = ? WHERE custom_id = ?", rows)
