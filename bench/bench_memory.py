@@ -152,7 +152,8 @@ def main() -> None:
     parser.add_argument("--run-requests", type=int, default=100_000, help="requests the real run sends before SIGINT")
     parser.add_argument("--run-seconds", type=float, default=300, help="... or seconds, whichever comes first")
     parser.add_argument("--timeout", type=float, default=900, help="seconds before validate or dry-run is killed")
-    parser.add_argument("--no-save", action="store_true", help="print only; do not write bench/results/memory.json")
+    parser.add_argument("--name", default="memory", help="results file: bench/results/NAME.json (default memory)")
+    parser.add_argument("--no-save", action="store_true", help="print only; do not write the results file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="oaib-bench-memory-") as name, common.simulator(**UNLIMITED) as sim:
         baseline = measure_commands(Path(name) / "baseline", args.baseline_lines, sim, args)
@@ -177,7 +178,7 @@ def report(results: dict[str, dict[str, Any]], baseline: dict[str, dict[str, Any
         return
     for figures in [*results.values(), *baseline.values()]:
         figures["rss_samples_mb"] = thin(figures["rss_samples_mb"])
-    path = common.save_results("memory", {
+    path = common.save_results(args.name, {
         "settings": {"lines": args.lines, "baseline_lines": args.baseline_lines, "run_requests": args.run_requests,
                      "run_seconds": args.run_seconds, "simulator": UNLIMITED,
                      "request_template": common.PRODUCT_REQUEST, "concurrency": 50},

@@ -160,7 +160,8 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000, help="done lines in the state file")
     parser.add_argument("--new", type=int, default=10, help="new lines appended for each run")
     parser.add_argument("--timeout", type=float, default=900, help="seconds before a run is abandoned")
-    parser.add_argument("--no-save", action="store_true", help="print only; do not write bench/results/resume.json")
+    parser.add_argument("--name", default="resume", help="results file: bench/results/NAME.json (default resume)")
+    parser.add_argument("--no-save", action="store_true", help="print only; do not write the results file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="oaib-bench-resume-") as name, common.simulator(latency_ms=50) as sim:
         figures = run_all(Path(name), sim, args)
@@ -219,7 +220,7 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
     if args.no_save:
         return
     figures["fast"]["passed"] = figures["fast"]["to_first_request_s"] < TARGET_S
-    path = common.save_results("resume", {
+    path = common.save_results(args.name, {
         "settings": {"lines": args.lines, "new_lines": args.new, "request_template": common.PRODUCT_REQUEST,
                      "edited_template": edited_request()},
         "target_s": TARGET_S, **figures,
