@@ -179,7 +179,7 @@ PROFILE_PARTS = {
     "state store (StateStore.handle)": ("oaib_tui/state/store.py", "handle"),
     "rate limiter: answers (observe)": ("oaib_tui/engine/ratelimit.py", "observe"),
     "rate limiter: grants (try_acquire)": ("oaib_tui/engine/ratelimit.py", "try_acquire"),
-    "records → requests, tokens (_new_items)": ("oaib_tui/engine/runner.py", "_new_items"),
+    "records → requests, tokens (ItemFeed.items)": ("oaib_tui/engine/feed.py", "items"),
     "answer bookkeeping (_succeeded)": ("oaib_tui/engine/runner.py", "_succeeded"),
 }
 

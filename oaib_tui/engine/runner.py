@@ -13,27 +13,24 @@ import asyncio
 import heapq
 import random
 import time
-from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import openai
 
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
-from ..pricing import PriceBook, worst_case_cost
-from ..project import PreparedRequest, RequestPlan
-from ..project.requests import HashSet
+from ..pricing import PriceBook
+from ..project import RequestPlan
 from ..project.schema import LoadedProject
-from .. import tokens
 from . import events as ev
 from .client import Reply, send
+from .feed import Counters, Item, ItemFeed, RekeyedItems
 from .ratelimit import RateLimiter
 from .resume import ResumeIndex
 from .retry import Outcome, RetryPolicy, backoff_delay, classify
 from .usage import usage_from_response
 
 Emit = Callable[[ev.Event], None]
-SKIP_YIELD_EVERY = 5_000  # yield to the loop while skipping finished lines, so a UI stays responsive
 LIMITS_EVENT_INTERVAL_S = 0.25
 UNREACHABLE_AFTER_ATTEMPTS = 3
 """Attempts of one request that could not connect, with no answer yet in this run, before the run stops."""
@@ -41,69 +38,11 @@ UNREACHABLE_AFTER_ATTEMPTS = 3
 STOP_EXIT_CODES = {"interrupted": EXIT_INTERRUPTED, "cancelled": EXIT_INTERRUPTED}
 
 
-@dataclass(slots=True)
-class _Item:
-    request: PreparedRequest
-    prompt_tokens: int
-    max_output_tokens: int
-    worst_cost: float
-    attempt: int = 0
-
-    @property
-    def reserved_tokens(self) -> int:
-        return self.prompt_tokens + self.max_output_tokens
-
-    @property
-    def next_key(self) -> tuple[int, int]:
-        """The limiter's key for the next attempt, so that its answer's headers sync exactly."""
-        return (self.request.seq, self.attempt + 1)
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return (self.request.seq, self.attempt)
-
-
-@dataclass(slots=True)
-class Counters:
-    done: int = 0
-    failed: int = 0
-    skipped_done: int = 0
-    """Items the state file holds as done with the same request: not sent again."""
-    skipped_failed: int = 0
-    sent: int = 0
-    retries: int = 0
-    cost_usd: float = 0.0
-    new_items: int = 0
-
-
-class RekeyedItems:
-    """(custom_id, new input_key) pairs, appended and iterated like a list of them.
-
-    Kept as a list of ids and a flat array of keys: after a template edit the slow
-    resume path recognises every finished item, and a million (str, int) tuples
-    would cost ~90 MB more.
-    """
-
-    def __init__(self) -> None:
-        self.custom_ids: list[str] = []
-        self.input_keys = array("Q")
-
-    def append(self, item: tuple[str, int]) -> None:
-        self.custom_ids.append(item[0])
-        self.input_keys.append(item[1])
-
-    def __iter__(self) -> Iterator[tuple[str, int]]:
-        return zip(self.custom_ids, self.input_keys)
-
-    def __len__(self) -> int:
-        return len(self.custom_ids)
-
-
 @dataclass(order=True, slots=True)
 class _DueRetry:
     due: float
     seq: int
-    item: _Item = field(compare=False)
+    item: Item = field(compare=False)
 
 
 class Engine:
@@ -136,7 +75,6 @@ class Engine:
         self._retries: list[_DueRetry] = []
         self._inflight: set[asyncio.Task] = set()
         self._inflight_worst_cost = 0.0
-        self._seen_ids = HashSet()
         self._paused = False
         self._stop: ev.RunStopping | None = None
         self._abandoned = False
@@ -146,9 +84,13 @@ class Engine:
         self._wake: asyncio.Event | None = None
         self._last_limits_event = float("-inf")
         self._last_limits: tuple | None = None
-        # On the slow resume path, the new line keys of finished items, so the state file can
-        # adopt this run's fingerprint and the next resume is fast again.
-        self.rekeyed: RekeyedItems | None = None if self.resume_index.has_keys else RekeyedItems()
+        self.feed = ItemFeed(project, self.plan, self.resume_index, self.prices, self.counters,
+                             emit, wall=lambda: self.wall())
+
+    @property
+    def rekeyed(self) -> RekeyedItems | None:
+        """On the slow resume path, the new line keys of the finished items the run recognised."""
+        return self.feed.rekeyed
 
     # -- steering -------------------------------------------------------------------------
 
@@ -238,8 +180,8 @@ class Engine:
             self._emit(ev.Notice(note, "warning", at=self.wall()))
 
     async def _dispatch(self) -> None:
-        fresh = self._new_items()
-        pending: _Item | None = None
+        fresh = self.feed.items()
+        pending: Item | None = None
         while self._stop is None:
             if self._paused or len(self._inflight) >= self.limits.concurrency:
                 await self._sleep_until_poked(None)
@@ -262,7 +204,7 @@ class Engine:
         if pending is not None and pending.attempt:
             self._requeue(pending, 0.0)
 
-    async def _next_fresh(self, fresh: Iterator[_Item | None]) -> _Item | None:
+    async def _next_fresh(self, fresh: Iterator[Item | None]) -> Item | None:
         while not self._exhausted:
             item = next(fresh, StopIteration)
             if item is StopIteration:
@@ -274,59 +216,7 @@ class Engine:
             return item  # type: ignore[return-value]
         return None
 
-    def _new_items(self) -> Iterator[_Item | None]:
-        """Prepared items that still need sending; None now and then while skipping finished ones."""
-        index, counters = self.resume_index, self.counters
-        use_keys = index.has_keys
-        for line in self.plan.lines():
-            status = index.status_by_key(self.plan.input_key(line)) if use_keys else None
-            if status is None:
-                request = self.plan.prepare(line)
-                status = index.status_by_body(request.custom_id, request.body_hash)
-                if status is not None and self.rekeyed is not None:
-                    self.rekeyed.append((request.custom_id, request.input_key))
-            if status == "done":
-                counters.skipped_done += 1
-            elif status == "failed":
-                counters.skipped_failed += 1
-            else:
-                self._check_unique(request)
-                yield self._queue(request)
-                continue
-            if (counters.skipped_done + counters.skipped_failed) % SKIP_YIELD_EVERY == 0:
-                yield None
-
-    def _check_unique(self, request: PreparedRequest) -> None:
-        if not self._seen_ids.add(hash(request.custom_id)):
-            from ..errors import Problem, UserError
-
-            raise UserError("duplicate custom_id", [Problem(
-                f"custom_id `{request.custom_id}` is used by an earlier record too",
-                file=request.source, line=request.line,
-            )])
-
-    def _queue(self, request: PreparedRequest) -> _Item:
-        model = str(request.body.get("model") or self.project.spec.model)
-        prompt = tokens.prompt_tokens(request.url, request.body, model)
-        out = tokens.max_output_tokens(request.url, request.body, self.limits.default_max_output_tokens)
-        price = self.prices.price(model)
-        worst = worst_case_cost(price, prompt, out) if price else 0.0
-        self.counters.new_items += 1
-        if self.counters.new_items == 1:
-            self._say_if_estimated()
-        self._emit(ev.RequestQueued(
-            custom_id=request.custom_id, seq=request.seq, source=request.source, line=request.line,
-            body_hash=request.body_hash, input_key=request.input_key, prompt_tokens=prompt,
-            max_output_tokens=out, body=request.body, keep=request.keep, at=self.wall(),
-        ))
-        return _Item(request, prompt, out, worst)
-
-    def _say_if_estimated(self) -> None:
-        notice = tokens.estimation_notice()
-        if notice:
-            self._emit(ev.Notice(notice, "warning", at=self.wall()))
-
-    def _over_budget(self, item: _Item) -> bool:
+    def _over_budget(self, item: Item) -> bool:
         cap = self.limits.max_cost_usd
         if cap is None:
             return False
@@ -341,7 +231,7 @@ class Engine:
 
     # -- one attempt ----------------------------------------------------------------------
 
-    def _launch(self, item: _Item) -> None:
+    def _launch(self, item: Item) -> None:
         item.attempt += 1
         self.counters.sent += 1
         self._inflight_worst_cost += item.worst_cost
@@ -358,7 +248,7 @@ class Engine:
         self._inflight.discard(task)
         self._poke()
 
-    async def _attempt(self, item: _Item) -> None:
+    async def _attempt(self, item: Item) -> None:
         started = self._now()
         try:
             reply = await send(self.client, item.request.url, item.request.body, self.limits.timeout_s)
@@ -382,7 +272,7 @@ class Engine:
             outcome = _with_message(outcome, reply.message)
         self._handle_outcome(item, outcome)
 
-    def _succeeded(self, item: _Item, reply: Reply, latency: float) -> None:
+    def _succeeded(self, item: Item, reply: Reply, latency: float) -> None:
         request = item.request
         usage = usage_from_response(reply.body)
         model = str(reply.body.get("model") or request.body.get("model") or self.project.spec.model)
@@ -397,7 +287,7 @@ class Engine:
             latency_s=latency, usage=usage, cost_usd=cost, response=reply.body, at=self.wall(),
         ))
 
-    def _handle_outcome(self, item: _Item, outcome: Outcome) -> None:
+    def _handle_outcome(self, item: Item, outcome: Outcome) -> None:
         if outcome.action == "stop":
             self._requeue(item, 0.0)
             reason = "auth" if outcome.reason in ("401", "403") else "quota"
@@ -421,13 +311,13 @@ class Engine:
             return
         self._fail(item, outcome)
 
-    def _unreachable(self, item: _Item, outcome: Outcome) -> bool:
+    def _unreachable(self, item: Item, outcome: Outcome) -> bool:
         """Give up on the run rather than fail a request for want of a connection: items stay pending."""
         if not self.policy.should_retry(item.attempt, outcome):
             return True
         return not self._answered and item.attempt >= UNREACHABLE_AFTER_ATTEMPTS
 
-    def _pause_for_rate_limit(self, item: _Item, outcome: Outcome) -> None:
+    def _pause_for_rate_limit(self, item: Item, outcome: Outcome) -> None:
         pause = outcome.server_delay_s
         if pause is None:
             pause = backoff_delay(item.attempt, None, self.rng)
@@ -436,7 +326,7 @@ class Engine:
         self._emit(ev.RateLimited(kind=outcome.rate_limit_kind or "unknown", pause_s=pause,
                                   resume_at=self.wall() + pause, at=self.wall()))
 
-    def _fail(self, item: _Item, outcome: Outcome) -> None:
+    def _fail(self, item: Item, outcome: Outcome) -> None:
         self.counters.failed += 1
         reason = outcome.reason if outcome.action == "fail" else f"{outcome.reason} (gave up after {item.attempt} attempts)"
         self._emit(ev.RequestFailed(
@@ -444,11 +334,11 @@ class Engine:
             status_code=outcome.status, message=outcome.message, error=outcome.error, at=self.wall(),
         ))
 
-    def _requeue(self, item: _Item, delay: float) -> None:
+    def _requeue(self, item: Item, delay: float) -> None:
         heapq.heappush(self._retries, _DueRetry(self._now() + delay, item.request.seq, item))
         self._poke()
 
-    def _due_retry(self) -> _Item | None:
+    def _due_retry(self) -> Item | None:
         if self._retries and self._retries[0].due <= self._now():
             return heapq.heappop(self._retries).item
         return None

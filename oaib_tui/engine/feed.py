@@ -1,0 +1,146 @@
+"""From source lines to items to send: what the state file already finished is skipped, the rest queued.
+
+The feed is a generator the dispatcher pulls from only when it has room to
+send, so a source of a million lines is never held in memory.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from .. import tokens
+from ..errors import Problem, UserError
+from ..pricing import PriceBook, worst_case_cost
+from ..project import PreparedRequest, RequestPlan
+from ..project.requests import HashSet
+from ..project.schema import LoadedProject
+from . import events as ev
+from .resume import ResumeIndex
+
+SKIP_YIELD_EVERY = 5_000  # yield to the loop while skipping finished lines, so a UI stays responsive
+
+
+@dataclass(slots=True)
+class Item:
+    """One request on its way: what it reserves, what it may cost, how often it was tried."""
+
+    request: PreparedRequest
+    prompt_tokens: int
+    max_output_tokens: int
+    worst_cost: float
+    attempt: int = 0
+
+    @property
+    def reserved_tokens(self) -> int:
+        return self.prompt_tokens + self.max_output_tokens
+
+    @property
+    def next_key(self) -> tuple[int, int]:
+        """The limiter's key for the next attempt, so that its answer's headers sync exactly."""
+        return (self.request.seq, self.attempt + 1)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.request.seq, self.attempt)
+
+
+@dataclass(slots=True)
+class Counters:
+    done: int = 0
+    failed: int = 0
+    skipped_done: int = 0
+    """Items the state file holds as done with the same request: not sent again."""
+    skipped_failed: int = 0
+    sent: int = 0
+    retries: int = 0
+    cost_usd: float = 0.0
+    new_items: int = 0
+
+
+class RekeyedItems:
+    """(custom_id, new input_key) pairs, appended and iterated like a list of them.
+
+    Kept as a list of ids and a flat array of keys: after a template edit the slow
+    resume path recognises every finished item, and a million (str, int) tuples
+    would cost ~90 MB more.
+    """
+
+    def __init__(self) -> None:
+        self.custom_ids: list[str] = []
+        self.input_keys = array("Q")
+
+    def append(self, item: tuple[str, int]) -> None:
+        self.custom_ids.append(item[0])
+        self.input_keys.append(item[1])
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return zip(self.custom_ids, self.input_keys)
+
+    def __len__(self) -> int:
+        return len(self.custom_ids)
+
+
+class ItemFeed:
+    """Turns the plan's lines into items: skips finished ones, checks ids, counts tokens, emits RequestQueued."""
+
+    def __init__(self, project: LoadedProject, plan: RequestPlan, resume_index: ResumeIndex, prices: PriceBook,
+                 counters: Counters, emit: Callable[[ev.Event], None], *, wall: Callable[[], float]) -> None:
+        self.project, self.plan, self.resume_index = project, plan, resume_index
+        self.prices, self.counters, self._emit, self.wall = prices, counters, emit, wall
+        self.limits = project.spec.limits
+        self._seen_ids = HashSet()
+        # On the slow resume path, the new line keys of finished items, so the state file can
+        # adopt this run's fingerprint and the next resume is fast again.
+        self.rekeyed: RekeyedItems | None = None if resume_index.has_keys else RekeyedItems()
+
+    def items(self) -> Iterator[Item | None]:
+        """Prepared items that still need sending; None now and then while skipping finished ones."""
+        index, counters = self.resume_index, self.counters
+        use_keys = index.has_keys
+        for line in self.plan.lines():
+            status = index.status_by_key(self.plan.input_key(line)) if use_keys else None
+            if status is None:
+                request = self.plan.prepare(line)
+                status = index.status_by_body(request.custom_id, request.body_hash)
+                if status is not None and self.rekeyed is not None:
+                    self.rekeyed.append((request.custom_id, request.input_key))
+            if status == "done":
+                counters.skipped_done += 1
+            elif status == "failed":
+                counters.skipped_failed += 1
+            else:
+                self._check_unique(request)
+                yield self._queue(request)
+                continue
+            if (counters.skipped_done + counters.skipped_failed) % SKIP_YIELD_EVERY == 0:
+                yield None
+
+    def _check_unique(self, request: PreparedRequest) -> None:
+        if not self._seen_ids.add(hash(request.custom_id)):
+            raise UserError("duplicate custom_id", [Problem(
+                f"custom_id `{request.custom_id}` is used by an earlier record too",
+                file=request.source, line=request.line,
+            )])
+
+    def _queue(self, request: PreparedRequest) -> Item:
+        model = str(request.body.get("model") or self.project.spec.model)
+        prompt = tokens.prompt_tokens(request.url, request.body, model)
+        out = tokens.max_output_tokens(request.url, request.body, self.limits.default_max_output_tokens)
+        price = self.prices.price(model)
+        worst = worst_case_cost(price, prompt, out) if price else 0.0
+        self.counters.new_items += 1
+        if self.counters.new_items == 1:
+            self._say_if_estimated()
+        self._emit(ev.RequestQueued(
+            custom_id=request.custom_id, seq=request.seq, source=request.source, line=request.line,
+            body_hash=request.body_hash, input_key=request.input_key, prompt_tokens=prompt,
+            max_output_tokens=out, body=request.body, keep=request.keep, at=self.wall(),
+        ))
+        return Item(request, prompt, out, worst)
+
+    def _say_if_estimated(self) -> None:
+        notice = tokens.estimation_notice()
+        if notice:
+            self._emit(ev.Notice(notice, "warning", at=self.wall()))
