@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from oaib_tui.engine import events as ev
+from job_helpers import Recorder, inline_items, read_jsonl, sim_on_loop_clock, write_project_file
 from oaib_tui.job import JobRun
 from oaib_tui.project import load_project
-from oaib_tui.project.schema import SimulatorSettings
-from oaib_tui.sim.app import create_app
 from oaib_tui.sim.client import simulator_http_client
+
+__all__ = ["Recorder", "read_jsonl", "run_job", "sim_app", "write_project"]
 
 
 def write_project(tmp_path: Path, n: int = 10, **overrides: Any) -> Path:
@@ -26,35 +21,14 @@ def write_project(tmp_path: Path, n: int = 10, **overrides: Any) -> Path:
         "mode": "auto",
         "provider": {"kind": "simulator"},
         "limits": {"concurrency": 8, "max_retries": 3, "timeout_s": 10},
-        "sources": [{"items": [{"n": i, "word": f"w{i}"} for i in range(n)], "id": "item-{n}"}],
+        "sources": inline_items(n),
         "request": {"max_tokens": 20, "messages": [{"role": "user", "content": "Say {word}"}]},
         "output": {"keep": ["word"]},
     }
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(spec.get(key), dict):
-            spec[key] = {**spec[key], **value}
-        else:
-            spec[key] = value
-    path = tmp_path / "project.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
+    return write_project_file(tmp_path, spec, overrides)
 
 
-@dataclass
-class Recorder:
-    events: list[ev.Event] = field(default_factory=list)
-
-    def __call__(self, event: ev.Event) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type) -> list:
-        return [e for e in self.events if isinstance(e, kind)]
-
-
-def sim_app(**settings: Any):
-    """A simulator on the running loop's clock, so that virtual time (looptime) moves it too."""
-    base = {"latency_ms": 0, "seed": 1}
-    return create_app(SimulatorSettings(**{**base, **settings}), clock=asyncio.get_running_loop().time)
+sim_app = sim_on_loop_clock
 
 
 async def run_job(path: Path, app, *, fresh: bool = False, on_event=None, retry_failed: bool = False):
@@ -69,7 +43,3 @@ async def run_job(path: Path, app, *, fresh: bool = False, on_event=None, retry_
     finally:
         job.close()
     return finished, recorder, job
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
