@@ -2,7 +2,7 @@
 
     python bench/bench_limits.py                          # 4 cases: auto/realtime × bucket 60 s/10 s (~7 min)
     python bench/bench_limits.py --modes auto --buckets 10 --requests 300
-    python bench/bench_limits.py --safety 0.1 --name limits-safety-0.1   # the default headroom
+    python bench/bench_limits.py --safety 0 --name limits-safety-0   # no headroom at all
 
 Each case starts a fresh simulator (`oaib-tui sim --rpm 600 --tpm 100000
 --latency-ms 300 --bucket-s B`, its own process on 127.0.0.1, buckets full)
@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import common
+from oaib_tui.project.schema import Limits
 
 TARGET_RATIO = 1.05
 TARGET_429_SHARE = 0.01
+DEFAULT_SAFETY = Limits.model_fields["safety"].default
 REQUEST = common.PRODUCT_REQUEST
-FIXED_BURST_S = 5.0  # the fixed-limit pacer's burst, oaib_tui.engine.ratelimit.FIXED_BURST_S
 
 
 def reserved_tokens(project_path: Path) -> int:
@@ -54,24 +55,17 @@ def earliest_finish(total: float, limit: float, bucket_s: float) -> float:
     return max(0.0, (total - capacity) / (limit / 60.0))
 
 
-def bounds(n: int, total_tokens: int, args: argparse.Namespace, bucket_s: float, mode: str) -> dict[str, Any]:
+def bounds(n: int, total_tokens: int, args: argparse.Namespace, bucket_s: float) -> dict[str, Any]:
     latency = args.latency_ms / 1000
     by_requests = earliest_finish(n, args.rpm, bucket_s)
     by_tokens = earliest_finish(total_tokens, args.tpm, bucket_s)
-    figures = {
+    return {
         "shortest_s": max(by_requests, by_tokens) + latency,
         "binds": "requests" if by_requests >= by_tokens else "tokens",
         "shortest_by_requests_s": by_requests + latency,
         "shortest_by_tokens_s": by_tokens + latency,
         "steady_state_s": max(n / args.rpm, total_tokens / args.tpm) * 60,
     }
-    if mode == "realtime":
-        # The fixed pacer cannot know the server's bucket: it paces at limit·(1 − safety) after its own burst.
-        pace = 1 - args.safety
-        figures["pacer_bound_s"] = max(
-            earliest_finish(n, args.rpm * pace, FIXED_BURST_S), earliest_finish(total_tokens, args.tpm * pace, FIXED_BURST_S)
-        ) + latency
-    return figures
 
 
 def read_run(state_path: Path) -> dict[str, Any]:
@@ -114,7 +108,7 @@ def run_case(folder: Path, mode: str, bucket_s: float, args: argparse.Namespace)
         "mode": mode, "bucket_s": bucket_s, "requests": args.requests, "reserved_tokens": total_tokens,
         "process_wall_s": round(wall, 2), **run, "simulator": sim_stats,
         "answered_429_simulator": refused, "retried_429_run": retried_429,
-        **bounds(args.requests, total_tokens, args, bucket_s, mode),
+        **bounds(args.requests, total_tokens, args, bucket_s),
     }
     case["ratio_to_shortest"] = case["elapsed_s"] / case["shortest_s"]
     case["ratio_to_steady_state"] = case["elapsed_s"] / case["steady_state_s"]
@@ -126,12 +120,12 @@ def run_case(folder: Path, mode: str, bucket_s: float, args: argparse.Namespace)
 
 def print_cases(cases: list[dict[str, Any]]) -> None:
     rows = [(c["mode"], c["bucket_s"], c["binds"], c["elapsed_s"], c["shortest_s"], c["ratio_to_shortest"],
-             c["steady_state_s"], c["ratio_to_steady_state"], c.get("pacer_bound_s"), c["answered_429_simulator"],
+             c["steady_state_s"], c["ratio_to_steady_state"], c["answered_429_simulator"],
              c["retried_429_run"], c["process_wall_s"], "PASS" if c["passed_time"] and c["passed_429"] else "FAIL")
             for c in cases]
     common.print_table(
         ["mode", "bucket s", "binds", "elapsed s", "shortest s", "× shortest", "N/limit s", "× N/limit",
-         "pacer bound s", "429 (sim)", "429 retries", "process s", "target"], rows,
+         "429 (sim)", "429 retries", "process s", "target"], rows,
         title="Limits used: elapsed = first request sent → last answer (state file)")
 
 
@@ -143,7 +137,8 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=300)
     parser.add_argument("--modes", nargs="+", default=["auto", "realtime"], choices=["auto", "realtime"])
     parser.add_argument("--buckets", nargs="+", type=float, default=[60, 10], help="simulator bucket_s values")
-    parser.add_argument("--safety", type=float, default=0.0, help="limits.safety of the project (default 0)")
+    parser.add_argument("--safety", type=float, default=DEFAULT_SAFETY,
+                        help=f"limits.safety of the project (default {DEFAULT_SAFETY}, the project file's)")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--case-timeout", type=float, default=600, help="seconds before a case is abandoned")
     parser.add_argument("--name", default="limits", help="results file: bench/results/NAME.json (default limits)")

@@ -7,12 +7,17 @@ some seconds of refill (a minute, or much less), starting full. Admission costs
 say the per-minute `limit`, what `remaining` right after admitting the request,
 and the time until the bucket is full again (`reset`).
 
-Two modes:
+Two modes, which differ in where the limits come from:
 
-- fixed (`learn=False`, mode `realtime`): pace at limit·(1−safety), with a
-  burst of :data:`FIXED_BURST_S` seconds of refill: half of a 10 s server
-  bucket, the smallest we plan for, so that our burst never overflows it even
-  when it was not full or the network bunches requests up.
+- fixed (`learn=False`, mode `realtime`): the configured `rpm`/`tpm` are the
+  limits. They pace at limit·(1−safety), with a burst of :data:`FIXED_BURST_S`
+  seconds of refill: half of a 10 s server bucket, the smallest we plan for, so
+  that our burst never overflows it even when it was not full or the network
+  bunches requests up. Once answers carry `x-ratelimit-*` headers, a limit the
+  server states at or below the configured one is mirrored as in `auto` (the
+  configured figure is the server's own, so its burst is ours to spend), and a
+  server bucket the project sets no limit for is obeyed; a configured limit
+  below the server's keeps pacing as above.
 - learned (`learn=True`, mode `auto`): until the first headers, a trickle
   (`source="starting"`): `start_fraction` of the rpm cap, or one request, and
   one more every :data:`STARTING_REFILL_S`. Then a mirror of each server bucket
@@ -126,8 +131,7 @@ class RateLimiter:
             return wait
         for bucket, cost, _ in constraints:
             bucket.take(cost, now)
-        if self._learn:
-            self._log.add(now, float(tokens), key)
+        self._log.add(now, float(tokens), key)
         return 0.0
 
     def _constraints(self, tokens: int) -> Iterator[tuple[Bucket, float, float]]:
@@ -162,8 +166,7 @@ class RateLimiter:
         now = self._clock()
         reports = {kind: r for kind, r in read_limit_headers(headers).items() if r.remaining is not None}
         self._reported.update({kind: r.remaining for kind, r in reports.items() if r.remaining is not None})
-        if self._learn:
-            self._learn_from(reports, self._log.find(key), now)
+        self._learn_from(reports, self._log.find(key), now)
         processing_ms = number(header(headers, "openai-processing-ms"))
         if processing_ms is not None:
             self._log.note_answer_time(processing_ms / 1000)
@@ -220,9 +223,13 @@ class RateLimiter:
         )
 
     def _source(self) -> Source:
-        if self._mirrors:
+        if self._starting is not None:
+            return "starting"
+        if self._learn and self._mirrors:
             return "headers"
-        return "starting" if self._starting is not None else "fixed"
+        # Fixed limits are "headers" only where the server's own stated limit is the tighter.
+        return "headers" if any(not self._cap_binds(kind) and self._caps[kind] != mirror.limit
+                                for kind, mirror in self._mirrors.items()) else "fixed"
 
     def _limit(self, kind: Kind) -> float | None:
         mirror, cap = self._mirrors.get(kind), self._caps[kind]

@@ -35,9 +35,9 @@ def grants_now(limiter: RateLimiter, tokens: int = 0, most: int = 10_000) -> int
 
 
 def learned(clock: Clock, *, bucket_s: float = 60.0, **options) -> RateLimiter:
-    """An `auto` limiter that sent one request of 100 tokens at 0 and had its answer at 0.3 s."""
+    """A limiter (`auto` unless learn=False) that sent one request of 100 tokens at 0 and had its answer at 0.3 s."""
     limiter = RateLimiter(rpm=options.pop("rpm", None), tpm=options.pop("tpm", None),
-                          safety=options.pop("safety", 0.1), learn=True, clock=clock)
+                          safety=options.pop("safety", 0.1), learn=options.pop("learn", True), clock=clock)
     assert limiter.try_acquire(100, key="first") == 0.0
     clock.now = 0.3
     requests_left = 600 * bucket_s / 60 - 1  # the server's buckets, full before our request
@@ -79,16 +79,52 @@ def test_fixed_limits_count_what_the_server_actually_charged():
     assert limiter.try_acquire(1) == pytest.approx(0.001)
 
 
-def test_fixed_limits_ignore_headers_for_pacing_but_show_what_remains():
+def test_fixed_limits_follow_the_servers_bucket_once_headers_state_the_same_limit():
     clock = Clock()
     limiter = RateLimiter(rpm=600, tpm=100_000, safety=0.1, learn=False, clock=clock)
     before = limiter.snapshot()
     assert (before.source, before.rpm_limit, before.tpm_limit) == ("fixed", 600, 100_000)
     assert before.remaining_requests is None
-    limiter.observe(limit_headers((600, 0, "59s"), (100_000, 42, "59s")))
+    assert limiter.try_acquire(10, key="first") == 0.0
+    clock.now = 0.3
+    limiter.observe(limit_headers((600, 0, "59s"), (100_000, 42, "59s")), key="first")
     after = limiter.snapshot()
-    assert (after.remaining_requests, after.remaining_tokens) == (0, 42)
-    assert limiter.try_acquire(10) == 0.0
+    assert (after.source, after.rpm_limit, after.tpm_limit) == ("fixed", 600, 100_000)
+    # What the server had left when it admitted ours, plus 0.3 s of refill since.
+    assert (after.remaining_requests, after.remaining_tokens) == (3, 542)
+    assert limiter.try_acquire(600) > 0  # the server's bucket has too few tokens, whatever our own pace allows
+
+
+@pytest.mark.parametrize("bucket_s, burst", [(60.0, 590), (10.0, 90)])
+def test_fixed_limits_spend_the_burst_the_server_reports_less_a_reserve(bucket_s, burst):
+    # The server's limits are the configured ones: its whole bucket is ours, less safety × (≤10 s of refill).
+    clock = Clock()
+    limiter = learned(clock, bucket_s=bucket_s, rpm=600, tpm=100_000, learn=False)
+    assert limiter.snapshot().source == "fixed"
+    assert grants_now(limiter, tokens=100) == burst
+    assert limiter.try_acquire(100) == pytest.approx(0.1)
+
+
+def test_a_fixed_limit_below_the_servers_keeps_its_own_pace():
+    clock = Clock()
+    limiter = RateLimiter(rpm=60, tpm=None, safety=0.0, learn=False, clock=clock)  # 1 a second, 5 at once
+    assert limiter.try_acquire(100, key="first") == 0.0
+    clock.now = 0.3
+    limiter.observe(limit_headers((600, 599, "100ms"), (100_000, 99_900, "60ms")), key="first")
+    assert grants_now(limiter) == 4
+    snapshot = limiter.snapshot()
+    # No tpm configured: the server's token limit is the one in force.
+    assert (snapshot.source, snapshot.rpm_limit, snapshot.tpm_limit) == ("headers", 60, 100_000)
+
+
+def test_fixed_limits_above_the_servers_give_way_to_the_servers():
+    clock = Clock()
+    limiter = RateLimiter(rpm=6_000, tpm=None, safety=0.0, learn=False, clock=clock)
+    assert limiter.try_acquire(0, key="first") == 0.0
+    clock.now = 0.3
+    limiter.observe(limit_headers((600, 9, "1s")), key="first")  # 9 left, full in 1 s: it holds 19
+    assert grants_now(limiter) == 12  # 9, and 0.3 s of refill since
+    assert limiter.snapshot().rpm_limit == 600
 
 
 def test_a_pause_holds_every_request_until_it_ends():

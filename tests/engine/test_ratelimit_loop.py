@@ -56,7 +56,9 @@ class ServerBucket:
 class FakeServer:
     """OpenAI's two buckets and their headers; counts what it admitted of ours."""
 
-    def __init__(self, rpm: float, tpm: float, bucket_s: float) -> None:
+    def __init__(self, rpm: float, tpm: float, bucket_s: float, *, reports: bool = True) -> None:
+        self.reports = reports
+        """Send `x-ratelimit-*` headers (a compatible server may not)."""
         self.buckets = {"requests": ServerBucket(rpm, bucket_s), "tokens": ServerBucket(tpm, bucket_s)}
         self.admitted_requests = 0
         self.admitted_tokens = 0.0
@@ -77,7 +79,9 @@ class FakeServer:
         return None
 
     def headers(self, now: float) -> dict[str, str]:
-        out = {}
+        out: dict[str, str] = {}
+        if not self.reports:
+            return out
         for kind, bucket in self.buckets.items():
             bucket.refill(now)
             out[f"x-ratelimit-limit-{kind}"] = str(int(bucket.limit))
@@ -279,13 +283,24 @@ def test_learning_finishes_near_the_shortest_time_the_server_allows(bucket_s, wo
 
 @BUCKETS
 @WORKLOADS
-def test_fixed_limits_pace_at_the_configured_rate_without_refusals(bucket_s, workload):
-    # Fixed mode does not know the server's bucket, so its yardstick is the pace of the
-    # configured limits: it forgoes the server's burst by design. safety=0.03 keeps it within 5%.
+@KEYED
+def test_fixed_limits_equal_to_the_servers_finish_near_the_shortest_time_it_allows(bucket_s, workload, keyed):
+    clock = Clock()
+    limiter = RateLimiter(rpm=RPM, tpm=TPM, safety=0.1, learn=False, clock=clock)
+    run = Loop(limiter, FakeServer(RPM, TPM, bucket_s), clock, workload(), keyed=keyed).run()
+    assert run.refused <= 0.01 * N
+    assert run.finished_at <= 1.05 * run.server.shortest_time(0.3)
+
+
+@BUCKETS
+@WORKLOADS
+def test_fixed_limits_without_headers_pace_at_the_configured_rate_without_refusals(bucket_s, workload):
+    # With no headers the server's bucket is unknown, so the yardstick is the pace of the
+    # configured limits: the server's burst is forgone. safety=0.03 keeps it within 5%.
     costs = workload()
     clock = Clock()
     limiter = RateLimiter(rpm=RPM, tpm=TPM, safety=0.03, learn=False, clock=clock)
-    run = Loop(limiter, FakeServer(RPM, TPM, bucket_s), clock, costs).run()
+    run = Loop(limiter, FakeServer(RPM, TPM, bucket_s, reports=False), clock, costs).run()
     paced = max(len(costs) / (RPM / 60), sum(costs) / (TPM / 60)) + 0.3
     assert run.refused == 0
     assert run.finished_at <= 1.05 * paced
