@@ -137,13 +137,13 @@ class Limits(_Strict):
     """How fast, how much and how many times."""
 
     rpm: int | None = Field(None, gt=0)
-    """Requests per minute. `realtime`: the fixed limit. `auto`: a cap on what is learned."""
+    """Requests per minute. `realtime`: the limit (a server stating a lower one is obeyed). `auto`: a cap on what is learned."""
     tpm: int | None = Field(None, gt=0)
-    """Tokens per minute (prompt + max output). `realtime`: the fixed limit. `auto`: a cap on what is learned."""
+    """Tokens per minute (prompt + max output). `realtime`: the limit (a server stating a lower one is obeyed). `auto`: a cap on what is learned."""
     concurrency: int = Field(50, gt=0)
     """Requests in flight at once, at most."""
     safety: float = Field(0.1, ge=0, lt=1)
-    """Share of each limit kept free as headroom."""
+    """Headroom under each limit. With `x-ratelimit-*` headers: this share of the server's bucket (at most 10 s of refill) is left unspent, for other programs on the key. Otherwise (no headers, or a `realtime` limit below the server's): the limit is paced this share slower."""
     max_retries: int = Field(6, ge=0)
     """Retries per request after the first attempt (batch mode: resubmissions)."""
     timeout_s: float = Field(120.0, gt=0)
