@@ -245,6 +245,20 @@ async def test_fixed_limits_keep_under_the_servers_buckets(tmp_path):
     assert 170 <= elapsed <= 200
 
 
+async def test_fixed_limits_spend_the_burst_the_servers_headers_report(tmp_path):
+    # 60 requests under an RPM of 60 with a 60 s bucket: the server admits them all at once. Pacing
+    # blindly at the configured rate would take about a minute; the headers show the bucket is full.
+    path = write_project(tmp_path, n=60, mode="realtime", limits={"rpm": 60, "tpm": 60_000, "safety": 0.05})
+    app = sim_app(rpm=60, tpm=60_000, bucket_s=60)
+    finished, rec, _ = await run_job(path, app)
+    assert finished.done == 60
+    assert not rec.of(ev.RateLimited)
+    assert app.stats.as_dict()["rate_limited"] == {}
+    sent = rec.of(ev.RequestSent)
+    assert sent[-1].at - sent[0].at < 5
+    assert {e.source for e in rec.of(ev.LimitsObserved)} == {"fixed"}
+
+
 async def test_estimated_token_counts_are_said_once(tmp_path, monkeypatch):
     from oaib_tui import tokens
 
