@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import yaml
 
 from oaib_tui.engine import events as ev
@@ -51,3 +52,18 @@ class Recorder:
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+class Outage(httpx2.AsyncBaseTransport):
+    """The in-process simulator, until the network goes: then every connection is refused."""
+
+    def __init__(self, app: SimulatorApp, up_for: int) -> None:
+        self.inner = httpx2.ASGITransport(app=app)
+        self.up_for = up_for
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests += 1
+        if self.requests > self.up_for:
+            raise httpx2.ConnectError("[Errno 111] Connection refused", request=request)
+        return await self.inner.handle_async_request(request)

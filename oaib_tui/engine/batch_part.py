@@ -21,6 +21,7 @@ from .batch_gate import GateClosed, TokenGate
 from .batch_remote import BatchRemote, RemoteBatch, RemoteError
 from .batch_results import describe_errors, token_refusal
 from .batch_writer import batch_line, parts_folder
+from .client import UNREACHABLE_AFTER_ATTEMPTS, unreachable_advice
 from .retry import backoff_delay
 
 T = TypeVar("T")
@@ -81,6 +82,10 @@ async def remote_call(owner: PartOwner, what: str, call: Callable[[], Awaitable[
                 owner.stop_for(outcome.reason, str(error))
                 raise StepAborted() from error
             failures += 1
+            if outcome.reason == "cannot connect" and not owner.remote.answered \
+                    and failures >= UNREACHABLE_AFTER_ATTEMPTS:
+                owner.stop("unreachable", unreachable_advice(str(owner.remote.client.base_url)))
+                raise StepAborted() from error
             if failures == NOTICE_AFTER_FAILURES:
                 owner.emit(ev.Notice(f"{what} keeps failing ({error}); still trying", "warning", at=owner.wall()))
         if owner.stopping:

@@ -17,6 +17,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 import httpx2
 import openai
 
+from .client import network_failure
 from .retry import Outcome, classify
 
 T = TypeVar("T")
@@ -71,6 +72,8 @@ class BatchRemote:
     def __init__(self, client: openai.AsyncOpenAI, wall_clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self._wall = wall_clock
+        self.answered = False
+        """The provider has answered a call of this run (with any status): it is reachable."""
 
     async def upload(self, path: Path, filename: str) -> str:
         """Upload a batch-input file (streamed from disk); returns its file id."""
@@ -137,6 +140,7 @@ class BatchRemote:
         """`async with remote.lines(id) as lines: async for line in lines`: a file's lines, streamed."""
         try:
             async with self.client.files.with_streaming_response.content(file_id) as response:
+                self.answered = True
                 yield _split_lines(response.iter_bytes(DOWNLOAD_CHUNK))
         except openai.APIError as error:
             raise RemoteError("download file", self._outcome(error)) from error
@@ -146,18 +150,21 @@ class BatchRemote:
 
     async def _call(self, what: str, call: Awaitable[T]) -> T:
         try:
-            return await call
+            result = await call
         except openai.APIError as error:
             raise RemoteError(what, self._outcome(error)) from error
+        self.answered = True
+        return result
 
     def _outcome(self, error: openai.APIError) -> Outcome:
         if isinstance(error, openai.APIStatusError):
+            self.answered = True
             body = error.body if isinstance(error.body, dict) else None
             details = body.get("error", body) if body else None
             return classify(status=error.status_code, error=details if isinstance(details, dict) else None,
                             headers=error.response.headers, now=self._wall())
-        failure = "timeout" if isinstance(error, openai.APITimeoutError) else "connection"
-        return classify(status=None, error=None, headers={}, failure=failure, now=self._wall())
+        # By root cause: the SDK's aiohttp transport reports a refused connection as a timeout.
+        return classify(status=None, error=None, headers={}, failure=network_failure(error), now=self._wall())
 
 
 async def _split_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

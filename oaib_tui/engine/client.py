@@ -156,3 +156,12 @@ def _no_answer(error: openai.APIConnectionError, timeout_s: float) -> Reply:
         return Reply(None, {}, None, failure="timeout", message=f"no answer within {timeout_s:g}s")
     verb = "cannot connect" if failure == "connect" else "connection failed"
     return Reply(None, {}, None, failure=failure, message=f"{verb}: {_causes(error)[-1]}")
+
+
+UNREACHABLE_AFTER_ATTEMPTS = 3
+"""Attempts that could not connect, with no answer yet in this run, before the run stops as unreachable."""
+
+
+def unreachable_advice(base_url: str) -> str:
+    return (f"cannot connect to the API at {base_url}. Check provider.base_url, that the server is running, "
+            "and the network; then run the same command to resume (nothing was marked failed).")

@@ -23,7 +23,7 @@ from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject
 from . import events as ev
-from .client import Reply, send
+from .client import UNREACHABLE_AFTER_ATTEMPTS, Reply, send, unreachable_advice
 from .feed import Counters, Item, ItemFeed, RekeyedItems
 from .ratelimit import RateLimiter
 from .resume import ResumeIndex
@@ -32,8 +32,6 @@ from .usage import usage_from_response
 
 Emit = Callable[[ev.Event], None]
 LIMITS_EVENT_INTERVAL_S = 0.25
-UNREACHABLE_AFTER_ATTEMPTS = 3
-"""Attempts of one request that could not connect, with no answer yet in this run, before the run stops."""
 
 STOP_EXIT_CODES = {"interrupted": EXIT_INTERRUPTED, "cancelled": EXIT_INTERRUPTED}
 
@@ -295,7 +293,7 @@ class Engine:
             return
         if outcome.reason == "cannot connect" and self._unreachable(item, outcome):
             self._requeue(item, 0.0)
-            self.stop("unreachable", _unreachable_advice(str(self.client.base_url)))
+            self.stop("unreachable", unreachable_advice(str(self.client.base_url)))
             return
         if outcome.action == "retry" and outcome.rate_limit_kind:
             self._pause_for_rate_limit(item, outcome)
@@ -401,11 +399,6 @@ def _with_message(outcome: Outcome, message: str) -> Outcome:
     from dataclasses import replace
 
     return replace(outcome, message=message)
-
-
-def _unreachable_advice(base_url: str) -> str:
-    return (f"cannot connect to the API at {base_url}. Check provider.base_url, that the server is running, "
-            "and the network; then run the same command to resume (nothing was marked failed).")
 
 
 def _stop_advice(outcome: Outcome) -> str:

@@ -21,24 +21,10 @@ from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim.app import create_app
 from oaib_tui.sim.client import IN_PROCESS_BASE_URL
 
+from job_helpers import Outage
 from reliability_helpers import write_project
 
 N = 20
-
-
-class Outage(httpx2.AsyncBaseTransport):
-    """The in-process simulator, until the network goes: then every connection is refused."""
-
-    def __init__(self, app, up_for: int) -> None:
-        self.inner = httpx2.ASGITransport(app=app)
-        self.up_for = up_for
-        self.requests = 0
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests += 1
-        if self.requests > self.up_for:
-            raise httpx2.ConnectError("[Errno 111] Connection refused", request=request)
-        return await self.inner.handle_async_request(request)
 
 
 async def run(project, transport) -> tuple[ev.RunFinished, list[ev.Event]]:
