@@ -76,7 +76,7 @@ def validate(project: Path, show: int) -> None:
 @PROJECT_ARG
 @click.option("--dry-run", is_flag=True, help="Send nothing: forecast requests, tokens, cost and time.")
 @click.option("--no-ui", is_flag=True, help="Run headless: a progress line, then a summary.")
-@click.option("--fresh", is_flag=True, help="Start over: keep the old state file as a backup.")
+@click.option("--fresh", is_flag=True, help="Start over: keep the old state file as a backup; cancel batches it left running.")
 @click.option("--retry-failed", is_flag=True, help="Send the items that failed in earlier runs again.")
 @click.option("--detach", is_flag=True,
               help="Batch mode: create the batches, record them, and exit; the same command without it comes back.")

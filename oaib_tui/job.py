@@ -8,6 +8,7 @@ consumer, and turns the state file into the resume index.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -17,6 +18,7 @@ import openai
 
 from .engine import events as ev
 from .engine.batch import BatchEngine
+from .engine.batch_control import NOT_CANCELLED, cancel_left_behind
 from .engine.client import build_client
 from .engine.resume import ResumeIndex
 from .engine.runner import Engine
@@ -76,6 +78,8 @@ class JobRun:
 
     async def run(self) -> ev.RunFinished:
         client = self.client or build_client(self.project, self.http_client)
+        if self.store.backup_path is not None:
+            await self._cancel_left_behind(client, self.store.backup_path)
         if self.project.spec.mode == "batch":
             self.engine = BatchEngine(self.project, client, self.emit, BatchLedger(self.store))  # type: ignore[assignment]
         else:
@@ -90,6 +94,19 @@ class JobRun:
             finally:
                 if client is not self.client:
                     await client.close()
+
+    async def _cancel_left_behind(self, client: openai.AsyncOpenAI, backup: Path) -> None:
+        """--fresh: the old state file's live batches would go on being billed, unread: cancel them."""
+        outcomes = await cancel_left_behind(backup, client)
+        cancelled = [part.batch_id for part, outcome in outcomes if not outcome.startswith(NOT_CANCELLED)]
+        if cancelled:
+            self.emit(ev.Notice(f"starting over: cancelled {len(cancelled)} batch(es) the old state file left "
+                                f"running ({', '.join(map(str, cancelled))}); what they had finished is billed "
+                                f"and stays with {backup}", "warning", at=time.time()))
+        for part, outcome in outcomes:
+            if outcome.startswith(NOT_CANCELLED):
+                self.emit(ev.Notice(f"starting over: batch {part.batch_id} of the old state file is still running "
+                                    f"({outcome}); cancel it at the provider", "error", at=time.time()))
 
     def _stop_sending(self, error: UserError) -> None:
         """Answers that cannot be recorded would be paid for again: send nothing more (events stay pending)."""

@@ -168,3 +168,40 @@ async def test_an_uploaded_file_the_provider_forgot_is_uploaded_again(tmp_path, 
     assert finished.done == 6 and app.batch_api.stats.uploads == 1 and app.batch_api.stats.batches_created == 1
     assert not rec.of(ev.RetryScheduled)
     assert_each_item_once(path, 6)
+
+
+async def test_fresh_cancels_the_batches_the_old_state_file_left_running(tmp_path):
+    path = write_batch_project(tmp_path, n=8, batch={"max_requests": 4, "poll_s": 5})
+    app = batch_sim(batch_lines_per_s=0.5)
+
+    async def stop_when_live(job, rec):
+        async with asyncio.timeout(600):
+            while len(rec.of(ev.BatchCreated)) < 2:
+                await asyncio.sleep(1)
+        job.engine.stop()
+
+    await run_batch(path, app, during=stop_when_live)
+    old = {p.batch_id for p in parts_of(path)}
+    assert {app.batch_api.book.get(b).status for b in old} <= {"validating", "in_progress"}
+
+    finished, rec, job = await run_batch(path, app, fresh=True)
+    assert finished.state == "finished" and finished.done == 8
+    assert {app.batch_api.book.get(b).status for b in old} <= {"cancelling", "cancelled"}
+    [notice] = [n for n in rec.of(ev.Notice) if "starting over" in n.message]
+    assert "cancelled 2 batch(es)" in notice.message and str(job.store.backup_path) in notice.message
+    assert all(b in notice.message for b in old)
+    assert not {p.batch_id for p in parts_of(path)} & old
+    assert_each_item_once(path, 8)
+
+
+async def test_fresh_over_a_damaged_state_file_has_nothing_to_cancel_and_runs(tmp_path):
+    from oaib_tui.project import load_project
+
+    path = write_batch_project(tmp_path, n=3)
+    state = load_project(path).state_path
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_bytes(b"not a database at all")
+    finished, rec, job = await run_batch(path, batch_sim(), fresh=True)
+    assert finished.state == "finished" and finished.done == 3
+    assert job.store.backup_path.read_bytes() == b"not a database at all"
+    assert not [n for n in rec.of(ev.Notice) if "starting over" in n.message]
