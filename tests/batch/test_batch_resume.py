@@ -38,6 +38,17 @@ async def crashed_run(path, app):
         await run_batch(path, app)
 
 
+def stop_once_created(batches: int):
+    """A `during` for run_batch: stop the run once it has created `batches` batches."""
+    async def stop(job, rec):
+        async with asyncio.timeout(600):
+            while len(rec.of(ev.BatchCreated)) < batches:
+                await asyncio.sleep(1)
+        job.engine.stop()
+
+    return stop
+
+
 def assert_each_item_once(path, n: int) -> None:
     ids = [r["custom_id"] for r in read_jsonl(path.parent / "out" / "b.results.jsonl")]
     assert ids == [f"item-{i}" for i in range(n)]
@@ -47,13 +58,7 @@ async def test_a_stopped_run_leaves_batches_running_and_the_next_one_re_attaches
     path = write_batch_project(tmp_path, n=12, batch={"max_requests": 4, "poll_s": 5})
     app = batch_sim(batch_lines_per_s=0.5)
 
-    async def stop_when_live(job, rec):
-        async with asyncio.timeout(600):
-            while len(rec.of(ev.BatchCreated)) < 3:
-                await asyncio.sleep(1)
-        job.engine.stop()
-
-    finished, first, _ = await run_batch(path, app, during=stop_when_live)
+    finished, first, _ = await run_batch(path, app, during=stop_once_created(3))
     assert (finished.state, finished.exit_code, finished.done) == ("stopped", EXIT_INTERRUPTED, 0)
     assert "3 batches still running at the provider" in finished.message
     live = [e.batch_id for e in first.of(ev.BatchCreated)]
@@ -142,13 +147,7 @@ async def test_retry_failed_sends_failed_items_in_a_new_batch(tmp_path):
 async def test_batches_the_provider_forgot_are_sent_again(tmp_path):
     path = write_batch_project(tmp_path, n=8, batch={"max_requests": 4, "poll_s": 5}, limits={"max_retries": 0})
 
-    async def stop_when_live(job, rec):
-        async with asyncio.timeout(600):
-            while len(rec.of(ev.BatchCreated)) < 2:
-                await asyncio.sleep(1)
-        job.engine.stop()
-
-    await run_batch(path, batch_sim(batch_lines_per_s=0.5), during=stop_when_live)
+    await run_batch(path, batch_sim(batch_lines_per_s=0.5), during=stop_once_created(2))
     fresh_simulator = batch_sim()  # the in-process simulator of a new run knows nothing of the old batches
     finished, rec, _ = await run_batch(path, fresh_simulator)
     assert finished.done == 8 and finished.failed == 0
@@ -174,13 +173,7 @@ async def test_fresh_cancels_the_batches_the_old_state_file_left_running(tmp_pat
     path = write_batch_project(tmp_path, n=8, batch={"max_requests": 4, "poll_s": 5})
     app = batch_sim(batch_lines_per_s=0.5)
 
-    async def stop_when_live(job, rec):
-        async with asyncio.timeout(600):
-            while len(rec.of(ev.BatchCreated)) < 2:
-                await asyncio.sleep(1)
-        job.engine.stop()
-
-    await run_batch(path, app, during=stop_when_live)
+    await run_batch(path, app, during=stop_once_created(2))
     old = {p.batch_id for p in parts_of(path)}
     assert {app.batch_api.book.get(b).status for b in old} <= {"validating", "in_progress"}
 
