@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from . import tokens
-from .engine.batch_writer import PartCounter, PartLimits, batch_line, body_json
+from .engine.batch_writer import LineForm, PartCounter, PartLimits
 from .pricing import PRICES_AS_OF, PriceBook, worst_case_cost
 from .project.schema import LoadedProject
 
@@ -59,6 +59,7 @@ def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
     spec = project.spec
     prices = PriceBook.for_project(spec.pricing)
     batcher = PartCounter(PartLimits(spec.batch.max_requests, spec.batch.max_bytes, spec.batch.max_enqueued_tokens))
+    form = LineForm.of(project)
     count = prompt_total = output_total = 0
     cost = {"realtime": 0.0, "batch": 0.0, "prompt": 0.0}
     unpriced: set[str] = set()
@@ -80,7 +81,7 @@ def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
             cost["batch"] += worst_case_cost(price, prompt, out, batch=True)
             cost["prompt"] += worst_case_cost(price, prompt, 0)
         if spec.mode == "batch":  # split as the batch writer splits
-            batcher.add(request.url, model, len(batch_line(request.custom_id, request.url, body_json(body))), prompt)
+            batcher.add(request.url, model, len(form.line(request.custom_id, request.url, body)), prompt)
     rpm, tpm, limits_from = _known_limits(project)
     return Forecast(
         requests=count,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import tokens
-from .engine.batch_writer import PartLimits, PartWriter, WrittenPart, batch_line, body_json
+from .engine.batch_writer import LineForm, PartLimits, PartWriter, WrittenPart
 from .errors import Problem, UserError
 from .project import RequestPlan
 from .project.schema import LoadedProject
@@ -47,19 +47,20 @@ def _write_parts(project: LoadedProject, folder: Path) -> list[WrittenPart]:
     enqueued = spec.batch.max_enqueued_tokens
     numbers = iter(range(1, 1 << 62))
     writer = PartWriter(folder, PartLimits(spec.batch.max_requests, spec.batch.max_bytes, enqueued), lambda: next(numbers))
+    form = LineForm.of(project)
     too_big: list[Problem] = []
     closed: list[WrittenPart] = []
     try:
         for request in RequestPlan(project):
             model = str(request.body.get("model") or spec.model)
-            line = batch_line(request.custom_id, request.url, body_json(request.body))
+            line = form.line(request.custom_id, request.url, request.body)
             if writer.too_big(line):
                 too_big.append(Problem(f"custom_id `{request.custom_id}`: the line is {len(line):,} bytes, over "
                                        f"batch.max_bytes ({spec.batch.max_bytes:,})", file=request.source,
                                        line=request.line))
                 continue
             prompt = tokens.prompt_tokens(request.url, request.body, model) if enqueued else 0
-            full = writer.add(request.url, model, line, prompt, 0.0)[1]
+            full = writer.add(form.url(request.url), model, line, prompt, 0.0)[1]
             if full is not None:
                 closed.append(full)
     except BaseException:

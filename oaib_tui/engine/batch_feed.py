@@ -20,7 +20,7 @@ from ..pricing import worst_case_cost
 from ..project import PreparedRequest, RequestPlan
 from ..state.batches import Part
 from . import events as ev
-from .batch_writer import PartLimits, PartWriter, WrittenPart, batch_line, body_json, parts_folder
+from .batch_writer import LineForm, PartLimits, PartWriter, WrittenPart, parts_folder
 
 if TYPE_CHECKING:
     from .batch import BatchEngine
@@ -35,6 +35,7 @@ class PartFeeder:
 
     def __init__(self, engine: "BatchEngine") -> None:
         self.engine = engine
+        self.form = LineForm.of(engine.project)
         self.exhausted = False
         self._fresh: Iterator[PreparedRequest | None] | None = None
         self._writer: PartWriter | None = None
@@ -98,9 +99,10 @@ class PartFeeder:
     def _write_request(self, writer: PartWriter, request: PreparedRequest) -> WrittenPart | None:
         engine = self.engine
         model = str(request.body.get("model") or engine.spec.model)
-        line = batch_line(request.custom_id, request.url, body_json(request.body))
+        line = self.form.line(request.custom_id, request.url, request.body)
         prompt, output, worst = self._figures(request.url, model, request.body)
-        number, closed = (None, None) if writer.too_big(line) else writer.add(request.url, model, line, prompt, worst)
+        url = self.form.url(request.url)
+        number, closed = (None, None) if writer.too_big(line) else writer.add(url, model, line, prompt, worst)
         engine.emit(ev.RequestQueued(
             custom_id=request.custom_id, seq=request.seq, source=request.source, line=request.line,
             body_hash=request.body_hash, input_key=request.input_key, prompt_tokens=prompt, max_output_tokens=output,
@@ -140,7 +142,7 @@ class PartFeeder:
         for old in group:
             for custom_id, request in engine.ledger.request_lines(old.part, unfinished_only=True):
                 prompt, _, worst = self._figures(url, model, json.loads(request))
-                number, closed = writer.add(url, model, batch_line(custom_id, url, request), prompt, worst)
+                number, closed = writer.add(url, model, self.form.line(custom_id, url, request), prompt, worst)
                 moved.setdefault(number, []).append(custom_id)
                 count += 1
                 if closed is not None:

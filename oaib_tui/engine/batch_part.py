@@ -20,7 +20,7 @@ from . import events as ev
 from .batch_gate import GateClosed, TokenGate
 from .batch_remote import BatchRemote, RemoteBatch, RemoteError
 from .batch_results import describe_errors, token_refusal
-from .batch_writer import batch_line, parts_folder
+from .batch_writer import LineForm, parts_folder
 from .client import UNREACHABLE_AFTER_ATTEMPTS, unreachable_advice
 from .retry import backoff_delay
 
@@ -160,9 +160,10 @@ class PartJourney:
             return path
         path = parts_folder(self.owner.ledger.store.path) / f"part-{part.part:05d}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
+        form = LineForm.of(self.owner.project)
         with open(path, "wb") as out:
             for custom_id, request in self.owner.ledger.request_lines(part.part, unfinished_only=False):
-                out.write(batch_line(custom_id, part.url, request))
+                out.write(form.line(custom_id, part.url, request))
         return path
 
     # -- create ---------------------------------------------------------------------------

@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import TYPE_CHECKING, BinaryIO, Callable
+
+if TYPE_CHECKING:
+    from ..project.schema import LoadedProject
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 """The state file's own JSON form (`recording.to_json`), so a body stored there is a body written here."""
@@ -34,6 +37,36 @@ def batch_line(custom_id: str, url: str, body_text: str) -> bytes:
     """
     text = f'{{"custom_id":{_ENCODE(custom_id)},"method":"POST","url":{_ENCODE(url)},"body":{body_text}}}\n'
     return text.encode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class LineForm:
+    """The provider's form of a batch-input line.
+
+    OpenAI's is the request as is. Azure's names the endpoint without `/v1`
+    (`/chat/completions`, in the lines and when the batch is created) and the
+    Global Batch deployment as the body's `model`. The state file keeps the
+    request in OpenAI's form; the form is applied whenever a line is written.
+    """
+
+    deployment: str | None = None
+    """Azure: the deployment every line goes to; None: OpenAI's form."""
+
+    @classmethod
+    def of(cls, project: "LoadedProject") -> "LineForm":
+        provider = project.spec.provider
+        return cls(provider.deployment or project.spec.model) if provider.kind == "azure" else cls()
+
+    def url(self, url: str) -> str:
+        """The endpoint as the provider names it, in the lines and in the batch."""
+        return url[3:] if self.deployment is not None and url.startswith("/v1/") else url
+
+    def line(self, custom_id: str, url: str, body: dict | str) -> bytes:
+        """One line, from the request body (a dict, or its JSON text as the state file keeps it)."""
+        if self.deployment is None:
+            return batch_line(custom_id, url, body if isinstance(body, str) else body_json(body))
+        fields = json.loads(body) if isinstance(body, str) else body
+        return batch_line(custom_id, self.url(url), body_json({**fields, "model": self.deployment}))
 
 
 @dataclass(frozen=True)

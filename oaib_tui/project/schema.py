@@ -111,7 +111,7 @@ class Provider(_Strict):
     api_version: str | None = None
     """Azure only: the API version, e.g. `2024-10-21`."""
     deployment: str | None = None
-    """Azure only: the deployment name (default: the model)."""
+    """Azure only: the deployment name (default: the model). Batch mode: the Global Batch deployment each line names as its `model`, Azure's line form (`url: /chat/completions`)."""
     headers: dict[str, str] = Field(default_factory=dict)
     """Extra HTTP headers sent with every request."""
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)

@@ -103,7 +103,12 @@ def _check_line(raw: bytes, endpoint: str, seen: set[str]) -> tuple[dict[str, An
     if not isinstance(body, dict):
         return _error("invalid_body", "The body must be a JSON object.", param="body"), None
     model = str(body.get("model") or DEFAULT_MODEL)
-    return None, InputLine(custom_id, body, tokens.prompt_tokens(endpoint, body, model))
+    return None, InputLine(custom_id, body, tokens.prompt_tokens(openai_endpoint(endpoint), body, model))
+
+
+def openai_endpoint(endpoint: str) -> str:
+    """`/chat/completions` (Azure's name for a batch's endpoint) → `/v1/chat/completions`."""
+    return endpoint if endpoint.startswith("/v1/") else "/v1" + endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +125,7 @@ def answer_line(line: InputLine, *, endpoint: str, batch_id: str, index: int, se
     """The output-file line (200) or error-file line (400, 500) for one request of a batch."""
     request_id = f"req_{batch_id.removeprefix('batch_')}_{index:06d}"
     draw = faults.random()  # drawn for every line, so that one line's fate never shifts another's
+    endpoint = openai_endpoint(endpoint)
     refused = validate(endpoint, line.body)
     if refused is not None:
         return LineAnswer(_dump(line, batch_id, index, refused.status, request_id, json.loads(refused.body)), False)

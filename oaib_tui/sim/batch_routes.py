@@ -21,6 +21,8 @@ from .router import Router
 
 PREFIXES = ("/v1", "/openai", "/openai/v1")
 BATCH_ENDPOINTS = ("/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/completions", "/v1/moderations")
+AZURE_BATCH_ENDPOINTS = tuple(endpoint.removeprefix("/v1") for endpoint in BATCH_ENDPOINTS)
+"""Azure's classic API (`/openai/...`) names a batch's endpoint, and its lines' url, without `/v1`."""
 DEFAULT_FILE_PAGE, MAX_FILE_PAGE = 10_000, 10_000
 DEFAULT_BATCH_PAGE, MAX_BATCH_PAGE = 20, 100
 Hook = Callable[[], Awaitable[None]]
@@ -129,7 +131,7 @@ class BatchApi:
             body = request.json()
         except BadJson as exc:
             return error_bodies.bad_json(str(exc))
-        refused = self._check_create(body)
+        refused = self._check_create(body, azure=_azure_classic(request.path))
         if refused is not None:
             return refused
         batch = self.book.create(body["input_file_id"], body["endpoint"], body["completion_window"], body.get("metadata"))
@@ -137,11 +139,11 @@ class BatchApi:
         await self._hook("batch_created")
         return json_response(200, batch.as_object())
 
-    def _check_create(self, body: dict[str, Any]) -> Response | None:
+    def _check_create(self, body: dict[str, Any], *, azure: bool) -> Response | None:
         for name in ("input_file_id", "endpoint", "completion_window"):
             if not isinstance(body.get(name), str):
                 return error_bodies.bad_request(f"Missing required parameter: '{name}'.", param=name)
-        if body["endpoint"] not in BATCH_ENDPOINTS:
+        if body["endpoint"] not in (AZURE_BATCH_ENDPOINTS if azure else BATCH_ENDPOINTS):
             return error_bodies.bad_request(f"Invalid endpoint '{body['endpoint']}'.", param="endpoint")
         if body["completion_window"] != "24h":
             return error_bodies.bad_request("Invalid completion_window: only '24h' is supported.", param="completion_window")
@@ -203,3 +205,7 @@ def _page(objects: list[dict[str, Any]], has_more: bool) -> Response:
         "object": "list", "data": objects, "has_more": has_more,
         "first_id": objects[0]["id"] if objects else None, "last_id": objects[-1]["id"] if objects else None,
     })
+
+
+def _azure_classic(path: str) -> bool:
+    return path.startswith("/openai/") and not path.startswith("/openai/v1/")

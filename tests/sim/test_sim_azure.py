@@ -74,3 +74,18 @@ async def test_the_deployment_names_the_model_when_the_body_does_not(make_app) -
             json={"messages": [{"role": "user", "content": "hi"}]},
         )
     assert response.status_code == 200 and response.json()["model"] == "dep-1"
+
+
+async def test_azure_batches_name_their_endpoint_without_v1(make_app) -> None:
+    # With a fixed deployment too: the SDK sends files and batches to /openai/..., not to the deployment.
+    async with azure_client(make_app(), azure_deployment="batch-4o-mini") as client:
+        uploaded = await client.files.create(file=("in.jsonl", b'{"custom_id":"a","method":"POST",'
+                                             b'"url":"/chat/completions","body":{"model":"batch-4o-mini",'
+                                             b'"messages":[{"role":"user","content":"hi"}]}}\n', "application/jsonl"),
+                                             purpose="batch")
+        with pytest.raises(openai.BadRequestError, match="Invalid endpoint"):
+            await client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions",
+                                        completion_window="24h")
+        batch = await client.batches.create(input_file_id=uploaded.id, endpoint="/chat/completions",  # type: ignore[arg-type]
+                                            completion_window="24h")
+    assert batch.endpoint == "/chat/completions"
