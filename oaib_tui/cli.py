@@ -185,8 +185,8 @@ def cancel(project: Path) -> None:
     if not outcomes:
         click.echo(f"{loaded.name}: no live batches in the state file")
         return
-    for part, outcome in outcomes:
-        click.echo(f"  part {part.part:<5} {part.batch_id}  {outcome}")
+    for outcome in outcomes:
+        click.echo(f"  part {outcome.part.part:<5} {outcome.part.batch_id}  {outcome.describe()}")
     click.echo(f"A run in progress downloads what they finished, then stops. Later: {resume_command(loaded)}")
 
 

@@ -18,7 +18,7 @@ import openai
 
 from .engine import events as ev
 from .engine.batch import BatchEngine
-from .engine.batch_control import NOT_CANCELLED, cancel_left_behind
+from .engine.batch_control import cancel_left_behind
 from .engine.client import build_client
 from .engine.resume import ResumeIndex
 from .engine.runner import Engine
@@ -98,15 +98,15 @@ class JobRun:
     async def _cancel_left_behind(self, client: openai.AsyncOpenAI, backup: Path) -> None:
         """--fresh: the old state file's live batches would go on being billed, unread: cancel them."""
         outcomes = await cancel_left_behind(backup, client)
-        cancelled = [part.batch_id for part, outcome in outcomes if not outcome.startswith(NOT_CANCELLED)]
+        cancelled = [outcome.part.batch_id for outcome in outcomes if outcome.status is not None]
         if cancelled:
             self.emit(ev.Notice(f"starting over: cancelled {len(cancelled)} batch(es) the old state file left "
                                 f"running ({', '.join(map(str, cancelled))}); what they had finished is billed "
                                 f"and stays with {backup}", "warning", at=time.time()))
-        for part, outcome in outcomes:
-            if outcome.startswith(NOT_CANCELLED):
-                self.emit(ev.Notice(f"starting over: batch {part.batch_id} of the old state file is still running "
-                                    f"({outcome}); cancel it at the provider", "error", at=time.time()))
+        for outcome in outcomes:
+            if outcome.status is None:
+                self.emit(ev.Notice(f"starting over: batch {outcome.part.batch_id} of the old state file is still "
+                                    f"running ({outcome.describe()}); cancel it at the provider", "error", at=time.time()))
 
     def _stop_sending(self, error: UserError) -> None:
         """Answers that cannot be recorded would be paid for again: send nothing more (events stay pending)."""

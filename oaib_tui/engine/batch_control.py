@@ -9,6 +9,7 @@ what they finished and stops; a later run downloads them and sends the rest.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 import openai
@@ -20,11 +21,21 @@ from ..state.reader import StateReader
 from .batch_remote import BatchRemote, RemoteError
 from .client import build_client
 
-NOT_CANCELLED = "not cancelled"
-"""How an outcome starts when the provider did not take the cancellation."""
+
+@dataclass(frozen=True)
+class Cancellation:
+    """What became of one live batch asked to cancel."""
+
+    part: Part
+    status: str | None
+    """The batch's status after the request (`cancelling`, or already ended); None: not cancelled."""
+    error: str = ""
+
+    def describe(self) -> str:
+        return self.status if self.status is not None else f"not cancelled: {self.error}"
 
 
-async def cancel_project_batches(project: LoadedProject, client: openai.AsyncOpenAI | None = None) -> list[tuple[Part, str]]:
+async def cancel_project_batches(project: LoadedProject, client: openai.AsyncOpenAI | None = None) -> list[Cancellation]:
     """Cancel every batch the state file holds as live; returns each part with what became of it."""
     with StateReader.open_readonly(project.state_path, project_name=project.name) as reader:
         live = _live_parts(reader)
@@ -39,7 +50,7 @@ async def cancel_project_batches(project: LoadedProject, client: openai.AsyncOpe
             await client.close()
 
 
-async def cancel_left_behind(backup: Path, client: openai.AsyncOpenAI) -> list[tuple[Part, str]]:
+async def cancel_left_behind(backup: Path, client: openai.AsyncOpenAI) -> list[Cancellation]:
     """Cancel the live batches of a state file `--fresh` moved aside, if it can be read at all.
 
     Left running they would be billed for answers the fresh run never reads. A
@@ -58,11 +69,11 @@ def _live_parts(reader: StateReader) -> list[Part]:
     return [part for part in read_parts(reader) if part.phase == "submitted" and part.batch_id]
 
 
-async def _cancel(live: list[Part], remote: BatchRemote) -> list[tuple[Part, str]]:
-    outcomes: list[tuple[Part, str]] = []
+async def _cancel(live: list[Part], remote: BatchRemote) -> list[Cancellation]:
+    outcomes: list[Cancellation] = []
     for part in live:
         try:
-            outcomes.append((part, (await remote.cancel(part.batch_id or "")).status))
+            outcomes.append(Cancellation(part, (await remote.cancel(part.batch_id or "")).status))
         except RemoteError as error:
-            outcomes.append((part, f"{NOT_CANCELLED}: {error}"))
+            outcomes.append(Cancellation(part, None, str(error)))
     return outcomes
