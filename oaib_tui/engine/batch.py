@@ -70,10 +70,8 @@ class BatchEngine:
         self._journeys: dict[int, asyncio.Task] = {}
         self._leftovers: list[Part] = []
         self._to_realtime: list[Part] = []
-        self.rounds: dict[int, int] = {}
         self.reasons: dict[int, str] = {}
         self._not_uploaded = 0
-        self._worst_pending = 0.0
         self.numbers: Iterator[int] = iter(())
         self.feeder = PartFeeder(self)
         self._stop: ev.RunStopping | None = None
@@ -187,11 +185,11 @@ class BatchEngine:
         cap = self.spec.limits.max_cost_usd
         if cap is None:
             return True
-        if self.cost_usd + self._worst_pending + part.worst_cost_usd > cap:
+        # Live batches may yet cost up to their worst, whichever run created them.
+        if self.cost_usd + self.ledger.worst_cost_live(besides=part.part) + part.worst_cost_usd > cap:
             self.stop("budget", f"the next batch could take the spend over the cap of ${cap:,.2f} "
                                 f"(spent ${self.cost_usd:,.4f}); raise limits.max_cost_usd to continue")
             return False
-        self._worst_pending += part.worst_cost_usd
         return True
 
     def cancel_seen(self, part: Part) -> None:
@@ -203,12 +201,10 @@ class BatchEngine:
         self._poke()
 
     async def download(self, part: Part) -> Part:
-        round_ = self.rounds.get(part.part, 1)
-        give_up = round_ > self.spec.limits.max_retries and self.spec.batch.on_expired != "realtime"
-        download = PartDownload(self, part, self.prices, round_=round_, give_up=give_up)
+        give_up = part.round > self.spec.limits.max_retries and self.spec.batch.on_expired != "realtime"
+        download = PartDownload(self, part, self.prices, round_=part.round, give_up=give_up)
         async with self._download_lock:  # mapping lines is CPU work: one part at a time, each committed whole
             part = await download.run()
-        self._worst_pending = max(0.0, self._worst_pending - part.worst_cost_usd)
         if download.reasons:
             self.reasons[part.part] = download.reasons.most_common(1)[0][0]
         return part
@@ -327,7 +323,6 @@ class BatchEngine:
                     filename=upload_name(self.project.name, self.token, written.number), phase="written",
                     round=round_, local_path=str(written.path))
         self.ledger.add(part, move or ())
-        self.rounds[part.part] = round_
         self._not_uploaded += 1
         self._start(part)
         while self._not_uploaded >= PARTS_AHEAD and not self._halt:

@@ -135,7 +135,7 @@ class PartFeeder:
 
     async def _rewrite_group(self, url: str, model: str, group: list[Part]) -> None:
         engine = self.engine
-        round_ = max(engine.rounds.get(p.part, 1) for p in group) + 1
+        round_ = max(p.round for p in group) + 1
         writer = self._leftover_writer = self._new_writer(engine.gate.limit(model))
         moved: dict[int, list[str]] = {}
         count = 0

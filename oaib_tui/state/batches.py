@@ -152,6 +152,12 @@ class BatchLedger:
                                                    (*values, part.part)))
         return changed
 
+    def worst_cost_live(self, *, besides: int) -> float:
+        """The most the live batches (being created, or submitted) but part `besides` can still cost."""
+        return self.store.conn.execute(
+            "SELECT total(worst_cost_usd) FROM batches WHERE phase IN ('creating', 'submitted') AND part != ?",
+            (besides,)).fetchone()[0]
+
     def items_of(self, part: int) -> list[tuple[str, int, str]]:
         """(custom_id, seq, status) of the part's items, in the order of its file's lines."""
         self.store.flush()

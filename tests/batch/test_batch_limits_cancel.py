@@ -92,3 +92,21 @@ async def test_the_budget_cap_stops_before_a_batch_that_could_exceed_it(tmp_path
     finished, rec, _ = await run_batch(path, app)
     assert (finished.state, finished.reason, finished.exit_code) == ("stopped", "budget", EXIT_STOPPED)
     assert len(rec.of(ev.BatchCreated)) < 4
+
+
+async def test_the_budget_cap_counts_the_batches_an_earlier_run_left_live(tmp_path):
+    from oaib_tui.forecast import forecast
+    from oaib_tui.project import RequestPlan, load_project
+
+    spec = {"n": 8, "batch": {"max_requests": 4}}
+    (tmp_path / "sizing").mkdir()
+    unlimited = load_project(write_batch_project(tmp_path / "sizing", **spec))
+    both_parts = forecast(unlimited, RequestPlan(unlimited)).batch_cost_usd
+    path = write_batch_project(tmp_path, **spec, limits={"max_cost_usd": 0.75 * both_parts})  # one part fits
+    app = batch_sim(batch_lines_per_s=0.001)  # the first batch stays live through both runs
+
+    first, _, _ = await run_batch(path, app)
+    second, _, _ = await run_batch(path, app)
+    assert (first.reason, second.reason) == ("budget", "budget")
+    assert app.batch_api.stats.batches_created == 1
+    assert [p.phase for p in parts_of(path)] == ["submitted", "uploaded"]

@@ -198,3 +198,14 @@ async def test_fresh_over_a_damaged_state_file_has_nothing_to_cancel_and_runs(tm
     assert finished.state == "finished" and finished.done == 3
     assert job.store.backup_path.read_bytes() == b"not a database at all"
     assert not [n for n in rec.of(ev.Notice) if "starting over" in n.message]
+
+
+async def test_retry_rounds_carry_over_a_stop_and_resume(tmp_path):
+    # max_retries counts batches per item across runs: a resumed round 2 is still round 2.
+    path = write_batch_project(tmp_path, n=4, limits={"max_retries": 1}, batch={"poll_s": 5})
+    app = batch_sim(batch_line_fail_rate=1.0, batch_lines_per_s=0.5)
+    await run_batch(path, app, during=stop_once_created(2))
+    assert [p.round for p in parts_of(path)] == [1, 2]
+    finished, rec, _ = await run_batch(path, app)
+    assert finished.failed == 4 and all("gave up after 2 batches" in e.reason for e in rec.of(ev.RequestFailed))
+    assert app.batch_api.stats.batches_created == 2
