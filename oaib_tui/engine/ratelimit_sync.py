@@ -129,6 +129,8 @@ class GrantLog:
         self._grants: deque[Grant] = deque()
         self._by_key: dict[Hashable, Grant] = {}
         self._next_seq = 0
+        self._open_unkeyed = 0
+        """Open grants without a key: the only ones that can be taken as lost (see _close_lost)."""
         self._answer_times: deque[float] = deque(maxlen=ANSWER_TIME_SAMPLES)
 
     def add(self, now: float, tokens: float, key: Hashable | None) -> None:
@@ -138,6 +140,8 @@ class GrantLog:
         self._grants.append(grant)
         if key is not None:
             self._by_key[key] = grant
+        else:
+            self._open_unkeyed += 1
         if len(self._grants) > MAX_LOGGED_GRANTS:
             self._forget(self._grants.popleft())
 
@@ -155,7 +159,7 @@ class GrantLog:
         """
         grant = self.find(key) if key is not None else next((g for g in self._grants if g.open), None)
         if grant is not None and grant.open:
-            grant.open = False
+            self._mark_closed(grant)
             if key is None and timed:
                 self._answer_times.append(now - grant.at)
         self.prune(now)
@@ -193,17 +197,22 @@ class GrantLog:
         candidates. First-in-first-out delays are stretched by such grants
         themselves: the server's `openai-processing-ms` is the better measure.
         """
-        if not self._answer_times:
+        if not self._answer_times or not self._open_unkeyed:
             return
         lost_before = now - max(LOST_AFTER_MIN_S, LOST_AFTER_ANSWER_TIMES * statistics.median(self._answer_times))
         for grant in self._grants:
             if grant.at >= lost_before:
                 return
             if grant.key is None:
-                grant.open = False
+                self._mark_closed(grant)
+
+    def _mark_closed(self, grant: Grant) -> None:
+        if grant.open and grant.key is None:
+            self._open_unkeyed -= 1
+        grant.open = False
 
     def _forget(self, grant: Grant) -> None:
-        grant.open = False
+        self._mark_closed(grant)
         if grant.key is not None and self._by_key.get(grant.key) is grant:
             del self._by_key[grant.key]
 
