@@ -16,7 +16,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 from ..engine import events as ev
 from ..job import JobRun
 from ..project import load_project
-from ..project.schema import LoadedProject
+from ..project.schema import LoadedProject, Project, resolve_path
 from .clients import engine_client
 from .config import METADATA_FIELD, check_settings, job_name, job_settings, spool_project
 from .dashboard import check_dashboard_can_open, refuse_inside_a_loop, run_in_dashboard
@@ -108,8 +108,8 @@ class Job:
         """The state file: what makes the job resumable, and where its results are read from."""
         if self._project is not None:
             return self._project.state_path
-        relative = Path(str(self._settings.get("state", "out/{name}.state.db")).replace("{name}", self.name))
-        return (relative if relative.is_absolute() else Path.cwd() / relative).expanduser()
+        state = str(self._settings.get("state", Project.model_fields["state"].default))
+        return resolve_path(state, self.name, Path.cwd())
 
     def project(self) -> LoadedProject:
         """The project this job runs (for a Python job: its settings, with the spool as the source)."""

@@ -279,8 +279,7 @@ class LoadedProject(BaseModel):
 
     def resolve(self, relative: str) -> Path:
         """A path from the project file, relative to the file's folder; `{name}` filled in."""
-        path = Path(relative.replace("{name}", self.name)).expanduser()
-        return path if path.is_absolute() else self.base_dir / path
+        return resolve_path(relative, self.name, self.base_dir)
 
     @property
     def state_path(self) -> Path:
@@ -293,3 +292,9 @@ class LoadedProject(BaseModel):
     @property
     def errors_path(self) -> Path:
         return self.resolve(self.spec.output.errors)
+
+
+def resolve_path(relative: str, name: str, base_dir: Path) -> Path:
+    """A path as the project file's keys take it: `{name}` filled in, `~` expanded, relative to `base_dir`."""
+    path = Path(relative.replace("{name}", name)).expanduser()
+    return path if path.is_absolute() else base_dir / path

@@ -167,3 +167,12 @@ def test_a_million_added_requests_start_running_in_under_300_mb(tmp_path):
     results, distinct, peak_mb = map(int, out.stdout.split())
     assert (results, distinct) == (300, 300)
     assert peak_mb < 300, f"peak RSS {peak_mb} MB"
+
+
+def test_a_state_path_under_home_is_the_one_the_engine_uses(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    job = Job("gpt-4o-mini", name="j", state="~/runs/{name}.state.db", quiet=True)
+    job.add(messages=[{"role": "user", "content": "hi"}])
+    assert job.state_path == tmp_path / "home" / "runs" / "j.state.db" == job.project().state_path
+    job.close()
