@@ -43,6 +43,8 @@ class JobRun:
     """A ready SDK client to send with (the caller keeps it open); default: one built for the provider."""
 
     def __post_init__(self) -> None:
+        self.engine_ready = asyncio.Event()
+        """Set once `run()` has built the engine (steering can reach it from then on)."""
         self.plan = RequestPlan(self.project)
         prepare_folders(self.project.results_path, self.project.errors_path)  # fail now, not after paying
         self.store = StateStore.open(
@@ -84,6 +86,7 @@ class JobRun:
             self.engine = BatchEngine(self.project, client, self.emit, BatchLedger(self.store))  # type: ignore[assignment]
         else:
             self.engine = Engine(self.project, client, self.emit, resume=self.resume_index())
+        self.engine_ready.set()
         try:
             finished = await self.engine.run()
             self._adopt_fingerprint()

@@ -80,8 +80,9 @@ class RunSession:
         if load_earlier:
             await self._load_earlier()
         run = asyncio.ensure_future(self.job.run())
-        while self.job.engine is None and not run.done():
-            await asyncio.sleep(0)
+        ready = asyncio.ensure_future(self.job.engine_ready.wait())
+        await asyncio.wait((run, ready), return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
         self._apply_early_calls()
         return await run
 
@@ -111,11 +112,15 @@ class RunSession:
     # -- steering -------------------------------------------------------------------------
 
     def _engine_call(self, name: str, *args: Any) -> None:
+        self._thread.loop.call_soon_threadsafe(self._call_or_remember, name, args)
+
+    def _call_or_remember(self, name: str, args: tuple) -> None:
+        """On the job's loop: call the engine, or, not built yet, remember the call for when it is."""
         engine = self.job.engine
-        if engine is not None:
-            self._thread.loop.call_soon_threadsafe(getattr(engine, name), *args)
-        else:  # not built yet: remembered, and applied as soon as it is
-            self._thread.loop.call_soon_threadsafe(self._early_calls.append, (name, args))
+        if engine is None or self._early_calls:  # behind remembered calls: keep the order
+            self._early_calls.append((name, args))
+        else:
+            getattr(engine, name)(*args)
 
     @property
     def paused(self) -> bool:
