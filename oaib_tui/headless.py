@@ -47,8 +47,8 @@ def status_line(p: Progress) -> str:
     eta = p.eta_s()
     parts = [
         f"{p.run_state():<12}",
-        f"done {p.done + p.resumed_done:,}{total}",
-        f"failed {p.failed + p.resumed_failed:,}",
+        f"done {p.done_total:,}{total}",
+        f"failed {p.failed_total:,}",
         f"in flight {p.in_flight}",
         f"retrying {p.retrying}",
         f"RPM {_against(rpm, rpm_limit)}",
@@ -67,8 +67,8 @@ def batch_status_line(p: Progress) -> str:
     parts = [
         f"{p.run_state():<12}",
         "batches " + (", ".join(f"{n} {status}" for status, n in by_status.items()) or "none yet"),
-        f"done {p.done + p.resumed_done:,}{total}",
-        f"failed {p.failed + p.resumed_failed:,}",
+        f"done {p.done_total:,}{total}",
+        f"failed {p.failed_total:,}",
         f"in batches {waiting:,}",
         f"spend {_money(p.cost_usd, p.cost_known)}",
     ]

@@ -64,7 +64,6 @@ class Progress:
     retry_reasons: Counter = field(default_factory=Counter)
     limits: ev.LimitsObserved | None = None
     rate_limited_until: float | None = None
-    notices: list[str] = field(default_factory=list)
     finished: ev.RunFinished | None = None
     started_at: float | None = None
     ended_at: float | None = None
@@ -90,8 +89,18 @@ class Progress:
     # -- derived figures ------------------------------------------------------------------
 
     @property
+    def done_total(self) -> int:
+        """Done, this run and earlier ones."""
+        return self.done + self.resumed_done
+
+    @property
+    def failed_total(self) -> int:
+        """Failed, this run and earlier ones."""
+        return self.failed + self.resumed_failed
+
+    @property
     def finished_count(self) -> int:
-        return self.done + self.failed + self.resumed_done + self.resumed_failed
+        return self.done_total + self.failed_total
 
     @property
     def remaining(self) -> int | None:
@@ -100,12 +109,6 @@ class Progress:
     def per_minute(self) -> tuple[float, float]:
         """Requests and tokens (as the limits count them) sent over the last minute."""
         return self.sent_meter.per_minute()
-
-    def pace_per_minute(self) -> tuple[float, float]:
-        """Requests and tokens a minute at the pace of the last few seconds."""
-        requests = self.pace_meter.per_second("requests") or 0.0
-        tokens = self.pace_meter.per_second("tokens") or 0.0
-        return requests * 60, tokens * 60
 
     def eta_s(self) -> float | None:
         return Eta(self.done_meter).seconds(self.finished_count, self.total)
@@ -176,9 +179,6 @@ class Progress:
         self.rate_limited_until = e.resume_at
         self.rate_limit_kind = e.kind
 
-    def _notice(self, e: ev.Notice) -> None:
-        self.notices.append(e.message)
-
     def _paused(self, e: ev.RunPaused) -> None:
         self.state = "paused"
 
@@ -235,7 +235,6 @@ _HANDLERS: dict[type, Callable[[Progress, object], None]] = {
     ev.RequestFailed: Progress._failed,
     ev.LimitsObserved: Progress._limits,
     ev.RateLimited: Progress._rate_limited,
-    ev.Notice: Progress._notice,
     ev.RunPaused: Progress._paused,
     ev.RunResumed: Progress._resumed,
     ev.RunStopping: Progress._stopping,

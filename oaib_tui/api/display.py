@@ -28,9 +28,9 @@ def _money(value: float, known: bool) -> str:
 def progress_line(p: Progress) -> str:
     """`job: 1,200/10,000 done │ 3 failed │ RPM 480 │ TPM 52,000 │ $0.0123 │ ETA 2m10s`."""
     rpm, tpm = p.per_minute()
-    finished = p.done + p.resumed_done
+    finished = p.done_total
     total = f"/{p.total:,}" if p.total is not None else ""
-    parts = [f"{p.project or 'job'}: {finished:,}{total} done", f"{p.failed + p.resumed_failed:,} failed",
+    parts = [f"{p.project or 'job'}: {finished:,}{total} done", f"{p.failed_total:,} failed",
              f"RPM {rpm:,.0f}", f"TPM {tpm:,.0f}", _money(p.cost_usd, p.cost_known)]
     if p.finished is None:
         eta = p.eta_s()

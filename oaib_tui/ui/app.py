@@ -215,7 +215,7 @@ class DashboardApp(App[int]):
 
     def _failed_count(self) -> int:
         p = self.model.progress
-        return p.failed + p.resumed_failed
+        return p.failed_total
 
     def action_pause(self) -> None:
         if self.running:

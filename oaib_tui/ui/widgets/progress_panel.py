@@ -34,8 +34,8 @@ class ProgressPanel(Panel):
         sent_rate = p.pace_meter.per_second("requests")
         queued = p.queued
         rows = (
-            ("done", "green", p.done + p.resumed_done, _rate(p.done_meter.per_second("requests"))),
-            ("failed", "red", p.failed + p.resumed_failed, ""),
+            ("done", "green", p.done_total, _rate(p.done_meter.per_second("requests"))),
+            ("failed", "red", p.failed_total, ""),
             ("in flight", "cyan", p.in_flight, f"{_rate(sent_rate)} sent" if sent_rate else ""),
             ("retrying", "yellow", p.retrying, ""),
             ("queued", "dim", queued, ""),
