@@ -9,7 +9,7 @@ Prints:
   answer committed before `handle` returns;
 - for a file of N done items: the time to open it (lock, checks), to load
   `finished_input_keys()` (what a resume needs before its first request),
-  `counts()`, `totals()`, `finished_body_hashes()`, and the file size;
+  `counts()`, `totals()`, and the file size;
   with --outputs, the time to write the results file.
 """
 
@@ -117,7 +117,6 @@ def bench_resume(folder: Path, items: int, outputs: bool) -> None:
     assert len(keys) == items, len(keys)
     timed("counts()", store.counts)
     timed("totals()", store.totals)
-    timed("finished_body_hashes()", store.finished_body_hashes)
     timed("first result row", lambda: next(store.iter_results("done")))
     if outputs:
         timed("write_outputs()", lambda: write_outputs(store, folder / "r.jsonl", folder / "e.jsonl"))

@@ -8,7 +8,7 @@ prints it without a traceback and exits with :data:`EXIT_BAD_INPUT`.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 EXIT_OK = 0
@@ -64,20 +64,6 @@ class UserError(Exception):
         lines = [self.title]
         lines.extend(f"  {p}" for p in self.problems)
         return "\n".join(lines)
-
-
-@dataclass
-class ProblemCollector:
-    """Gathers problems so that a loader can report all of them at once."""
-
-    problems: list[Problem] = field(default_factory=list)
-
-    def add(self, message: str, **where) -> None:
-        self.problems.append(Problem(message, **where))
-
-    def raise_if_any(self, title: str) -> None:
-        if self.problems:
-            raise UserError(title, self.problems)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

@@ -63,7 +63,6 @@ class BatchEngine:
         self.upload_lock = asyncio.Lock()
         self._download_lock = asyncio.Lock()
         self.token = ""
-        self.tally: Counter[str] = Counter()
         self.cost_usd = 0.0
         self.rekeyed = None  # JobRun's fingerprint adoption is the realtime engine's business
         self.scanned_every_line = False
@@ -160,10 +159,7 @@ class BatchEngine:
 
     def emit(self, event: ev.Event) -> None:
         if isinstance(event, ev.RequestSucceeded):
-            self.tally["done"] += 1
             self.cost_usd += event.cost_usd or 0.0
-        elif isinstance(event, ev.RequestFailed):
-            self.tally["failed"] += 1
         self._emit_to(event)
 
     async def sleep(self, seconds: float) -> None:
@@ -352,7 +348,7 @@ class BatchEngine:
     def _finish(self) -> ev.RunFinished:
         counts = self.ledger.store.counts()
         pending = counts["queued"] + counts["sent"]
-        live = sum(1 for p in self.ledger.parts() if p.phase in ("creating", "submitted"))
+        live = sum(1 for p in self.ledger.parts() if p.live)
         if self._stop is not None:
             state, reason, message = "stopped", self._stop.reason, self._stop.message
             if live:
@@ -361,9 +357,8 @@ class BatchEngine:
             code = STOP_EXIT_CODES.get(reason, EXIT_STOPPED)
         else:
             state, reason = "finished", None
-            failed = self.tally["failed"]
             message = "all requests answered" if not counts["failed"] else f"{counts['failed']} requests failed"
-            code = EXIT_SOME_FAILED if counts["failed"] or failed else EXIT_OK
+            code = EXIT_SOME_FAILED if counts["failed"] else EXIT_OK
         finished = ev.RunFinished(state=state, reason=reason, message=message, done=counts["done"],  # type: ignore[arg-type]
                                   failed=counts["failed"], pending=pending, cost_usd=self.cost_usd,
                                   exit_code=code, at=self.wall())

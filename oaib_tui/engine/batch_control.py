@@ -66,7 +66,7 @@ async def cancel_left_behind(backup: Path, client: openai.AsyncOpenAI) -> list[C
 
 
 def _live_parts(reader: StateReader) -> list[Part]:
-    return [part for part in read_parts(reader) if part.phase == "submitted" and part.batch_id]
+    return [part for part in read_parts(reader) if part.live and part.batch_id]
 
 
 async def _cancel(live: list[Part], remote: BatchRemote) -> list[Cancellation]:

@@ -27,7 +27,6 @@ from typing import Any, Literal, Mapping
 __all__ = [
     "MAX_SERVER_DELAY_S",
     "Outcome",
-    "RetryDecision",
     "RetryPolicy",
     "backoff_delay",
     "classify",
@@ -284,39 +283,14 @@ def backoff_delay(
     return max(delay, server_delay + spread * rng.random())
 
 
-@dataclass(frozen=True, slots=True)
-class RetryDecision:
-    """What the runner does after a failed attempt, with the figures for its event."""
-
-    retry: bool
-    delay_s: float
-    """Seconds to wait before the next attempt; 0 when not retrying."""
-    attempt: int
-    """The attempt that failed (1 for the first try)."""
-    retries_left: int
-    """Retries still allowed after this one (if retrying) or now (if not)."""
-    outcome: Outcome
-
-
 class RetryPolicy:
-    """At most `max_retries` retries per request after its first attempt.
+    """At most `max_retries` retries per request after its first attempt."""
 
-    `wait=False` turns every delay into 0 (for tests, like stamina's testing mode).
-    """
-
-    def __init__(self, max_retries: int, *, base: float = 0.5, cap: float = 60.0, wait: bool = True) -> None:
+    def __init__(self, max_retries: int) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
         self.max_retries = max_retries
-        self.base, self.cap, self.wait = base, cap, wait
 
     def should_retry(self, attempt: int, outcome: Outcome) -> bool:
         """True if the outcome is retryable and attempt number `attempt` was not the last allowed."""
         return outcome.action == "retry" and attempt <= self.max_retries
-
-    def decide(self, attempt: int, outcome: Outcome, rng: random.Random) -> RetryDecision:
-        """Whether and when to try again after failed attempt number `attempt`."""
-        if not self.should_retry(attempt, outcome):
-            return RetryDecision(False, 0.0, attempt, max(0, self.max_retries - attempt + 1), outcome)
-        delay = backoff_delay(attempt, outcome.server_delay_s, rng, base=self.base, cap=self.cap)
-        return RetryDecision(True, delay if self.wait else 0.0, attempt, self.max_retries - attempt, outcome)

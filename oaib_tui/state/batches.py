@@ -19,7 +19,6 @@ from typing import Any, Iterable
 from .reader import UINT64_MASK, StateReader
 from .store import StateStore
 
-PHASES = ("written", "uploading", "uploaded", "creating", "submitted", "ended", "downloaded")
 """How far a part got: its file is written, being uploaded, uploaded, its batch being created,
 submitted (live), ended (a final status is known), downloaded (its lines are in the state file)."""
 TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})

@@ -137,14 +137,6 @@ class StateReader:
         return {key & UINT64_MASK for (key,) in rows}
 
     @_reading
-    def finished_body_hash(self, custom_id: str) -> str | None:
-        """The body hash of a finished (done or failed) item, or None: the resume slow path, one item."""
-        row = self.conn.execute(
-            "SELECT body_hash FROM items WHERE custom_id = ? AND status IN ('done', 'failed')", (custom_id,)
-        ).fetchone()
-        return row[0] if row else None
-
-    @_reading
     def finished_status(self, custom_id: str, body_hash: str) -> str | None:
         """`done` or `failed` if the item finished with this very request body, else None."""
         row = self.conn.execute(
@@ -152,13 +144,6 @@ class StateReader:
             (custom_id, body_hash),
         ).fetchone()
         return row[0] if row else None
-
-    @_reading
-    def finished_body_hashes(self, statuses: Iterable[str] = FINISHED) -> dict[str, str]:
-        """custom_id → body hash of every item in `statuses`: the resume slow path, all at once."""
-        wanted = tuple(statuses)
-        rows = self.conn.execute(f"SELECT custom_id, body_hash FROM items WHERE status IN ({_marks(wanted)})", wanted)
-        return dict(rows)
 
     @_reading
     def counts(self) -> dict[str, int]:

@@ -154,15 +154,6 @@ class RequestRows:
             row = self.status.find(status, row + 1)
         return rows
 
-    def position_of(self, status: int | None, row: int) -> int:
-        """How many rows with this status (None: any) come before `row`."""
-        if status is None:
-            return row
-        block = row // BLOCK
-        counts = self._block_counts
-        before = sum(counts[b * 5 + status] for b in range(block))
-        return before + self.status.count(bytes([status]), block * BLOCK, row)
-
     def last_with(self, status: int) -> int | None:
         """The highest row with this status, or None."""
         counts = self._block_counts

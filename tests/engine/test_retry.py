@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from oaib_tui.engine.retry import (
     MAX_SERVER_DELAY_S,
     Outcome,
-    RetryDecision,
     RetryPolicy,
     backoff_delay,
     classify,
@@ -186,19 +185,6 @@ def test_the_policy_allows_max_retries_after_the_first_attempt():
     assert [policy.should_retry(attempt, outcome()) for attempt in (1, 2, 3)] == [True, True, False]
     assert not policy.should_retry(1, outcome("fail"))
     assert not RetryPolicy(0).should_retry(1, outcome())
-
-
-def test_a_decision_says_whether_when_and_how_many_retries_are_left():
-    decision = RetryPolicy(3).decide(1, outcome(delay=2.0), random.Random(1))
-    assert isinstance(decision, RetryDecision)
-    assert (decision.retry, decision.attempt, decision.retries_left) == (True, 1, 2)
-    assert 2.0 <= decision.delay_s <= 2.25
-    given_up = RetryPolicy(3).decide(4, outcome(), random.Random(1))
-    assert (given_up.retry, given_up.delay_s, given_up.retries_left) == (False, 0.0, 0)
-
-
-def test_the_policy_can_be_told_not_to_wait():
-    assert RetryPolicy(3, wait=False).decide(2, outcome(delay=30.0), random.Random(1)).delay_s == 0.0
 
 
 def test_a_negative_retry_count_is_refused():

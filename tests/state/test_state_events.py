@@ -101,7 +101,7 @@ def test_a_changed_request_forgets_the_old_answer(store: StateStore) -> None:
     store.flush()
     item = store.item("a")
     assert (item["status"], item["response"], item["cost_usd"]) == ("queued", None, None)
-    assert store.finished_body_hash("a") is None
+    assert store.finished_status("a", "h1") is None
 
 
 def test_input_keys_beyond_signed_64_bits_round_trip(store: StateStore) -> None:
@@ -118,16 +118,15 @@ def test_a_key_that_does_not_fit_fails_alone_without_blocking_later_answers(stor
     assert committed_rows(store) == [("a", "done")]
 
 
-def test_body_hashes_of_finished_items_serve_the_slow_resume_path(store: StateStore) -> None:
+def test_finished_status_serves_the_slow_resume_path(store: StateStore) -> None:
     answered(store, "a", 0, body_hash="ha")
     store.handle(queued("b", 1, body_hash="hb"))
     store.handle(sent("b", 1))
     store.handle(failed("b", 1))
     store.handle(queued("c", 2, body_hash="hc"))
     store.flush()
-    assert store.finished_body_hashes() == {"a": "ha", "b": "hb"}
-    assert store.finished_body_hashes(["done"]) == {"a": "ha"}
-    assert [store.finished_body_hash(x) for x in "abc"] == ["ha", "hb", None]
+    checks = [("a", "ha"), ("b", "hb"), ("c", "hc"), ("a", "h-edited")]
+    assert [store.finished_status(custom_id, body_hash) for custom_id, body_hash in checks] == ["done", "failed", None, None]
 
 
 def test_answers_are_committed_at_once_and_bookkeeping_rides_along(store: StateStore) -> None:

@@ -82,7 +82,6 @@ def test_filtered_lookups_agree_with_a_plain_scan(status):
     for n in (0, 1, len(matching) // 2, len(matching) - 1):
         assert rows.nth(status, n) == matching[n]
         assert rows.rows_from(status, n, 25) == matching[n:n + 25]
-        assert rows.position_of(status, matching[n]) == n
     assert rows.nth(status, len(matching)) is None
     if status is not None:
         assert rows.last_with(status) == matching[-1]

@@ -8,13 +8,12 @@ import math
 from rich.console import Group
 from rich.text import Text
 
+from ...engine.meters import HISTORY_KEEP_S
 from ..format import bar, compact, sparkline, spread
 from .panel import Panel
 
 SOURCES = {"headers": "learned from headers", "fixed": "fixed", "starting": "not learned yet"}
 SPARK_BUCKET_S = 2.0
-HISTORY_S = 300.0
-"""How far back the meters keep seconds (RateMeter's history)."""
 
 
 class LimitsPanel(Panel):
@@ -74,7 +73,7 @@ class LimitsPanel(Panel):
 
     @staticmethod
     def _buckets(width: int) -> int:
-        return max(1, min(int(HISTORY_S / SPARK_BUCKET_S), width))
+        return max(1, min(int(HISTORY_KEEP_S / SPARK_BUCKET_S), width))
 
     def _pause_line(self, width: int) -> Text:
         p = self.model.progress

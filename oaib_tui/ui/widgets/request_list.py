@@ -131,24 +131,20 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         return max(self.scrollable_content_region.width, 60)
 
     def _follow(self) -> None:
-        anchor = self._anchor_row()
-        if anchor is None:
+        position = self._follow_position()
+        if position is None:
             return
-        position = self.rows.position_of(self.filter, anchor)
         if position != self.cursor:
             self.cursor = position
             self.refresh()
-        top = max(0, position - self.page_height + 1 + FOLLOW_MARGIN)
-        if self.filter is not None:
-            top = max(0, position - self.page_height + 1)
-        self.scroll_to(y=top, animate=False, immediate=True)
+        margin = FOLLOW_MARGIN if self.filter is None else 0
+        self.scroll_to(y=max(0, position - self.page_height + 1 + margin), animate=False, immediate=True)
 
-    def _anchor_row(self) -> int | None:
-        """The row to keep in view: the newest in flight, else the newest finished (or, filtered, the last)."""
-        rows = self.rows
+    def _follow_position(self) -> int | None:
+        """Where to keep the cursor: filtered, on the last row; else on the newest in flight, or the newest finished."""
         if self.filter is not None:
-            count = rows.count(self.filter)
-            return rows.nth(self.filter, count - 1) if count else None
+            return self.visible_count - 1 if self.visible_count else None
+        rows = self.rows
         for status in (IN_FLIGHT, RETRYING):
             row = rows.last_with(status)
             if row is not None:
