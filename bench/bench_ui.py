@@ -27,26 +27,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import pty
 import random
 import signal
-import socket
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import termios
 import threading
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 import fcntl
 import yaml
+
+import common
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "ui.json"
@@ -222,40 +219,6 @@ def _row_bytes() -> float:
 
 # -- part 2: CPU next to a headless run ----------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def simulator(latency_ms: float) -> Iterator[str]:
-    """`oaib-tui sim` on a loopback port, limits out of the way; yields its base URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "oaib_tui.cli", "sim", "--port", str(port), "--rpm", "100000000", "--tpm",
-         "10000000000", "--latency-ms", str(latency_ms), "--seed", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/models", timeout=1).read()  # noqa: S310 - loopback only
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the simulator did not start")
-                time.sleep(0.05)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def write_job(folder: Path, base_url: str, requests: int, rpm: int) -> Path:
     rng = random.Random(5)
     words = ("kettle", "lamp", "planter", "backpack", "desk tidy", "bird feeder")
@@ -317,7 +280,8 @@ def part_overhead(seconds: float, rounds: int, events_per_s: int) -> dict[str, A
     rpm = int(events_per_s / EVENTS_PER_REQUEST * 60)
     requests = int(rpm / 60 * seconds)
     headless, dashboard, keys = [], [], []
-    with simulator(latency_ms=50) as base_url:
+    with common.simulator(latency_ms=50, rpm=100_000_000, tpm=10_000_000_000, seed=1) as sim:
+        base_url = sim.base_url
         for _ in range(rounds):
             for name, run, results in (("headless", run_headless, headless), ("dashboard", run_dashboard, dashboard)):
                 with tempfile.TemporaryDirectory() as folder:
@@ -349,11 +313,6 @@ def _load() -> list[float]:
     return [round(load, 2) for load in os.getloadavg()]
 
 
-def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "os": platform.platform(),
-            "load_average_at_start": _load()}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("pages", "overhead", "all"), default="all")
@@ -366,17 +325,16 @@ def main() -> None:
     if args.serve_list:
         serve_list(args.serve_list)
         return
-    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results.update(benchmark="ui", date=time.strftime("%Y-%m-%dT%H:%M:%S%z"), machine=machine())
+    # One part run alone keeps the other part's figures from the last results file.
+    earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results: dict[str, Any] = {part: earlier[part] for part in ("pages", "overhead") if part in earlier}
     if args.part in ("pages", "all"):
         results["pages"] = part_pages(args.presses)
         print(json.dumps(results["pages"], indent=2))
     if args.part in ("overhead", "all"):
         results["overhead"] = part_overhead(args.seconds, args.rounds, args.events_per_s)
         print(json.dumps({k: v for k, v in results["overhead"].items() if k not in ("headless", "dashboard")}, indent=2))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    print(f"wrote {common.save_results('ui', results).relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
