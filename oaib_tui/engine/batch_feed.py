@@ -15,9 +15,9 @@ from collections import Counter
 from typing import TYPE_CHECKING, Iterator
 
 from .. import tokens
-from ..errors import Problem, UserError
 from ..pricing import worst_case_cost
-from ..project import PreparedRequest, RequestPlan
+from ..project import PreparedRequest
+from ..project.requests import UniqueIds
 from ..state.batches import Part
 from . import events as ev
 from .batch_writer import LineForm, PartLimits, PartWriter, WrittenPart, parts_folder
@@ -84,7 +84,7 @@ class PartFeeder:
         plan, ledger = self.engine.plan, self.engine.ledger
         fast = ledger.store.stored_fingerprint() == plan.fingerprint
         skip = ledger.skip_keys() if fast else set()
-        unique = _UniqueIds(plan)
+        unique = UniqueIds(plan)
         for skipped, line in enumerate(plan.lines()):
             if skip and plan.input_key(line) in skip:
                 if skipped % SKIP_YIELD_EVERY == 0:
@@ -93,7 +93,7 @@ class PartFeeder:
             request = plan.prepare(line)
             if not fast and ledger.should_skip(request.custom_id, request.body_hash):
                 continue
-            unique.check(request)
+            unique.check(request, line)
             yield request
 
     def _write_request(self, writer: PartWriter, request: PreparedRequest) -> WrittenPart | None:
@@ -154,21 +154,3 @@ class PartFeeder:
         self._leftover_writer = None
         reason = Counter(engine.reasons.get(p.part, p.status or "unfinished") for p in group).most_common(1)[0][0]
         engine.emit(ev.BatchResubmitted(items=count, reason=reason, to="batch", at=engine.wall()))
-
-
-class _UniqueIds:
-    """Refuses a custom_id used twice (the Batch API refuses a file that repeats one)."""
-
-    def __init__(self, plan: RequestPlan) -> None:
-        self._needed = any(t is not None for t in plan.ids) or any(r.format == "batch" for r in plan.readers)
-        self._seen: set[int] = set()
-
-    def check(self, request: PreparedRequest) -> None:
-        if not self._needed:
-            return  # default ids (`<source>-<line>`) are unique by construction
-        key = hash(request.custom_id)
-        if key in self._seen:
-            raise UserError("duplicate custom_id", [Problem(
-                f"custom_id `{request.custom_id}` is used by an earlier record too", file=request.source,
-                line=request.line)])
-        self._seen.add(key)

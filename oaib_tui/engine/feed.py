@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from .. import tokens
-from ..errors import Problem, UserError
 from ..pricing import PriceBook, worst_case_cost
 from ..project import PreparedRequest, RequestPlan
-from ..project.requests import HashSet
+from ..project.requests import UniqueIds
 from ..project.schema import LoadedProject
 from . import events as ev
 from .resume import ResumeIndex
@@ -90,7 +89,7 @@ class ItemFeed:
         self.project, self.plan, self.resume_index = project, plan, resume_index
         self.prices, self.counters, self._emit, self.wall = prices, counters, emit, wall
         self.limits = project.spec.limits
-        self._seen_ids = HashSet()
+        self._unique = UniqueIds(plan)
         # On the slow resume path, the new line keys of finished items, so the state file can
         # adopt this run's fingerprint and the next resume is fast again.
         self.rekeyed: RekeyedItems | None = None if resume_index.has_keys else RekeyedItems()
@@ -111,18 +110,11 @@ class ItemFeed:
             elif status == "failed":
                 counters.skipped_failed += 1
             else:
-                self._check_unique(request)
+                self._unique.check(request, line)
                 yield self._queue(request)
                 continue
             if (counters.skipped_done + counters.skipped_failed) % SKIP_YIELD_EVERY == 0:
                 yield None
-
-    def _check_unique(self, request: PreparedRequest) -> None:
-        if not self._seen_ids.add(hash(request.custom_id)):
-            raise UserError("duplicate custom_id", [Problem(
-                f"custom_id `{request.custom_id}` is used by an earlier record too",
-                file=request.source, line=request.line,
-            )])
 
     def _queue(self, request: PreparedRequest) -> Item:
         model = str(request.body.get("model") or self.project.spec.model)

@@ -241,17 +241,14 @@ class RequestPlan:
 
     def __iter__(self) -> Iterator[PreparedRequest]:
         """Every request in order; a custom_id used twice is a UserError naming both places."""
-        # Default ids (`<source>-<line>`) are unique by construction, so only custom ids cost memory:
-        # one 64-bit hash per id, in a HashSet (16 MB of table at a million).
-        track = any(template is not None for template in self.ids) or any(r.format == "batch" for r in self.readers)
-        seen = HashSet()
+        unique = UniqueIds(self)
         for line in self.lines():
             request = self.prepare(line)
-            if track and not seen.add(hash(request.custom_id)):
-                self._raise_if_duplicate(request, line)
+            unique.check(request, line)
             yield request
 
-    def _raise_if_duplicate(self, request: PreparedRequest, line: SourceLine) -> None:
+    def raise_if_duplicate(self, request: PreparedRequest, line: SourceLine) -> None:
+        """The UserError for a custom_id an earlier line used too; nothing if none did (a mere hash collision)."""
         # A hash hit is confirmed by finding the earlier line; a mere hash collision is no error.
         for earlier in self.lines():
             if earlier.seq >= line.seq:
@@ -273,6 +270,23 @@ class RequestPlan:
         key = f"sources[{reader.index}].items[{line.line - 1}]" if reader.format == "items" else None
         problem = Problem(message, file=reader.label, key=key, hint=hint, **where)
         return UserError(f"{reader.label}: a record cannot become a request", [problem])
+
+
+class UniqueIds:
+    """Refuses a custom_id used twice, naming both places, for whoever prepares requests in order.
+
+    Default ids (`<source>-<line>`) are unique by construction, so only custom ids
+    cost memory: one 64-bit hash per id, in a HashSet (16 MB of table at a million).
+    """
+
+    def __init__(self, plan: RequestPlan) -> None:
+        self._plan = plan
+        self._needed = any(t is not None for t in plan.ids) or any(r.format == "batch" for r in plan.readers)
+        self._seen = HashSet()
+
+    def check(self, request: PreparedRequest, line: SourceLine) -> None:
+        if self._needed and not self._seen.add(hash(request.custom_id)):
+            self._plan.raise_if_duplicate(request, line)
 
 
 def _refuse_shared_names(readers: list[SourceReader]) -> None:

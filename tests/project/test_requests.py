@@ -116,7 +116,7 @@ class TestDuplicateIds:
     def test_a_hash_hit_without_an_earlier_equal_id_is_no_error(self, make_project):
         plan = make_plan(make_project, id_line='    id: "{sku}"')
         lines = list(plan.lines())
-        plan._raise_if_duplicate(plan.prepare(lines[1]), lines[1])  # as if hash("a2") had collided with hash("a1")
+        plan.raise_if_duplicate(plan.prepare(lines[1]), lines[1])  # as if hash("a2") had collided with hash("a1")
 
 
 class TestResumeKeys:
