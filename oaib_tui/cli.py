@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UserError
+from .errors import EXIT_INTERRUPTED, UserError
 
 PROJECT_ARG = click.argument("project", type=click.Path(dir_okay=False, path_type=Path))
 
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as error:
         error.show()
-        sys.exit(EXIT_BAD_INPUT if error.exit_code == 2 else error.exit_code)
+        sys.exit(error.exit_code)  # click's usage errors exit 2, our EXIT_BAD_INPUT
     except KeyboardInterrupt:
         sys.exit(EXIT_INTERRUPTED)
 

@@ -150,7 +150,6 @@ class RequestPlan:
         self.project = project
         self.endpoint: str = spec.endpoint
         self.readers = [SourceReader(project, i) for i in range(len(spec.sources))]
-        _refuse_shared_names(self.readers)
         self.body = Template(body_template(spec.request, spec.model), "request")
         self.ids = [Template(r.spec.id, f"sources[{r.index}].id", text_only=True) if r.spec.id else None for r in self.readers]
         self.keep = [(name, tuple(name.split("."))) for name in spec.output.keep]
@@ -287,16 +286,6 @@ class UniqueIds:
     def check(self, request: PreparedRequest, line: SourceLine) -> None:
         if self._needed and not self._seen.add(hash(request.custom_id)):
             self._plan.raise_if_duplicate(request, line)
-
-
-def _refuse_shared_names(readers: list[SourceReader]) -> None:
-    seen: dict[str, int] = {}
-    for reader in readers:
-        if reader.name in seen:
-            message = f"sources[{seen[reader.name]}] and sources[{reader.index}] are both named `{reader.name}`"
-            hint = "give one of them a `name:`; names keep default custom_ids and resume keys apart"
-            raise UserError("two sources share a name", [Problem(message, key=f"sources[{reader.index}]", hint=hint)])
-        seen[reader.name] = reader.index
 
 
 def _item_position(project: LoadedProject, line: SourceLine) -> dict[str, int]:
