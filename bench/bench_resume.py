@@ -96,6 +96,14 @@ def _insert(conn: sqlite3.Connection, items: list[tuple], payloads: list[tuple])
     conn.execute("COMMIT")
 
 
+def build_in_child(project: Path, done: int) -> float:
+    """build_done_state in a process of its own: a child's peak RSS (wait4) starts from its parent's
+    at exec, so this process must stay small for the runs' figures to be their own."""
+    built = subprocess.run([sys.executable, __file__, "--build-state", str(project), str(done)],
+                           capture_output=True, text=True, check=True)
+    return float(built.stdout)
+
+
 def first_new_request(project: Path, sim: common.Simulator, first_new_seq: int, timeout: float) -> dict[str, Any]:
     """Start a run and time it to its first request at the simulator; let it finish (only the new lines)."""
     before = sim.received()
@@ -162,14 +170,18 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900, help="seconds before a run is abandoned")
     parser.add_argument("--name", default="resume", help="results file: bench/results/NAME.json (default resume)")
     parser.add_argument("--no-save", action="store_true", help="print only; do not write the results file")
+    parser.add_argument("--build-state", nargs=2, metavar=("PROJECT", "LINES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build_state:
+        print(build_done_state(Path(args.build_state[0]), int(args.build_state[1])))
+        return
     with tempfile.TemporaryDirectory(prefix="oaib-bench-resume-") as name, common.simulator(latency_ms=50) as sim:
         figures = run_all(Path(name), sim, args)
     report(figures, args)
 
 
 def run_all(folder: Path, sim: common.Simulator, args: argparse.Namespace) -> dict[str, Any]:
-    from oaib_tui.project import RequestPlan, load_project
+    from oaib_tui.project import load_project
 
     baseline_dir = folder / "baseline"
     baseline_dir.mkdir()
@@ -178,7 +190,7 @@ def run_all(folder: Path, sim: common.Simulator, args: argparse.Namespace) -> di
     baseline = first_new_request(common.write_project(baseline_dir, base_url=sim.base_url), sim, 0, args.timeout)
     source = common.write_products(folder / "products.jsonl", args.lines)
     project = common.write_project(folder, base_url=sim.base_url)
-    build_s = build_done_state(project, args.lines)
+    build_s = build_in_child(project, args.lines)
     state = load_project(project).state_path
     print(f"built a state file of {args.lines:,} done items in {build_s:.1f} s ({state.stat().st_size / 1e6:,.0f} MB)")
     figures: dict[str, Any] = {"baseline": baseline, "build_state_s": round(build_s, 1), "state_file_mb": round(state.stat().st_size / 1e6)}

@@ -191,7 +191,9 @@ def reap(process: subprocess.Popen) -> tuple[int, Any] | None:
 
     os.wait4 gives this child's figures alone, where RUSAGE_CHILDREN would mix in every child
     waited for so far (the simulator included). Popen.poll() must not be called on such a
-    child: it would reap it first and the figures would be lost.
+    child: it would reap it first and the figures would be lost. Its ru_maxrss starts from
+    this process's own peak at exec (Linux keeps it across exec): a benchmark must stay
+    smaller than what it measures (bench_resume builds its big state file in a child).
     """
     pid, status, usage = os.wait4(process.pid, os.WNOHANG)
     if not pid:
