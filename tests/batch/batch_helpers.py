@@ -12,7 +12,7 @@ from oaib_tui.job import JobRun
 from oaib_tui.project import load_project
 from oaib_tui.sim.app import SimulatorApp
 
-__all__ = ["Recorder", "batch_sim", "parts_of", "read_jsonl", "run_batch", "write_batch_project"]
+__all__ = ["Recorder", "batch_sim", "parts_of", "read_jsonl", "run_batch", "wait_for", "write_batch_project"]
 from oaib_tui.sim.client import simulator_http_client
 from oaib_tui.state.batches import Part, read_parts
 from oaib_tui.state.reader import StateReader
@@ -52,6 +52,13 @@ async def run_batch(path: Path, app: SimulatorApp, *, fresh: bool = False, retry
     finally:
         job.close()
     return finished, recorder, job
+
+
+async def wait_for(rec: Recorder, predicate, timeout: float = 3600) -> None:
+    """Until an event recorded so far satisfies `predicate` (virtual seconds under looptime)."""
+    async with asyncio.timeout(timeout):
+        while not any(predicate(e) for e in rec.events):
+            await asyncio.sleep(1)
 
 
 def parts_of(path: Path) -> list[Part]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
@@ -11,7 +10,7 @@ from oaib_tui.engine import events as ev
 from oaib_tui.errors import EXIT_INTERRUPTED, EXIT_STOPPED
 from oaib_tui.sim.client import simulator_openai_client
 
-from batch_helpers import batch_sim, parts_of, read_jsonl, run_batch, write_batch_project
+from batch_helpers import batch_sim, parts_of, read_jsonl, run_batch, wait_for, write_batch_project
 
 pytestmark = pytest.mark.looptime
 
@@ -21,12 +20,6 @@ PART_TOKENS = 5 * tokens.prompt_tokens("/v1/chat/completions", {"messages": MESS
 
 def refusals(app) -> list:
     return [b for b in app.batch_api.book.all() if b.errors and b.errors[0]["code"] == "token_limit_exceeded"]
-
-
-async def wait_for(rec, predicate, timeout: float = 3600) -> None:
-    async with asyncio.timeout(timeout):
-        while not any(predicate(e) for e in rec.events):
-            await asyncio.sleep(1)
 
 
 async def test_the_enqueued_token_limit_is_learned_and_later_parts_wait_for_room(tmp_path):

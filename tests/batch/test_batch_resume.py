@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
@@ -10,7 +9,7 @@ from oaib_tui.engine import events as ev
 from oaib_tui.errors import EXIT_INTERRUPTED
 from oaib_tui.state.batches import BatchLedger
 
-from batch_helpers import batch_sim, parts_of, read_jsonl, run_batch, write_batch_project
+from batch_helpers import batch_sim, parts_of, read_jsonl, run_batch, wait_for, write_batch_project
 
 pytestmark = pytest.mark.looptime
 
@@ -41,9 +40,7 @@ async def crashed_run(path, app):
 def stop_once_created(batches: int):
     """A `during` for run_batch: stop the run once it has created `batches` batches."""
     async def stop(job, rec):
-        async with asyncio.timeout(600):
-            while len(rec.of(ev.BatchCreated)) < batches:
-                await asyncio.sleep(1)
+        await wait_for(rec, lambda _: len(rec.of(ev.BatchCreated)) >= batches, timeout=600)
         job.engine.stop()
 
     return stop
