@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from oaib_tui.engine import events as ev
