@@ -78,6 +78,13 @@ class PriceBook:
         }
         return cls(overrides)
 
+    def unpriced_note(self, model: str, *, budget_capped: bool) -> str | None:
+        """What a run says when it cannot price `model`, or None if it can."""
+        if self.price(model) is not None:
+            return None
+        note = f"no price known for `{model}`: costs show as unknown (add it under `pricing:`)"
+        return note + "; the budget cap cannot be enforced" if budget_capped else note
+
     def price(self, model: str) -> ModelPrice | None:
         """The price of a model or of its dated snapshot (`gpt-4o-2024-08-06` → `gpt-4o`)."""
         if model in self._prices:

@@ -219,7 +219,7 @@ class BatchEngine:
         counts = self.ledger.store.counts()
         self.emit(ev.RunStarted(
             project=self.project.name, model=self.spec.model, endpoint=self.spec.endpoint, mode="batch",
-            resumed_done=counts["done"], resumed_failed=counts["failed"], total_known=self._plan_total(),
+            resumed_done=counts["done"], resumed_failed=counts["failed"], total_known=self.plan.estimate_total(),
             at=self.wall()))
         self._warn_if_unpriced()
         self.token = self.ledger.token()
@@ -241,16 +241,10 @@ class BatchEngine:
             raise self._crash
         return self._finish()
 
-    def _plan_total(self) -> int | None:
-        try:
-            return self.plan.estimate_total()
-        except (AttributeError, OSError):
-            return None
-
     def _warn_if_unpriced(self) -> None:
-        if self.prices.price(self.spec.model) is None:
-            self.emit(ev.Notice(f"no price known for `{self.spec.model}`: costs show as unknown "
-                                "(add it under `pricing:`)", "warning", at=self.wall()))
+        note = self.prices.unpriced_note(self.spec.model, budget_capped=self.spec.limits.max_cost_usd is not None)
+        if note:
+            self.emit(ev.Notice(note, "warning", at=self.wall()))
 
     def _reattach(self, parts: list[Part]) -> None:
         """Carry on with the parts earlier runs left: live batches are followed, ended ones downloaded."""

@@ -14,7 +14,7 @@ import heapq
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import openai
 
@@ -144,7 +144,7 @@ class Engine:
         self._emit(ev.RunStarted(
             project=self.project.name, model=spec.model, endpoint=spec.endpoint, mode=spec.mode,
             resumed_done=self.resume_index.done, resumed_failed=self.resume_index.failed,
-            total_known=self.plan_total(), at=self.wall(),
+            total_known=self.plan.estimate_total(), at=self.wall(),
         ))
         self._emit_limits(force=True)
         self._warn_if_unpriced()
@@ -156,12 +156,6 @@ class Engine:
                 task.cancel()
         return self._finish()
 
-    def plan_total(self) -> int | None:
-        try:
-            return self.plan.estimate_total()
-        except (AttributeError, OSError):
-            return None
-
     def _build_limiter(self) -> RateLimiter:
         limits = self.limits
         return RateLimiter(
@@ -170,11 +164,8 @@ class Engine:
         )
 
     def _warn_if_unpriced(self) -> None:
-        model = self.project.spec.model
-        if self.prices.price(model) is None:
-            note = f"no price known for `{model}`: costs show as unknown (add it under `pricing:`)"
-            if self.limits.max_cost_usd is not None:
-                note += "; the budget cap cannot be enforced"
+        note = self.prices.unpriced_note(self.project.spec.model, budget_capped=self.limits.max_cost_usd is not None)
+        if note:
             self._emit(ev.Notice(note, "warning", at=self.wall()))
 
     async def _dispatch(self) -> None:

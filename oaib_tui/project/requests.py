@@ -175,9 +175,15 @@ class RequestPlan:
                 yield SourceLine(seq, reader.name, reader.index, reader.path, line, raw)
                 seq += 1
 
-    def estimate_total(self) -> int:
-        """About how many requests the plan holds, counted fast from line breaks (for progress bars)."""
-        return sum(reader.estimate_count() for reader in self.readers)
+    def estimate_total(self) -> int | None:
+        """About how many requests the plan holds, counted fast from line breaks (for progress bars).
+
+        None if a source cannot be read now: reading it for real says why.
+        """
+        try:
+            return sum(reader.estimate_count() for reader in self.readers)
+        except OSError:
+            return None
 
     def input_key(self, line: SourceLine) -> int:
         """The fast resume key of a line: changes when the line, its place or the plan's fingerprint does.
