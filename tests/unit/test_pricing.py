@@ -38,3 +38,11 @@ def test_override_replaces_the_table_and_cached_defaults_to_input():
 def test_worst_case_assumes_every_allowed_output_token():
     price = PriceBook().price("gpt-4o")
     assert worst_case_cost(price, 1000, 200) == pytest.approx((1000 * 2.5 + 200 * 10) / 1e6)
+
+
+def test_an_unpriced_model_is_said_once_with_what_it_costs_the_budget_cap():
+    book = PriceBook()
+    assert book.unpriced_note("gpt-4o-mini", budget_capped=True) is None
+    assert book.unpriced_note("my-model", budget_capped=False) == (
+        "no price known for `my-model`: costs show as unknown (add it under `pricing:`)")
+    assert book.unpriced_note("my-model", budget_capped=True).endswith("; the budget cap cannot be enforced")
