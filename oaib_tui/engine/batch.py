@@ -318,10 +318,14 @@ class BatchEngine:
         while self._not_uploaded >= PARTS_AHEAD and not self._halt:
             await self._sleep_until_poked()
 
+    def resubmit_reason(self, parts: list[Part]) -> str:
+        """Why these parts' unfinished items go round again: the commonest reason among them."""
+        return Counter(self.reasons.get(p.part, p.status or "unfinished") for p in parts).most_common(1)[0][0]
+
     async def _run_realtime(self) -> None:
         parts, self._to_realtime = self._to_realtime, []
         keys, ids = self.ledger.unfinished_items(p.part for p in parts)
-        reason = Counter(self.reasons.get(p.part, p.status or "unfinished") for p in parts).most_common(1)[0][0]
+        reason = self.resubmit_reason(parts)
         self.emit(ev.BatchResubmitted(items=len(ids), reason=reason, to="realtime", at=self.wall()))
         fast = self.ledger.store.stored_fingerprint() == self.plan.fingerprint
         self._realtime = realtime_engine(self.project, self.client, self.emit, OnlyThese.of(keys if fast else None, ids))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
 from typing import TYPE_CHECKING, Iterator
 
 from .. import tokens
@@ -152,5 +151,4 @@ class PartFeeder:
         for closed in writer.close_all():
             await engine.submit(closed, moved.pop(closed.number), round_)
         self._leftover_writer = None
-        reason = Counter(engine.reasons.get(p.part, p.status or "unfinished") for p in group).most_common(1)[0][0]
-        engine.emit(ev.BatchResubmitted(items=count, reason=reason, to="batch", at=engine.wall()))
+        engine.emit(ev.BatchResubmitted(items=count, reason=engine.resubmit_reason(group), to="batch", at=engine.wall()))

@@ -217,8 +217,12 @@ class PartJourney:
         """The provider will not make a batch of this file (400-type): its items go to a new part."""
         self.owner.emit(ev.Notice(f"part {part.part}: the batch could not be created ({message})", "warning",
                                   at=self.owner.wall()))
+        return self._end_failed(part, "create_refused", message)
+
+    def _end_failed(self, part: Part, code: str, message: str) -> Part:
+        """End a part whose batch will never run: its unfinished items go round again."""
         return self.owner.ledger.update(part, phase="ended", status="failed", ended_at=self.owner.wall(),
-                                        errors=[{"code": "create_refused", "line": None, "message": message}])
+                                        errors=[{"code": code, "line": None, "message": message}])
 
     # -- follow ---------------------------------------------------------------------------
 
@@ -248,8 +252,7 @@ class PartJourney:
         owner = self.owner
         owner.emit(ev.Notice(f"batch {part.batch_id} (part {part.part}) is unknown to the provider ({message}): "
                              "its unfinished items go into a new batch", "warning", at=owner.wall()))
-        return owner.ledger.update(part, phase="ended", status="failed", ended_at=owner.wall(),
-                                   errors=[{"code": "batch_not_found", "line": None, "message": message}])
+        return self._end_failed(part, "batch_not_found", message)
 
     def _observe(self, part: Part, batch: RemoteBatch) -> Part:
         owner, now = self.owner, self.owner.wall()
@@ -295,9 +298,8 @@ class PartJourney:
             owner.emit(ev.Notice(f"the provider's enqueued-token limit for {part.model} is full (limit {known}): "
                                  f"part {part.part} waits for earlier batches to finish", "info", at=owner.wall()))
         if learned is not None and part.tokens > learned:
-            return owner.ledger.update(part, phase="ended", status="failed", ended_at=owner.wall(), errors=[{
-                "code": "token_limit_exceeded", "line": None,
-                "message": f"the part holds {part.tokens:,} tokens, over the limit of {learned:,}: split smaller"}])
+            return self._end_failed(part, "token_limit_exceeded",
+                                    f"the part holds {part.tokens:,} tokens, over the limit of {learned:,}: split smaller")
         return owner.ledger.update(part, phase="uploaded", batch_id=None, status=None, refusals=part.refusals + 1,
                                    total=0, completed=0, failed=0)
 
