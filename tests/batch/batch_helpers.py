@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import httpx2
+
 from job_helpers import Recorder, inline_items, read_jsonl, sim_on_loop_clock, write_project_file
 from oaib_tui.engine import events as ev
 from oaib_tui.job import JobRun
@@ -13,7 +15,7 @@ from oaib_tui.project import load_project
 from oaib_tui.sim.app import SimulatorApp
 
 __all__ = ["Recorder", "batch_sim", "parts_of", "read_jsonl", "run_batch", "wait_for", "write_batch_project"]
-from oaib_tui.sim.client import simulator_http_client
+from oaib_tui.sim.client import IN_PROCESS_BASE_URL, simulator_http_client
 from oaib_tui.state.batches import Part, read_parts
 from oaib_tui.state.reader import StateReader
 
@@ -38,11 +40,16 @@ batch_sim = sim_on_loop_clock  # under looptime a 24 h batch takes no real time
 
 
 async def run_batch(path: Path, app: SimulatorApp, *, fresh: bool = False, retry_failed: bool = False,
-                    during=None) -> tuple[ev.RunFinished, Recorder, JobRun]:
-    """Run a project once against `app`; `during(job, recorder)` runs beside it. The store is closed after."""
+                    during=None, transport: httpx2.AsyncBaseTransport | None = None,
+                    ) -> tuple[ev.RunFinished, Recorder, JobRun]:
+    """Run a project once against `app` (through `transport` if given); `during(job, recorder)` runs beside it.
+
+    The store is closed after.
+    """
     recorder = Recorder()
-    job = JobRun(load_project(path), fresh=fresh, http_client=simulator_http_client(app), consumers=[recorder],
-                 retry_failed=retry_failed)
+    http = (simulator_http_client(app) if transport is None
+            else httpx2.AsyncClient(transport=transport, base_url=IN_PROCESS_BASE_URL))
+    job = JobRun(load_project(path), fresh=fresh, http_client=http, consumers=[recorder], retry_failed=retry_failed)
     try:
         run = asyncio.ensure_future(job.run())
         if during is not None:
