@@ -77,7 +77,6 @@ class Progress:
 
     def __post_init__(self) -> None:
         self.sent_meter = RateMeter(self.clock)
-        self.pace_meter = RateMeter(self.clock, window_s=PACE_WINDOW_S)
         self.done_meter = RateMeter(self.clock, window_s=PACE_WINDOW_S)
         self._awaiting_retry: set[str] = set()
 
@@ -140,7 +139,6 @@ class Progress:
         self.retrying = len(self._awaiting_retry)
         now = self.clock()
         self.sent_meter.record(now, requests=1, tokens=e.reserved_tokens)
-        self.pace_meter.record(now, requests=1, tokens=e.reserved_tokens)
 
     def _answered(self) -> None:
         # Never below zero: after a resume, batches sent by an earlier run answer without a send event.

@@ -64,28 +64,31 @@ class RateMeter:
                 return
         bins.appendleft([second, requests, tokens])
 
-    def per_minute(self) -> tuple[float, float]:
-        """(requests, tokens) recorded over the last `window_s` seconds, scaled to a minute."""
-        since = math.floor(self._clock()) - self.window_s
+    def per_minute(self, window_s: float | None = None) -> tuple[float, float]:
+        """(requests, tokens) recorded over the last `window_s` seconds (default: the meter's), scaled to a minute."""
+        window_s = window_s or self.window_s
+        since = math.floor(self._clock()) - window_s
         requests = tokens = 0.0
         for second, bin_requests, bin_tokens in reversed(self._bins):
             if second <= since:
                 break
             requests += bin_requests
             tokens += bin_tokens
-        scale = 60.0 / self.window_s
+        scale = 60.0 / window_s
         return requests * scale, tokens * scale
 
-    def per_second(self, what: What = "requests") -> float | None:
-        """The recent pace: over the window, or since the first record if that is more recent; None at first."""
+    def per_second(self, what: What = "requests", window_s: float | None = None) -> float | None:
+        """The recent pace: over the window (default: the meter's), or since the first record if that is
+        more recent; None at first. A window longer than the history kept is cut to it."""
         if self._first_at is None:
             return None
-        span = min(self.window_s, self._clock() - self._first_at)
+        window_s = min(window_s or self.window_s, self._keep_s)
+        span = min(window_s, self._clock() - self._first_at)
         if span < 1.0:
             return None
-        requests, tokens = self.per_minute()
+        requests, tokens = self.per_minute(window_s)
         counted = requests if what == "requests" else tokens
-        return counted / 60.0 * self.window_s / span
+        return counted / 60.0 * window_s / span
 
     def history(self, buckets: int = 30, bucket_s: float = 2.0, what: What = "tokens") -> list[float]:
         """Counts per bucket of `bucket_s` seconds, oldest first, the last one ending now (for a sparkline)."""

@@ -34,6 +34,15 @@ def test_a_shorter_window_is_scaled_to_a_minute():
     assert meter.per_minute() == (60, 600)
 
 
+def test_a_query_may_ask_for_a_shorter_window_than_the_meters():
+    clock = Clock()
+    meter = RateMeter(clock)  # a minute
+    for second in range(120):
+        meter.record(clock.now - second, requests=1 if second < 10 else 3)
+    assert meter.per_second("requests") == pytest.approx((10 + 50 * 3) / 60)
+    assert meter.per_second("requests", window_s=10) == pytest.approx(1.0)
+
+
 def test_events_recorded_out_of_order_land_in_their_own_second():
     clock = Clock()
     meter = RateMeter(clock)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ...progress import PACE_WINDOW_S
 from ..format import bar, count
 from .panel import Panel
 
@@ -31,7 +32,7 @@ class ProgressPanel(Panel):
         if p.resumed_done or p.resumed_failed:
             caption += f", {count(p.resumed_done + p.resumed_failed)} before"
         text.append(caption + "\n", "dim")
-        sent_rate = p.pace_meter.per_second("requests")
+        sent_rate = p.sent_meter.per_second("requests", window_s=PACE_WINDOW_S)
         queued = p.queued
         rows = (
             ("done", "green", p.done_total, _rate(p.done_meter.per_second("requests"))),
