@@ -75,6 +75,37 @@ def batch_status_line(p: Progress) -> str:
     return " │ ".join(parts)
 
 
+class LiveLine:
+    """One status line on a text stream: redrawn in place on a terminal, else printed as a new line each time."""
+
+    def __init__(self, out: TextIO, interactive: bool) -> None:
+        self.out, self.interactive = out, interactive
+        self._width = 0
+
+    def show(self, line: str) -> None:
+        if not self.interactive:
+            self.println(line)
+            return
+        self.out.write("\r" + line + " " * max(0, self._width - len(line)))
+        self._width = len(line)
+        self.out.flush()
+
+    def println(self, text: str) -> None:
+        """A line of its own, above the status line (which the next `show` draws again)."""
+        if self._width:
+            self.out.write("\r" + " " * self._width + "\r")
+            self._width = 0
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def end(self) -> None:
+        """Leave the status line as it is and move below it."""
+        if self._width:
+            self.out.write("\n")
+            self._width = 0
+        self.out.flush()
+
+
 class HeadlessReporter:
     """Prints progress for one run; `handle` is its event consumer."""
 
@@ -82,31 +113,17 @@ class HeadlessReporter:
         self.out = out if out is not None else sys.stderr  # looked up now: the caller may have replaced it
         self.interactive = self.out.isatty() if interactive is None else interactive
         self.progress = Progress()
-        self._last_width = 0
+        self.line = LiveLine(self.out, self.interactive)
 
     def handle(self, event: ev.Event) -> None:
         self.progress.handle(event)
         if isinstance(event, ev.Notice):
-            self._println(f"note: {event.message}")
+            self.line.println(f"note: {event.message}")
         elif isinstance(event, ev.RunStopping):
-            self._println(f"stopping: {event.message}")
-
-    def _println(self, text: str) -> None:
-        if self.interactive and self._last_width:
-            self.out.write("\r" + " " * self._last_width + "\r")
-            self._last_width = 0
-        self.out.write(text + "\n")
-        self.out.flush()
+            self.line.println(f"stopping: {event.message}")
 
     def tick(self) -> None:
-        line = status_line(self.progress)
-        if self.interactive:
-            pad = max(0, self._last_width - len(line))
-            self.out.write("\r" + line + " " * pad)
-            self._last_width = len(line)
-            self.out.flush()
-        else:
-            self._println(line)
+        self.line.show(status_line(self.progress))
 
     async def keep_reporting(self) -> None:
         interval = TTY_INTERVAL_S if self.interactive else PLAIN_INTERVAL_S
@@ -115,9 +132,7 @@ class HeadlessReporter:
             self.tick()
 
     def end_line(self) -> None:
-        if self.interactive and self._last_width:
-            self.out.write("\n")
-            self._last_width = 0
+        self.line.end()
 
 
 def resume_command(project: LoadedProject, no_ui: bool = True) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Protocol, TextIO
 
 from ..engine import events as ev
 from ..forecast import format_duration
+from ..headless import LiveLine
 from ..progress import Progress
 
 REDRAW_INTERVAL_S = 0.5
@@ -79,37 +80,19 @@ class TextDisplay:
         self.interactive = _is_terminal(out) if interactive is None else interactive
         self.interval_s = REDRAW_INTERVAL_S if self.interactive else PLAIN_INTERVAL_S
         self.progress = Progress()
-        self._width = 0
+        self.line = LiveLine(out, self.interactive)
 
     def handle(self, event: ev.Event) -> None:
         self.progress.handle(event)
         if isinstance(event, (ev.Notice, ev.RunStopping)):
-            self._println(f"note: {event.message}")
+            self.line.println(f"note: {event.message}")
 
     def tick(self) -> None:
-        self._show(progress_line(self.progress))
+        self.line.show(progress_line(self.progress))
 
     def close(self) -> None:
-        self._show(final_line(self.progress))
-        if self.interactive:
-            self.out.write("\n")
-            self._width = 0
-        self.out.flush()
-
-    def _show(self, line: str) -> None:
-        if not self.interactive:
-            self._println(line)
-            return
-        self.out.write("\r" + line + " " * max(0, self._width - len(line)))
-        self._width = len(line)
-        self.out.flush()
-
-    def _println(self, text: str) -> None:
-        if self._width:
-            self.out.write("\r" + " " * self._width + "\r")
-            self._width = 0
-        self.out.write(text + "\n")
-        self.out.flush()
+        self.line.show(final_line(self.progress))
+        self.line.end()
 
 
 class NotebookDisplay:
