@@ -39,7 +39,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
-    HOST, Simulator, free_port, print_table, save_results, stop_process, wait_with_rusage, write_products,
+    HOST,
+    Simulator,
+    free_port,
+    print_table,
+    save_results,
+    stop_process,
+    wait_with_rusage,
+    write_products,
     write_project,
 )
 
@@ -53,8 +60,8 @@ DOWNLOAD_LIMIT_S = 60
 
 def child_upload(project_path: Path) -> dict:
     """Run the project until every part's batch is created; return the timings of each stage."""
-    from oaib_tui.engine import events as ev
-    from oaib_tui.engine.batch_feed import PartFeeder
+    from oaib_tui import events as ev
+    from oaib_tui.batch.feed import PartFeeder
     from oaib_tui.job import JobRun
     from oaib_tui.project import RequestPlan, load_project
 
@@ -110,7 +117,7 @@ def timed(owner: type, name: str, spent: dict[str, float], key: str) -> None:
 
 def child_download(project_path: Path) -> dict:
     """Resume the project (every batch has ended) until all results are in the state file."""
-    from oaib_tui.engine import events as ev
+    from oaib_tui import events as ev
     from oaib_tui.job import JobRun
     from oaib_tui.project import load_project
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import common
+
 from oaib_tui.project.schema import Limits
 
 TARGET_RATIO = 1.05

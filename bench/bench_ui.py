@@ -25,6 +25,7 @@ programs' work shows up in the slowest presses.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import pty
@@ -40,10 +41,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-import fcntl
-import yaml
-
 import common
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "ui.json"
@@ -150,7 +149,7 @@ def summary_ms(values: list[float]) -> dict[str, float]:
 
 def serve_list(count: int) -> None:
     """(In the child.) The dashboard showing a recorded run of `count` requests, with no run behind it."""
-    from oaib_tui.engine import events as ev
+    from oaib_tui import events as ev
     from oaib_tui.ui.app import DashboardApp
     from oaib_tui.ui.model import CostSettings, DashboardModel
     from oaib_tui.ui.replay import FakeClock
@@ -208,7 +207,7 @@ def part_pages(presses: int) -> dict[str, Any]:
 
 
 def _row_bytes() -> float:
-    from oaib_tui.engine import events as ev
+    from oaib_tui import events as ev
     from oaib_tui.ui.rows import RequestRows
 
     rows = RequestRows()

@@ -16,8 +16,8 @@ __all__ = ["Job", "Result", "Results", "Usage", "UserError", "simulator_client",
 
 if TYPE_CHECKING:
     from .api import Job, Result, Results, simulator_client
-    from .engine.events import Usage
     from .errors import UserError
+    from .events import Usage
 
 
 def __getattr__(name: str):
@@ -28,7 +28,7 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     if name == "Usage":
-        from .engine.events import Usage
+        from .events import Usage
 
         return Usage
     if name == "UserError":

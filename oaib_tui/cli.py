@@ -166,7 +166,7 @@ def status(project: Path, remote: bool) -> None:
     if remote:
         import asyncio
 
-        from .remote_status import describe_remote, remote_states
+        from .remote_batches import describe_remote, remote_states
 
         click.echo(describe_remote(asyncio.run(remote_states(loaded))))
 
@@ -177,8 +177,8 @@ def cancel(project: Path) -> None:
     """Cancel the project's batches at the provider (batch mode); what they finished is still downloaded."""
     import asyncio
 
-    from .engine.batch_control import cancel_project_batches
     from .headless import resume_command
+    from .remote_batches import cancel_project_batches
 
     loaded = _load(project)
     outcomes = asyncio.run(cancel_project_batches(loaded))

@@ -13,8 +13,8 @@ import asyncio
 import shlex
 from typing import TextIO
 
-from .engine import events as ev
-from .engine.batch import BatchEngine
+from . import events as ev
+from .batch.executor import BatchExecutor
 from .errors import EXIT_OK, Problem, UserError
 from .headless import HeadlessReporter, remote_batch_lines, summary
 from .job import JobRun
@@ -27,7 +27,7 @@ HELD_REMOTELY = ("submitted", "ended")
 """Parts whose batch the provider holds (an ended one is downloaded by the next run)."""
 
 
-def batches_hold_the_rest(engine: BatchEngine) -> bool:
+def batches_hold_the_rest(engine: BatchExecutor) -> bool:
     """Every request not yet finished is in a batch the provider holds, and nothing is left to write."""
     if not engine.feeder.exhausted or engine.stopping or engine.draining:
         return False
@@ -46,7 +46,7 @@ async def detach_when_held(job: JobRun, interval_s: float = CHECK_INTERVAL_S) ->
     while True:
         await asyncio.sleep(interval_s)
         engine = job.engine
-        if isinstance(engine, BatchEngine) and batches_hold_the_rest(engine):
+        if isinstance(engine, BatchExecutor) and batches_hold_the_rest(engine):
             engine.stop("detached", "detached: the batches keep running at the provider")
             return True
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from . import tokens
-from .engine.batch_writer import LineForm, PartCounter, PartLimits
+from .batch.writer import LineForm, PartCounter, PartLimits
 from .pricing import PRICES_AS_OF, PriceBook, worst_case_cost
 from .project.schema import LoadedProject
 

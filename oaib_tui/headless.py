@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from typing import TextIO
 
-from .engine import events as ev
+from . import events as ev
 from .forecast import format_duration
 from .job import JobRun
 from .pricing import PRICES_AS_OF, PriceBook

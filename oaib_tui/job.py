@@ -16,17 +16,17 @@ from typing import Callable
 import httpx2
 import openai
 
-from .engine import events as ev
-from .engine.batch import BatchEngine
-from .engine.batch_control import cancel_left_behind
-from .engine.client import build_client
+from . import events as ev
+from .batch.executor import BatchExecutor
+from .connect import client_for
+from .engine.realtime import RealtimeExecutor
 from .engine.resume import ResumeIndex
-from .engine.runner import Engine
+from .errors import UserError
 from .project import RequestPlan
 from .project.schema import LoadedProject
-from .errors import UserError
-from .state.outputs import prepare_folders, write_outputs
+from .remote_batches import cancel_left_behind
 from .state.batches import BatchLedger
+from .state.outputs import prepare_folders, write_outputs
 from .state.store import StateStore
 
 
@@ -56,7 +56,7 @@ class JobRun:
         )
         if self.retry_failed:
             self.store.requeue_failed()
-        self.engine: Engine | None = None
+        self.engine: RealtimeExecutor | None = None
 
     def resume_index(self) -> ResumeIndex:
         counts = self.store.counts()
@@ -79,13 +79,13 @@ class JobRun:
             consume(event)
 
     async def run(self) -> ev.RunFinished:
-        client = self.client or build_client(self.project, self.http_client)
+        client = self.client or client_for(self.project, self.http_client)
         if self.store.backup_path is not None:
             await self._cancel_left_behind(client, self.store.backup_path)
         if self.project.spec.mode == "batch":
-            self.engine = BatchEngine(self.project, client, self.emit, BatchLedger(self.store))  # type: ignore[assignment]
+            self.engine = BatchExecutor(self.project, client, self.emit, BatchLedger(self.store))  # type: ignore[assignment]
         else:
-            self.engine = Engine(self.project, client, self.emit, resume=self.resume_index())
+            self.engine = RealtimeExecutor(self.project, client, self.emit, resume=self.resume_index())
         self.engine_ready.set()
         try:
             finished = await self.engine.run()

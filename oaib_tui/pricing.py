@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from .engine.events import Usage
+from .events import Usage
 
 PRICES_AS_OF = "2025-08-07"
 BATCH_DISCOUNT = 0.5

@@ -12,13 +12,13 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .engine import events as ev
-from .engine.meters import Eta, RateMeter
+from . import events as ev
+from .meters import Eta, RateMeter
+from .parts import TERMINAL_STATUSES
 
 PACE_WINDOW_S = 10.0
 PROBLEM_LOG_SIZE = 200
 """Retries and failures kept for the dashboard's log, newest first."""
-FINAL_BATCH_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 
 
 @dataclass
@@ -40,7 +40,7 @@ class BatchState:
 
     @property
     def is_final(self) -> bool:
-        return self.status in FINAL_BATCH_STATUSES
+        return self.status in TERMINAL_STATUSES
 
 
 @dataclass

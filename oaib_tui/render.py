@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import tokens
-from .engine.batch_writer import LineForm, PartLimits, PartWriter, WrittenPart
+from .batch.writer import LineForm, PartLimits, PartWriter, WrittenPart
 from .errors import Problem, UserError
 from .project import RequestPlan
 from .project.schema import LoadedProject

@@ -11,7 +11,7 @@ from typing import Any
 import httpx2
 import yaml
 
-from oaib_tui.engine import events as ev
+from oaib_tui import events as ev
 from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim.app import SimulatorApp, create_app
 

@@ -11,7 +11,7 @@ import asyncio
 import sys
 from typing import Any, Protocol, TextIO
 
-from ..engine import events as ev
+from .. import events as ev
 from ..forecast import format_duration
 from ..headless import LiveLine
 from ..progress import Progress

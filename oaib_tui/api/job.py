@@ -13,12 +13,18 @@ import contextlib
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
-from ..engine import events as ev
+from .. import events as ev
 from ..job import JobRun
 from ..project import load_project
 from ..project.schema import LoadedProject, Project, resolve_path
 from .clients import engine_client
-from .config import METADATA_FIELD, check_settings, job_name, job_settings, spool_project
+from .config import (
+    METADATA_FIELD,
+    check_settings,
+    job_name,
+    job_settings,
+    spool_project,
+)
 from .dashboard import check_dashboard_can_open, refuse_inside_a_loop, run_in_dashboard
 from .display import choose_display, keep_showing
 from .reading import job_results

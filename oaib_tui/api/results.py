@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence, overload
 
-from ..engine.events import Usage
+from ..events import Usage
 from ..state.outputs import answer_text
 
 RESULT_COLUMNS = ("custom_id", "ok", "text", "response", "error", "prompt_tokens", "cached_tokens",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Callable
 
-from ..engine import events as ev
+from .. import events as ev
 from .reading import MetadataOf
 from .results import Result
 

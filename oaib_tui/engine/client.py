@@ -52,7 +52,7 @@ def api_key_for(project: LoadedProject) -> str:
 
 
 def build_client(project: LoadedProject, http_client: httpx2.AsyncClient | None = None) -> openai.AsyncOpenAI:
-    """An SDK client for the project's provider. `http_client` overrides the transport (tests, in-process simulator)."""
+    """An SDK client for the project's provider. `http_client` overrides the transport (tests, the in-process simulator)."""
     provider = project.spec.provider
     common: dict[str, Any] = {
         "api_key": api_key_for(project),
@@ -61,10 +61,7 @@ def build_client(project: LoadedProject, http_client: httpx2.AsyncClient | None 
         "default_headers": dict(provider.headers) or None,
     }
     if http_client is None and provider.kind == "simulator" and not provider.base_url:
-        from ..sim.app import create_app
-        from ..sim.client import simulator_http_client
-
-        http_client = simulator_http_client(create_app(provider.simulator))
+        raise ValueError("the in-process simulator needs its http_client (see oaib_tui.connect.client_for)")
     if http_client is None:
         http_client = openai.DefaultAioHttpClient(timeout=project.spec.limits.timeout_s)
     common["http_client"] = http_client

@@ -10,12 +10,12 @@ from array import array
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from .. import events as ev
 from .. import tokens
 from ..pricing import PriceBook, worst_case_cost
 from ..project import PreparedRequest, RequestPlan
 from ..project.requests import UniqueIds
 from ..project.schema import LoadedProject
-from . import events as ev
 from .resume import ResumeIndex
 
 SKIP_YIELD_EVERY = 5_000  # yield to the loop while skipping finished lines, so a UI stays responsive

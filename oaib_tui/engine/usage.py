@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .events import Usage
+from ..events import Usage
 
 
 def _int(value: Any) -> int:

@@ -15,7 +15,12 @@ from pydantic import ValidationError
 from oaib_tui.errors import Problem, UserError, did_you_mean
 from oaib_tui.project.requests import body_template
 from oaib_tui.project.schema import LoadedProject, Project
-from oaib_tui.project.sources import RecordError, SourceReader, display_path, readable_problem
+from oaib_tui.project.sources import (
+    RecordError,
+    SourceReader,
+    display_path,
+    readable_problem,
+)
 from oaib_tui.project.template import FieldUse, Template, TemplateSyntaxError, has_field
 from oaib_tui.project.validation import describe_value, schema_problems
 from oaib_tui.project.yamlpos import Position, locate, parse_yaml

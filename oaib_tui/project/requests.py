@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
-from hashlib import blake2b
 from dataclasses import dataclass
+from hashlib import blake2b
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 

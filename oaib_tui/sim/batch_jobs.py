@@ -15,16 +15,15 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any, Callable
 
+from ..parts import TERMINAL_STATUSES
 from ..project.schema import SimulatorSettings
 from .batch_files import FileStore
 from .batch_lines import InputLine, answer_line, parse_input, unfinished_line
 from .ratelimit import ORGANIZATION
 from .textgen import seeded_random
 
-TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 ENQUEUED = frozenset({"in_progress", "finalizing", "cancelling"})
 """Statuses whose prompt tokens count against the enqueued-token limit."""
-WINDOW_S = 24 * 3600
 EXPIRED_MESSAGE = "This request could not be executed before the completion window expired."
 
 
@@ -126,7 +125,7 @@ class BatchBook:
         batch = self.get(batch_id)
         if batch is None:
             return None
-        if batch.status in TERMINAL or batch.status == "cancelling":
+        if batch.status in TERMINAL_STATUSES or batch.status == "cancelling":
             raise BatchConflict(f"Cannot cancel a batch with status '{batch.status}'.")
         batch.status = "cancelling"
         batch.at["cancelling"] = self.now()

@@ -13,55 +13,17 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from dataclasses import dataclass, fields, replace
-from typing import Any, Iterable
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any, ContextManager, Iterable
 
+from ..parts import Part
 from .reader import UINT64_MASK, StateReader
 from .store import StateStore
 
-"""How far a part got: its file is written, being uploaded, uploaded, its batch being created,
-submitted (live), ended (a final status is known), downloaded (its lines are in the state file)."""
-TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 _UNFINISHED = "status NOT IN ('done', 'failed')"
 PAGE_CACHE_KIB = 32 * 1024
 CHECKPOINT_PAGES = 10_000
-
-
-@dataclass(frozen=True)
-class Part:
-    """One batch-input file and what became of it; field names are the `batches` table's columns."""
-
-    part: int
-    model: str
-    url: str
-    requests: int
-    bytes: int
-    tokens: int
-    filename: str
-    phase: str
-    round: int = 1
-    worst_cost_usd: float = 0.0
-    local_path: str | None = None
-    intent_at: float | None = None
-    input_file_id: str | None = None
-    batch_id: str | None = None
-    status: str | None = None
-    total: int = 0
-    completed: int = 0
-    failed: int = 0
-    created_at: float | None = None
-    expires_at: float | None = None
-    ended_at: float | None = None
-    output_file_id: str | None = None
-    error_file_id: str | None = None
-    errors: list[dict[str, Any]] | None = None
-    refusals: int = 0
-    cleaned: bool = False
-
-    @property
-    def live(self) -> bool:
-        """Its batch exists remotely and has not ended (as far as the state file knows)."""
-        return self.phase in ("creating", "submitted")
 
 
 _COLUMNS = tuple(f.name for f in fields(Part))
@@ -107,6 +69,23 @@ class BatchLedger:
 
     def parts(self) -> list[Part]:
         return read_parts(self.store)
+
+    @property
+    def state_path(self) -> Path:
+        """The state file (part files wait beside it)."""
+        return self.store.path
+
+    def counts(self) -> dict[str, int]:
+        """Items by status."""
+        return self.store.counts()
+
+    def fingerprint_matches(self, fingerprint: str) -> bool:
+        """Whether the state file was written by the same plan (so finished lines can be skipped by key)."""
+        return self.store.stored_fingerprint() == fingerprint
+
+    def deferred_commits(self) -> ContextManager[None]:
+        """Many writes, one commit: a whole downloaded file's lines."""
+        return self.store.deferred_commits()
 
     def token(self) -> str:
         """A random tag of this state file, put in uploaded file names so a resumed run can recognise its own."""

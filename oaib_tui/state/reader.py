@@ -15,10 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
-from ..engine.events import Usage
 from ..errors import UserError
+from ..events import Usage
 from .files import check_header
-from .schema import FINISHED, STATUSES, check_project, check_version, read_version, state_error
+from .schema import (
+    FINISHED,
+    STATUSES,
+    check_project,
+    check_version,
+    read_version,
+    state_error,
+)
 
 UINT64_MASK = (1 << 64) - 1
 T = TypeVar("T")

@@ -12,7 +12,14 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from ..engine.events import RequestFailed, RequestQueued, RequestSent, RequestSucceeded, RetryScheduled
+from ..events import (
+    JsonText,
+    RequestFailed,
+    RequestQueued,
+    RequestSent,
+    RequestSucceeded,
+    RetryScheduled,
+)
 
 Statement = tuple[str, Callable[[Any], tuple]]
 
@@ -24,16 +31,6 @@ def signed64(key: int) -> int:
     if not -_INT64 <= key < 2 * _INT64:
         raise ValueError(f"input_key {key} does not fit in 64 bits")
     return key - 2 * _INT64 if key >= _INT64 else key
-
-
-class JsonText(dict):
-    """A JSON object that keeps the text it was read from, so that storing it costs no second encoding."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, value: dict, text: str) -> None:
-        super().__init__(value)
-        self.text = text
 
 
 def to_json(value: Any) -> str | None:

@@ -15,14 +15,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
-from ..engine.events import Event, RunFinished
+from ..events import Event, RunFinished
 from ..testhooks import pause_point
-from .files import check_header, create_private, make_sidecars_private, move_aside
 from . import schema
+from .files import check_header, create_private, make_sidecars_private, move_aside
 from .lock import RunLock
 from .reader import StateReader
 from .recording import COMMIT_AT_ONCE, RECIPES, signed64
-from .schema import check_project, check_version, read_version, state_error, upgrade, write_meta
+from .schema import (
+    check_project,
+    check_version,
+    read_version,
+    state_error,
+    upgrade,
+    write_meta,
+)
 
 T = TypeVar("T")
 

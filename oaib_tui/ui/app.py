@@ -19,7 +19,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from ..engine import events as ev
+from .. import events as ev
 from ..errors import EXIT_INTERRUPTED
 from .model import DashboardModel
 from .screens.confirm import ConfirmScreen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..engine.events import Usage
+from ..events import Usage
 from ..pricing import PER_TOKENS
 from .model import DashboardModel
 

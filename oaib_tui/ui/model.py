@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..engine import events as ev
+from .. import events as ev
 from ..pricing import ModelPrice, PriceBook
 from ..progress import Progress
 from ..project.schema import LoadedProject

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..engine import events as ev
+from .. import events as ev
 from .model import DashboardModel
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import accumulate, islice
 from typing import Iterator, Sequence
 
-from ..engine import events as ev
+from .. import events as ev
 
 QUEUED, IN_FLIGHT, RETRYING, DONE, FAILED = range(5)
 STATUS_NAMES = ("queued", "in flight", "retrying", "done", "failed")

@@ -13,7 +13,7 @@ from collections import deque
 from itertools import islice
 from typing import Any, Callable, TypeVar
 
-from ..engine import events as ev
+from .. import events as ev
 from ..job import JobRun
 from ..state import Totals
 from .engine_thread import EngineThread

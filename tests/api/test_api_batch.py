@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from api_helpers import ids, sim
 
 from oaib_tui import Job
 from oaib_tui.sim.client import simulator_openai_client
-
-from api_helpers import ids, sim
 
 pytestmark = pytest.mark.looptime
 

@@ -7,19 +7,18 @@ import io
 
 import pytest
 import yaml
+from api_helpers import sim
 
 from oaib_tui.detach import run_detached, run_until_detached
 from oaib_tui.errors import EXIT_OK, UserError
 from oaib_tui.job import JobRun
 from oaib_tui.project import load_project
 from oaib_tui.project.schema import SimulatorSettings
-from oaib_tui.remote_status import describe_remote, remote_states
+from oaib_tui.remote_batches import describe_remote, remote_states
 from oaib_tui.sim.app import create_app
 from oaib_tui.sim.client import simulator_http_client, simulator_openai_client
 from oaib_tui.state.batches import read_parts
 from oaib_tui.state.reader import StateReader
-
-from api_helpers import sim
 
 SLOW_BATCHES = {"batch_validation_s": 60, "batch_lines_per_s": 0.01, "batch_finalizing_s": 60}
 

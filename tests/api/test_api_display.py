@@ -7,12 +7,17 @@ import sys
 import types
 
 import pytest
-
-from oaib_tui.api.display import NotebookDisplay, QuietDisplay, TextDisplay, choose_display, progress_line
-from oaib_tui.engine import events as ev
-from oaib_tui.progress import Progress
-
 from api_helpers import chat_job, sim
+
+from oaib_tui import events as ev
+from oaib_tui.api.display import (
+    NotebookDisplay,
+    QuietDisplay,
+    TextDisplay,
+    choose_display,
+    progress_line,
+)
+from oaib_tui.progress import Progress
 
 
 def _events(done: int, failed: int, total: int = 10, finished: bool = False) -> list[ev.Event]:

@@ -35,7 +35,7 @@ def test_importing_the_package_loads_the_api_only_when_asked():
 
 
 def test_the_api_and_the_new_commands_import_without_textual():
-    modules = "oaib_tui.api, oaib_tui.detach, oaib_tui.render, oaib_tui.remote_status"
+    modules = "oaib_tui.api, oaib_tui.detach, oaib_tui.render, oaib_tui.remote_batches"
     code = f"import sys, {modules}; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr

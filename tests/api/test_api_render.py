@@ -7,14 +7,13 @@ import json
 
 import pytest
 import yaml
+from api_helpers import sim
 
 from oaib_tui.cli import main
 from oaib_tui.errors import UserError
 from oaib_tui.project import load_project
 from oaib_tui.render import render_batch_input
 from oaib_tui.sim.client import simulator_openai_client
-
-from api_helpers import sim
 
 pytestmark = pytest.mark.looptime
 

@@ -9,7 +9,7 @@ import pytest
 
 from oaib_tui import Job, UserError, simulator_client
 from oaib_tui.api.results import Result, Results
-from oaib_tui.engine.events import Usage
+from oaib_tui.events import Usage
 from oaib_tui.project.loader import project_from_mapping
 
 

@@ -7,11 +7,10 @@ import gc
 from pathlib import Path
 
 import pytest
+from api_helpers import chat_job, ids, sim, write_project
 
 from oaib_tui import Job
 from oaib_tui.sim.client import simulator_openai_client
-
-from api_helpers import chat_job, ids, sim, write_project
 
 pytestmark = pytest.mark.looptime
 

@@ -7,9 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+from job_helpers import (
+    Recorder,
+    inline_items,
+    read_jsonl,
+    sim_on_loop_clock,
+    write_project_file,
+)
 
-from job_helpers import Recorder, inline_items, read_jsonl, sim_on_loop_clock, write_project_file
-from oaib_tui.engine import events as ev
+from oaib_tui import events as ev
 from oaib_tui.job import JobRun
 from oaib_tui.project import load_project
 from oaib_tui.sim.app import SimulatorApp

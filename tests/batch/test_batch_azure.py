@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from batch_helpers import (
+    batch_sim,
+    parts_of,
+    read_jsonl,
+    run_batch,
+    write_batch_project,
+)
 
-from oaib_tui.engine.batch_writer import LineForm
+from oaib_tui.batch.writer import LineForm
 from oaib_tui.job import JobRun
 from oaib_tui.project import load_project
 from oaib_tui.render import render_batch_input
 from oaib_tui.state.batches import BatchLedger
-
-from batch_helpers import batch_sim, parts_of, read_jsonl, run_batch, write_batch_project
 
 pytestmark = pytest.mark.looptime
 

@@ -6,8 +6,9 @@ import io
 import re
 
 import pytest
+from batch_helpers import write_batch_project
 
-from oaib_tui.engine import events as ev
+from oaib_tui import events as ev
 from oaib_tui.headless import remote_batch_lines, run_headless, status_line
 from oaib_tui.progress import Progress
 from oaib_tui.project import load_project
@@ -15,8 +16,6 @@ from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim.app import create_app
 from oaib_tui.sim.client import simulator_http_client
 from oaib_tui.state.batches import Part
-
-from batch_helpers import write_batch_project
 
 FAST = {"batch_validation_s": 0, "batch_finalizing_s": 0, "batch_lines_per_s": 10_000}
 

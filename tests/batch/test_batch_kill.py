@@ -14,12 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from batch_helpers import parts_of, read_jsonl, write_batch_project
 
 from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim.app import SimulatorApp, create_app
 from oaib_tui.sim.server import running_server
-
-from batch_helpers import parts_of, read_jsonl, write_batch_project
 
 pytestmark = pytest.mark.slow
 

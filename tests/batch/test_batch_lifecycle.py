@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from batch_helpers import (
+    batch_sim,
+    parts_of,
+    read_jsonl,
+    run_batch,
+    write_batch_project,
+)
 
-from oaib_tui.engine import events as ev
+from oaib_tui import events as ev
 from oaib_tui.errors import EXIT_OK
-
-from batch_helpers import batch_sim, parts_of, read_jsonl, run_batch, write_batch_project
 
 pytestmark = pytest.mark.looptime
 

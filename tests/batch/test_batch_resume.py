@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from batch_helpers import (
+    batch_sim,
+    parts_of,
+    read_jsonl,
+    run_batch,
+    wait_for,
+    write_batch_project,
+)
 
-from oaib_tui.engine import events as ev
+from oaib_tui import events as ev
 from oaib_tui.errors import EXIT_INTERRUPTED
 from oaib_tui.state.batches import BatchLedger
-
-from batch_helpers import batch_sim, parts_of, read_jsonl, run_batch, wait_for, write_batch_project
 
 pytestmark = pytest.mark.looptime
 

@@ -7,8 +7,13 @@ import json
 
 import pytest
 
-from oaib_tui.engine.batch_gate import GateClosed, TokenGate
-from oaib_tui.engine.batch_results import describe_errors, line_errors, read_line, token_refusal
+from oaib_tui.batch.gate import GateClosed, TokenGate
+from oaib_tui.batch.results import (
+    describe_errors,
+    line_errors,
+    read_line,
+    token_refusal,
+)
 
 
 def result_line(custom_id: str = "a", status: int | None = 200, body=None, error=None) -> bytes:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from job_helpers import Outage
-from oaib_tui.engine import events as ev
-from oaib_tui.errors import EXIT_OK, EXIT_STOPPED
-
 from batch_helpers import batch_sim, parts_of, run_batch, write_batch_project
+from job_helpers import Outage
+
+from oaib_tui import events as ev
+from oaib_tui.errors import EXIT_OK, EXIT_STOPPED
 
 pytestmark = pytest.mark.looptime
 

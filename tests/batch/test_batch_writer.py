@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
+from batch_helpers import batch_sim, read_jsonl, run_batch, write_batch_project
 
-from oaib_tui.engine import events as ev
-from oaib_tui.engine.batch_writer import PartCounter, PartLimits, PartWriter, batch_line, body_json
+from oaib_tui import events as ev
+from oaib_tui.batch.writer import (
+    PartCounter,
+    PartLimits,
+    PartWriter,
+    batch_line,
+    body_json,
+)
 from oaib_tui.forecast import forecast
 from oaib_tui.project import RequestPlan, load_project
-
-from batch_helpers import batch_sim, read_jsonl, run_batch, write_batch_project
 
 URL = "/v1/chat/completions"
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from job_helpers import Recorder, inline_items, read_jsonl, sim_on_loop_clock, write_project_file
+from job_helpers import (
+    Recorder,
+    inline_items,
+    read_jsonl,
+    sim_on_loop_clock,
+    write_project_file,
+)
+
 from oaib_tui.job import JobRun
 from oaib_tui.project import load_project
 from oaib_tui.sim.client import simulator_http_client

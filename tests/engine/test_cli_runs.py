@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from engine_helpers import read_jsonl, write_project
 
 from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim.app import create_app
 from oaib_tui.sim.server import running_server
-
-from engine_helpers import read_jsonl, write_project
 
 pytestmark = pytest.mark.slow
 

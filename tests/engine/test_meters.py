@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oaib_tui.engine.meters import HISTORY_KEEP_S, Eta, RateMeter
+from oaib_tui.meters import HISTORY_KEEP_S, Eta, RateMeter
 
 
 class Clock:

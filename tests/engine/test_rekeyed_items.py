@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import yaml
+from engine_helpers import run_job, sim_app, write_project
 
-from oaib_tui.engine import events as ev
-from oaib_tui.engine.runner import RekeyedItems
+from oaib_tui import events as ev
+from oaib_tui.engine.realtime import RekeyedItems
 from oaib_tui.job import JobRun
 from oaib_tui.project import load_project
-
-from engine_helpers import run_job, sim_app, write_project
 
 
 def test_rekeyed_items_iterate_as_the_pairs_appended():

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
-from oaib_tui.engine import events as ev
-from oaib_tui.errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
-
 from engine_helpers import read_jsonl, run_job, sim_app, write_project
+
+from oaib_tui import events as ev
+from oaib_tui.errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
 
 pytestmark = pytest.mark.looptime
 
@@ -141,10 +140,11 @@ async def test_pause_stops_sending_until_resumed(tmp_path):
             asyncio.get_running_loop().call_later(30, engine.resume)
 
     job_ref: dict = {}
+    from engine_helpers import Recorder
+
     from oaib_tui.job import JobRun
     from oaib_tui.project import load_project
     from oaib_tui.sim.client import simulator_http_client
-    from engine_helpers import Recorder
 
     rec = Recorder()
     job = JobRun(load_project(path), http_client=simulator_http_client(app), consumers=[rec, steer])
@@ -294,10 +294,11 @@ async def test_sources_are_pulled_only_as_capacity_frees_up(tmp_path):
             if job_ref["sent"] == 10:
                 job_ref["job"].engine.stop()
 
+    from engine_helpers import Recorder
+
     from oaib_tui.job import JobRun
     from oaib_tui.project import load_project
     from oaib_tui.sim.client import simulator_http_client
-    from engine_helpers import Recorder
 
     rec = Recorder()
     job = JobRun(load_project(path), http_client=simulator_http_client(sim_app(latency_ms=50)), consumers=[rec, stop_early])

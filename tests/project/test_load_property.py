@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 
 from oaib_tui.errors import UserError
 from oaib_tui.project import LoadedProject, RequestPlan, load_project
-from oaib_tui.project.schema import Batch, Limits, Output, Price, Project, Provider, SimulatorSettings, Source
+from oaib_tui.project.schema import (
+    Batch,
+    Limits,
+    Output,
+    Price,
+    Project,
+    Provider,
+    SimulatorSettings,
+    Source,
+)
 
 MODELS = (Project, Provider, SimulatorSettings, Limits, Source, Batch, Output, Price)
 KEYS = sorted({name for model in MODELS for name in model.model_fields} | {"modle", "rmp", "x"})

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from oaib_tui.project.template import MissingField, Template, TemplateSyntaxError, parse_text
+from oaib_tui.project.template import (
+    MissingField,
+    Template,
+    TemplateSyntaxError,
+    parse_text,
+)
 
 
 def render(value, record, **options):

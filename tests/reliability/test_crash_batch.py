@@ -14,11 +14,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
-from oaib_tui.project.schema import SimulatorSettings
-from oaib_tui.sim.app import create_app
-from oaib_tui.sim.server import running_server
-
 from reliability_helpers import (
     KillPoint,
     assert_each_item_once,
@@ -31,6 +26,10 @@ from reliability_helpers import (
     write_project,
 )
 from sim_ledger import Ledger
+
+from oaib_tui.project.schema import SimulatorSettings
+from oaib_tui.sim.app import create_app
+from oaib_tui.sim.server import running_server
 
 pytestmark = pytest.mark.slow
 

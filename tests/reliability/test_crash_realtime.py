@@ -15,11 +15,6 @@ import random
 from collections import Counter
 
 import pytest
-
-from oaib_tui.project.schema import SimulatorSettings
-from oaib_tui.sim.app import create_app
-from oaib_tui.sim.server import running_server
-
 from reliability_helpers import (
     KillPoint,
     assert_each_item_once,
@@ -33,6 +28,10 @@ from reliability_helpers import (
     write_project,
 )
 from sim_ledger import Ledger
+
+from oaib_tui.project.schema import SimulatorSettings
+from oaib_tui.sim.app import create_app
+from oaib_tui.sim.server import running_server
 
 pytestmark = pytest.mark.slow
 

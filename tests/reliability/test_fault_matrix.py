@@ -17,6 +17,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from reliability_helpers import (
+    assert_each_item_once,
+    outputs_of,
+    state_counts,
+    write_project,
+)
+from sim_ledger import Ledger
 
 from oaib_tui import cli
 from oaib_tui.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
@@ -26,9 +33,6 @@ from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim.app import create_app
 from oaib_tui.sim.server import running_server
 from oaib_tui.state.store import StateStore
-
-from reliability_helpers import assert_each_item_once, outputs_of, state_counts, write_project
-from sim_ledger import Ledger
 
 pytestmark = pytest.mark.slow
 

@@ -13,13 +13,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from reliability_helpers import assert_each_item_once, state_counts, write_project
 
 from oaib_tui import cli
 from oaib_tui.errors import EXIT_BAD_INPUT, EXIT_OK
 from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim.server import running_server
-
-from reliability_helpers import assert_each_item_once, state_counts, write_project
 
 pytestmark = pytest.mark.slow
 

@@ -8,13 +8,18 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from reliability_helpers import (
+    assert_each_item_once,
+    outputs_of,
+    run_cli,
+    state_counts,
+    write_project,
+)
 
 from oaib_tui.errors import EXIT_OK
 from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim.app import create_app
 from oaib_tui.sim.server import running_server
-
-from reliability_helpers import assert_each_item_once, outputs_of, run_cli, state_counts, write_project
 
 pytestmark = pytest.mark.slow
 

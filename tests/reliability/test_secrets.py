@@ -16,6 +16,7 @@ from pathlib import Path
 
 import openai
 import pytest
+from reliability_helpers import run_cli, write_project
 
 from oaib_tui.engine.client import send
 from oaib_tui.errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
@@ -23,8 +24,6 @@ from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim.app import create_app
 from oaib_tui.sim.client import simulator_openai_client
 from oaib_tui.sim.server import running_server
-
-from reliability_helpers import run_cli, write_project
 
 pytestmark = pytest.mark.slow
 

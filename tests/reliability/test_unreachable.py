@@ -11,8 +11,10 @@ import socket
 import httpx2
 import openai
 import pytest
+from job_helpers import Outage
+from reliability_helpers import write_project
 
-from oaib_tui.engine import events as ev
+from oaib_tui import events as ev
 from oaib_tui.engine.client import network_failure
 from oaib_tui.errors import EXIT_OK, EXIT_STOPPED
 from oaib_tui.job import JobRun
@@ -20,9 +22,6 @@ from oaib_tui.project import load_project
 from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim.app import create_app
 from oaib_tui.sim.client import IN_PROCESS_BASE_URL
-
-from job_helpers import Outage
-from reliability_helpers import write_project
 
 N = 20
 

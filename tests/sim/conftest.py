@@ -6,11 +6,11 @@ from typing import Any, AsyncIterator, Callable
 
 import openai
 import pytest
+from sim_helpers import FakeClock, FakeSleep
 
 from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim import SimulatorApp, create_app
 from oaib_tui.sim.client import simulator_openai_client
-from sim_helpers import FakeClock, FakeSleep
 
 
 @pytest.fixture

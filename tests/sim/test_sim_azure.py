@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import openai
 import pytest
+from sim_helpers import chat_body
 
 from oaib_tui.sim import SimulatorApp
 from oaib_tui.sim.client import simulator_http_client
-from sim_helpers import chat_body
 
 
 def azure_client(app: SimulatorApp, **options) -> openai.AsyncAzureOpenAI:

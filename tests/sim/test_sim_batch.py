@@ -7,10 +7,10 @@ import json
 import openai
 import pytest
 from openai.types import Batch, FileDeleted, FileObject
+from sim_helpers import chat_body
 
 from oaib_tui.sim.batch_files import MultipartError, parse_multipart
 from oaib_tui.sim.batch_lines import parse_input
-from sim_helpers import chat_body
 
 URL = "/v1/chat/completions"
 

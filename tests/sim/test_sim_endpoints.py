@@ -10,11 +10,11 @@ import pytest
 from openai.types import Completion, CreateEmbeddingResponse, ModerationCreateResponse
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
+from sim_helpers import chat_body
 
 from oaib_tui import tokens
 from oaib_tui.sim.client import simulator_http_client
 from oaib_tui.sim.textgen import DEFAULT_OUTPUT_TOKENS, MIN_OUTPUT_TOKENS
-from sim_helpers import chat_body
 
 
 def strictly(model_type, raw) -> object:

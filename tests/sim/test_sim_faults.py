@@ -9,6 +9,7 @@ from collections import Counter
 import openai
 import pytest
 from pydantic import ValidationError
+from sim_helpers import chat_body
 
 from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim import FAULT_KINDS, SimulatorApp, create_app
@@ -16,7 +17,6 @@ from oaib_tui.sim.auth import mask_key
 from oaib_tui.sim.client import simulator_http_client
 from oaib_tui.sim.error_bodies import TIMEOUT_FAULT_S
 from oaib_tui.sim.faults import random_fault
-from sim_helpers import chat_body
 
 
 async def outcome(client: openai.AsyncOpenAI) -> str:

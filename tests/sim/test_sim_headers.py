@@ -6,7 +6,6 @@ import re
 
 import openai
 import pytest
-
 from sim_helpers import chat_body
 
 DURATION = re.compile(r"^(\d+h)?(\d+m)?(\d+(\.\d+)?s|\d+ms)$")

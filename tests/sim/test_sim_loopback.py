@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 import httpx2
 import openai
 import pytest
+from sim_helpers import chat_body
 
 from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim import ConnectionDropped, create_app
 from oaib_tui.sim.server import DropConnections, is_loopback, running_server, serve
-from sim_helpers import chat_body
 
 
 def loopback_client(base_url: str) -> openai.AsyncOpenAI:

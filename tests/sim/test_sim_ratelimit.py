@@ -6,10 +6,10 @@ import math
 
 import openai
 import pytest
+from sim_helpers import FakeClock, chat_body
 
 from oaib_tui import tokens
 from oaib_tui.sim.ratelimit import RateLimiter, format_duration
-from sim_helpers import FakeClock, chat_body
 
 
 @pytest.mark.parametrize(

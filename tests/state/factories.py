@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from oaib_tui.engine import events as ev
+from oaib_tui import events as ev
 from oaib_tui.state.store import StateStore
 
 PROJECT = "demo"

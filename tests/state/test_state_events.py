@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from factories import answered, failed, open_store, queued, retry, sent, succeeded
 
-from oaib_tui.engine import events as ev
+from oaib_tui import events as ev
 from oaib_tui.state.store import StateStore
 
 

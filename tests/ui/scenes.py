@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from oaib_tui.engine import events as ev
+from oaib_tui import events as ev
 from oaib_tui.pricing import PriceBook
 from oaib_tui.ui.model import CostSettings, DashboardModel
 from oaib_tui.ui.replay import FakeClock, replay

@@ -5,8 +5,15 @@ from __future__ import annotations
 from engine_helpers import sim_app, write_project
 from ui_helpers import SIZE, dashboard, run_ended, until
 
-from oaib_tui.engine import events as ev
-from oaib_tui.ui.rows import DONE, FAILED, QUEUED, STATUS_NAMES, EarlierRows, RequestRows
+from oaib_tui import events as ev
+from oaib_tui.ui.rows import (
+    DONE,
+    FAILED,
+    QUEUED,
+    STATUS_NAMES,
+    EarlierRows,
+    RequestRows,
+)
 from oaib_tui.ui.widgets.request_list import RequestList
 
 

@@ -6,7 +6,7 @@ from batch_helpers import batch_sim, write_batch_project
 from engine_helpers import sim_app, write_project
 from ui_helpers import SIZE, dashboard, run_ended, until
 
-from oaib_tui.engine import events as ev
+from oaib_tui import events as ev
 from oaib_tui.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED
 from oaib_tui.state import StateReader
 from oaib_tui.ui.rows import DONE, FAILED

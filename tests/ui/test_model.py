@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oaib_tui.engine import events as ev
+from oaib_tui import events as ev
 from oaib_tui.pricing import PriceBook
 from oaib_tui.progress import PROBLEM_LOG_SIZE, Progress
 from oaib_tui.state import Totals

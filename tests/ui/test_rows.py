@@ -6,8 +6,16 @@ import random
 
 import pytest
 
-from oaib_tui.engine import events as ev
-from oaib_tui.ui.rows import BLOCK, DONE, FAILED, IN_FLIGHT, QUEUED, RETRYING, RequestRows
+from oaib_tui import events as ev
+from oaib_tui.ui.rows import (
+    BLOCK,
+    DONE,
+    FAILED,
+    IN_FLIGHT,
+    QUEUED,
+    RETRYING,
+    RequestRows,
+)
 
 
 def queued(seq: int, custom_id: str | None = None, prompt: int = 10) -> ev.RequestQueued:

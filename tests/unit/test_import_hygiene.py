@@ -8,8 +8,8 @@ import sys
 import pytest
 
 MODULES = [
-    "oaib_tui.engine.runner",
-    "oaib_tui.engine.events",
+    "oaib_tui.engine.realtime",
+    "oaib_tui.events",
     "oaib_tui.job",
     "oaib_tui.headless",
     "oaib_tui.state.store",

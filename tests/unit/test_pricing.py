@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oaib_tui.engine.events import Usage
+from oaib_tui.events import Usage
 from oaib_tui.pricing import PriceBook, worst_case_cost
 from oaib_tui.project.schema import Price
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oaib_tui.engine import events as ev
+from oaib_tui import events as ev
 from oaib_tui.progress import Progress
 
 

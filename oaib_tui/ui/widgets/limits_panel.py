@@ -8,7 +8,7 @@ import math
 from rich.console import Group
 from rich.text import Text
 
-from ...engine.meters import HISTORY_KEEP_S
+from ...meters import HISTORY_KEEP_S
 from ..format import bar, compact, sparkline, spread
 from .panel import Panel
 

@@ -9,7 +9,7 @@ import time
 
 from rich.text import Text
 
-from ...engine import events as ev
+from ... import events as ev
 from ..format import cell
 from .panel import Panel
 

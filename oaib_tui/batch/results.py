@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
-from ..state.recording import JsonText
-from .retry import classify
+from ..engine.retry import classify
+from ..events import JsonText
 
 Verdict = Literal["succeeded", "failed", "retry"]
 TOKEN_LIMIT_CODE = "token_limit_exceeded"

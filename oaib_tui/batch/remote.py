@@ -17,8 +17,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 import httpx2
 import openai
 
-from .client import network_failure
-from .retry import Outcome, classify
+from ..engine.client import network_failure
+from ..engine.retry import Outcome, classify
 
 T = TypeVar("T")
 DOWNLOAD_CHUNK = 1 << 20

@@ -1,6 +1,6 @@
 """`batch.on_expired: realtime`: the items batches did not finish, sent through the realtime engine.
 
-The realtime :class:`~.runner.Engine` runs the project's plan as it is; a
+The realtime :class:`~oaib_tui.engine.realtime.RealtimeExecutor` runs the project's plan as it is; a
 resume index that calls every other item done makes it send just these. Its
 own start and finish events are left out of the stream: they belong to the
 batch run around it.
@@ -13,10 +13,10 @@ from typing import Callable
 
 import openai
 
+from .. import events as ev
+from ..engine.realtime import RealtimeExecutor
+from ..engine.resume import ResumeIndex
 from ..project.schema import LoadedProject
-from . import events as ev
-from .resume import ResumeIndex
-from .runner import Engine
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class OnlyThese(ResumeIndex):
 
 
 def realtime_engine(project: LoadedProject, client: openai.AsyncOpenAI, emit: Callable[[ev.Event], None],
-                    only: OnlyThese) -> Engine:
+                    only: OnlyThese) -> RealtimeExecutor:
     """A realtime engine (limits learned from headers) that sends only the items `only` names."""
     spec = project.spec.model_copy(update={"mode": "auto"})
     realtime_project = project.model_copy(update={"spec": spec})
@@ -52,4 +52,4 @@ def realtime_engine(project: LoadedProject, client: openai.AsyncOpenAI, emit: Ca
         if not isinstance(event, (ev.RunStarted, ev.RunFinished)):
             emit(event)
 
-    return Engine(realtime_project, client, inner, resume=only)
+    return RealtimeExecutor(realtime_project, client, inner, resume=only)

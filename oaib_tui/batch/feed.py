@@ -11,28 +11,51 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING, Iterator
+from typing import Callable, Iterator, Protocol
 
+from .. import events as ev
 from .. import tokens
-from ..pricing import worst_case_cost
-from ..project import PreparedRequest
+from ..parts import Part
+from ..pricing import PriceBook, worst_case_cost
+from ..project import PreparedRequest, RequestPlan
 from ..project.requests import UniqueIds
-from ..state.batches import Part
-from . import events as ev
-from .batch_writer import LineForm, PartLimits, PartWriter, WrittenPart, parts_folder
-
-if TYPE_CHECKING:
-    from .batch import BatchEngine
+from ..project.schema import LoadedProject, Project
+from .gate import TokenGate
+from .ledger import PartLedger
+from .writer import LineForm, PartLimits, PartWriter, WrittenPart, parts_folder
 
 YIELD_EVERY = 256
 """Lines written between yields to the event loop, so uploads and polls go on while files are written."""
 SKIP_YIELD_EVERY = 5000
 
 
+class FeedOwner(Protocol):
+    """What the feeder needs from the executor it writes parts for."""
+
+    project: LoadedProject
+    plan: RequestPlan
+    prices: PriceBook
+    ledger: PartLedger
+    gate: TokenGate
+    numbers: Iterator[int]
+    wall: Callable[[], float]
+
+    spec: Project
+    @property
+    def stopping(self) -> bool: ...
+    @property
+    def draining(self) -> bool: ...
+    @property
+    def paused(self) -> bool: ...
+    def emit(self, event: ev.Event) -> None: ...
+    async def submit(self, written: WrittenPart, move: list[str] | None = None, round_: int = 1) -> None: ...
+    def resubmit_reason(self, parts: list[Part]) -> str: ...
+
+
 class PartFeeder:
     """Writes the engine's parts; `exhausted` once every fresh request of the sources is in a part."""
 
-    def __init__(self, engine: "BatchEngine") -> None:
+    def __init__(self, engine: FeedOwner) -> None:
         self.engine = engine
         self.form = LineForm.of(engine.project)
         self.exhausted = False
@@ -50,7 +73,7 @@ class PartFeeder:
         engine = self.engine
         batch = engine.spec.batch
         limits = PartLimits(batch.max_requests, batch.max_bytes, max_tokens)
-        return PartWriter(parts_folder(engine.ledger.store.path), limits, lambda: next(engine.numbers))
+        return PartWriter(parts_folder(engine.ledger.state_path), limits, lambda: next(engine.numbers))
 
     def _should_pause(self) -> bool:
         engine = self.engine
@@ -81,7 +104,7 @@ class PartFeeder:
     def _fresh_requests(self) -> Iterator[PreparedRequest | None]:
         """Requests no part holds yet and no run finished; None now and then while skipping many."""
         plan, ledger = self.engine.plan, self.engine.ledger
-        fast = ledger.store.stored_fingerprint() == plan.fingerprint
+        fast = ledger.fingerprint_matches(plan.fingerprint)
         skip = ledger.skip_keys() if fast else set()
         unique = UniqueIds(plan)
         for skipped, line in enumerate(plan.lines()):

@@ -18,11 +18,11 @@ from typing import Callable, Iterator
 
 import openai
 
+from .. import events as ev
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
 from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject
-from . import events as ev
 from .client import UNREACHABLE_AFTER_ATTEMPTS, Reply, send, unreachable_advice
 from .feed import Counters, Item, ItemFeed, RekeyedItems
 from .ratelimit import RateLimiter
@@ -43,7 +43,7 @@ class _DueRetry:
     item: Item = field(compare=False)
 
 
-class Engine:
+class RealtimeExecutor:
     """Runs one project's realtime job. Steer it with pause(), resume(), stop() and abandon()."""
 
     def __init__(

@@ -14,13 +14,13 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+from .. import events as ev
+from ..engine.usage import usage_from_response
+from ..parts import Part
 from ..pricing import PriceBook
-from ..state.batches import Part
-from . import events as ev
-from .batch_part import PartOwner, remote_call
-from .batch_remote import RemoteError
-from .batch_results import LineResult, line_errors, quick_custom_id, read_line
-from .usage import usage_from_response
+from .journey import PartOwner, remote_call
+from .remote import RemoteError
+from .results import LineResult, line_errors, quick_custom_id, read_line
 
 UNFINISHED_REASONS = {"expired": "batch_expired", "cancelled": "batch_cancelled", "completed": "no result line"}
 FREE_RETRIES = frozenset({"batch_cancelled", "token_limit_exceeded", "batch_not_found"})
@@ -51,7 +51,7 @@ class PartDownload:
         owner.ledger.expect_results()
         rows = owner.ledger.items_of(part.part)
         items: dict[str, list[Any]] = {custom_id: [seq, status] for custom_id, seq, status in rows}
-        with owner.ledger.store.deferred_commits():
+        with owner.ledger.deferred_commits():
             for file_id in (part.output_file_id, part.error_file_id):
                 if file_id:
                     await self._download(file_id, items)

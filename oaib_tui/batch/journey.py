@@ -14,15 +14,16 @@ import re
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Protocol, TypeVar
 
+from .. import events as ev
+from ..engine.client import UNREACHABLE_AFTER_ATTEMPTS, unreachable_advice
+from ..engine.retry import backoff_delay
+from ..parts import TERMINAL_STATUSES, Part
 from ..project.schema import LoadedProject
-from ..state.batches import TERMINAL_STATUSES, BatchLedger, Part
-from . import events as ev
-from .batch_gate import GateClosed, TokenGate
-from .batch_remote import BatchRemote, RemoteBatch, RemoteError
-from .batch_results import describe_errors, token_refusal
-from .batch_writer import LineForm, parts_folder
-from .client import UNREACHABLE_AFTER_ATTEMPTS, unreachable_advice
-from .retry import backoff_delay
+from .gate import GateClosed, TokenGate
+from .ledger import PartLedger
+from .remote import BatchRemote, RemoteBatch, RemoteError
+from .results import describe_errors, token_refusal
+from .writer import LineForm, parts_folder
 
 T = TypeVar("T")
 REMOTE_BACKOFF_CAP_S = 300.0
@@ -40,7 +41,7 @@ class PartOwner(Protocol):
 
     project: LoadedProject
     remote: BatchRemote
-    ledger: BatchLedger
+    ledger: PartLedger
     gate: TokenGate
     rng: random.Random
     upload_lock: asyncio.Lock
@@ -158,7 +159,7 @@ class PartJourney:
         path = Path(part.local_path) if part.local_path else None
         if path is not None and path.exists() and path.stat().st_size == part.bytes:
             return path
-        path = parts_folder(self.owner.ledger.store.path) / f"part-{part.part:05d}.jsonl"
+        path = parts_folder(self.owner.ledger.state_path) / f"part-{part.part:05d}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         form = LineForm.of(self.owner.project)
         with open(path, "wb") as out:

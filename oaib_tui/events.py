@@ -13,6 +13,16 @@ from typing import Any, Literal, Union
 RunState = Literal["running", "paused", "rate-limited", "stopping", "finished", "stopped"]
 
 
+class JsonText(dict):
+    """A JSON object that keeps the text it was read from, so that storing it costs no second encoding."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, value: dict, text: str) -> None:
+        super().__init__(value)
+        self.text = text
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Tokens as the API reports them in `usage`."""

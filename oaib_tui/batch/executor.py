@@ -24,30 +24,31 @@ from typing import Callable, Iterator
 
 import openai
 
+from .. import events as ev
+from ..engine.realtime import STOP_EXIT_CODES, RealtimeExecutor
 from ..errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
+from ..parts import TERMINAL_STATUSES, Part
 from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject
-from ..state.batches import TERMINAL_STATUSES, BatchLedger, Part
-from . import events as ev
-from .batch_download import PartDownload
-from .batch_feed import PartFeeder
-from .batch_gate import TokenGate
-from .batch_part import PartJourney, StepAborted, remote_call, upload_name
-from .batch_realtime import OnlyThese, realtime_engine
-from .batch_remote import BatchRemote, RemoteError
-from .batch_writer import WrittenPart
-from .runner import STOP_EXIT_CODES, Engine
+from .download import PartDownload
+from .fallback import OnlyThese, realtime_engine
+from .feed import PartFeeder
+from .gate import TokenGate
+from .journey import PartJourney, StepAborted, remote_call, upload_name
+from .ledger import PartLedger
+from .remote import BatchRemote, RemoteError
+from .writer import WrittenPart
 
 PARTS_AHEAD = 2
 """Parts written but not yet uploaded, at most: what bounds the disk and memory a huge job takes."""
 
 
-class BatchEngine:
+class BatchExecutor:
     """Runs one project's job in batch mode. Steer it with pause(), resume(), stop(), abandon() and cancel()."""
 
     def __init__(self, project: LoadedProject, client: openai.AsyncOpenAI, emit: Callable[[ev.Event], None],
-                 ledger: BatchLedger, *, wall_clock: Callable[[], float] = time.time,
+                 ledger: PartLedger, *, wall_clock: Callable[[], float] = time.time,
                  rng: random.Random | None = None) -> None:
         self.project = project
         self.spec = project.spec
@@ -77,7 +78,7 @@ class BatchEngine:
         self._halt = False
         self._draining = False
         self._paused = False
-        self._realtime: Engine | None = None
+        self._realtime: RealtimeExecutor | None = None
         self._crash: BaseException | None = None
         self._cancelling: asyncio.Task | None = None
         self._wake = asyncio.Event()
@@ -216,7 +217,7 @@ class BatchEngine:
         loop = asyncio.get_running_loop()
         anchor = self.wall() - loop.time()
         self.wall = lambda: anchor + loop.time()
-        counts = self.ledger.store.counts()
+        counts = self.ledger.counts()
         self.emit(ev.RunStarted(
             project=self.project.name, model=self.spec.model, endpoint=self.spec.endpoint, mode="batch",
             resumed_done=counts["done"], resumed_failed=counts["failed"], total_known=self.plan.estimate_total(),
@@ -327,7 +328,7 @@ class BatchEngine:
         keys, ids = self.ledger.unfinished_items(p.part for p in parts)
         reason = self.resubmit_reason(parts)
         self.emit(ev.BatchResubmitted(items=len(ids), reason=reason, to="realtime", at=self.wall()))
-        fast = self.ledger.store.stored_fingerprint() == self.plan.fingerprint
+        fast = self.ledger.fingerprint_matches(self.plan.fingerprint)
         self._realtime = realtime_engine(self.project, self.client, self.emit, OnlyThese.of(keys if fast else None, ids))
         finished = await self._realtime.run()
         if finished.state == "stopped" and self._stop is None:
@@ -344,7 +345,7 @@ class BatchEngine:
         await self._wake.wait()
 
     def _finish(self) -> ev.RunFinished:
-        counts = self.ledger.store.counts()
+        counts = self.ledger.counts()
         pending = counts["queued"] + counts["sent"]
         live = sum(1 for p in self.ledger.parts() if p.live)
         if self._stop is not None:
