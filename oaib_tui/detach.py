@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+import sys
 from typing import TextIO
 
 from . import events as ev
@@ -72,10 +73,26 @@ def refuse_unless_batch(project: LoadedProject) -> None:
             file=str(project.path), key="mode", hint="set `mode: batch` to run through the Batch API")])
 
 
+def refuse_in_process_simulator(project: LoadedProject) -> None:
+    """The in-process simulator lives and dies with this process, and its batches with it."""
+    provider = project.spec.provider
+    if provider.kind == "simulator" and not provider.base_url:
+        raise UserError("--detach needs a provider that outlives this process", [Problem(
+            "`provider.kind` is `simulator` without a `base_url`: the simulator runs inside this process, so its "
+            "batches would end when --detach exits", file=str(project.path), key="provider.kind",
+            hint="serve it with `oaib-tui sim --port 8000` and set `provider.base_url: http://127.0.0.1:8000/v1`, "
+                 "or run without --detach")])
+
+
 def run_detached(project: LoadedProject, *, fresh: bool = False, retry_failed: bool = False,
                  out: TextIO | None = None, http_client=None) -> int:
-    """`--detach`: create the batches, record them, say how to come back; returns the exit code."""
+    """`--detach`: create the batches, record them, say how to come back; returns the exit code.
+
+    `http_client` is a transport the caller keeps alive (tests hand an in-process simulator's).
+    """
     refuse_unless_batch(project)
+    if http_client is None:
+        refuse_in_process_simulator(project)
     reporter = HeadlessReporter(out)
     job = JobRun(project, fresh=fresh, http_client=http_client, consumers=[reporter.handle], retry_failed=retry_failed)
     try:
@@ -83,7 +100,7 @@ def run_detached(project: LoadedProject, *, fresh: bool = False, retry_failed: b
         reporter.end_line()
         job.write_outputs()
         print(detached_message(job, project) if detached else summary(job, finished, reporter.progress),
-              file=reporter.out)
+              file=out if out is not None else sys.stdout)
         return EXIT_OK if detached else finished.exit_code
     finally:
         job.close()

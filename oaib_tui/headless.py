@@ -237,20 +237,24 @@ async def _run(job: JobRun, reporter: HeadlessReporter) -> ev.RunFinished:
 
 def run_headless(project: LoadedProject, *, fresh: bool = False, retry_failed: bool = False,
                  out: TextIO | None = None, http_client=None) -> int:
-    """Run a project without the dashboard; returns the exit code."""
+    """Run a project without the dashboard; returns the exit code.
+
+    Progress and notes go to standard error and the summary to standard output, so
+    `--no-ui > summary.txt` keeps the summary; `out` takes both (an embedding caller's log).
+    """
     reporter = HeadlessReporter(out)
-    out = reporter.out
+    report_to = out if out is not None else sys.stdout
     job = JobRun(project, fresh=fresh, http_client=http_client, consumers=[reporter.handle], retry_failed=retry_failed)
     try:
         if job.store.backup_path is not None:
-            print(f"Starting over: the old state file is kept as {job.store.backup_path}", file=out)
+            reporter.line.println(f"Starting over: the old state file is kept as {job.store.backup_path}")
         finished = asyncio.run(_run(job, reporter))
         reporter.end_line()
         results, errors = job.write_outputs()
-        print(summary(job, finished, reporter.progress), file=out)
-        print(f"  results  {results}\n  errors   {errors}", file=out)
+        print(summary(job, finished, reporter.progress), file=report_to)
+        print(f"  results  {results}\n  errors   {errors}", file=report_to)
         if finished.state == "stopped":
-            print(f"Resume with: {resume_command(project)}", file=out)
+            print(f"Resume with: {resume_command(project)}", file=report_to)
         return finished.exit_code
     finally:
         job.close()

@@ -143,14 +143,13 @@ class Job:
 
     def run_sync(self, *, ui: bool = False, fresh: bool = False, retry_failed: bool = False) -> Results:
         """`run()` for code outside an event loop (a plain script); `ui=True` opens the dashboard."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            if ui:
-                return self._run_in_dashboard(fresh, retry_failed)
-            return asyncio.run(self.run(fresh=fresh, retry_failed=retry_failed))
-        raise RuntimeError("run_sync() cannot be used inside a running event loop (a notebook cell has one): "
-                           "use `await job.run()` instead")
+        if _loop_is_running():
+            raise RuntimeError("run_sync() cannot be used inside a running event loop (a notebook cell has one): "
+                               "use `await job.run()` instead")
+        # Outside the `except` that found no loop: an error of the run must not arrive chained to it.
+        if ui:
+            return self._run_in_dashboard(fresh, retry_failed)
+        return asyncio.run(self.run(fresh=fresh, retry_failed=retry_failed))
 
     def _run_in_dashboard(self, fresh: bool, retry_failed: bool) -> Results:
         check_dashboard_can_open(self._client)
@@ -264,3 +263,11 @@ class _ResultReader:
 
     def __call__(self) -> Iterator[Result]:
         return job_results(self.project, self.metadata_of)
+
+
+def _loop_is_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -26,9 +26,9 @@ def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: 
 
     Opening the state file happens first, so a locked or foreign state file is
     reported like any other bad input, before the screen changes. The summary
-    goes to `out` (standard error by default), as a headless run's does.
+    goes to standard output and a failure to standard error, as a headless run's
+    do; `out` takes both.
     """
-    out = out if out is not None else sys.stderr
     session = RunSession(
         lambda: JobRun(project, fresh=fresh, http_client=http_client, retry_failed=retry_failed),
         reopen=lambda: JobRun(project, http_client=http_client, retry_failed=True),
@@ -44,10 +44,12 @@ def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: 
         if isinstance(app.error, UserError):
             raise app.error
         if app.error is not None:
-            print(describe(app.error), file=out)
-            print(f"The state file is consistent. Resume with: {resume_command(project, no_ui=False)}", file=out)
+            failure_out = out if out is not None else sys.stderr
+            print(describe(app.error), file=failure_out)
+            print(f"The state file is consistent. Resume with: {resume_command(project, no_ui=False)}",
+                  file=failure_out)
             return app.exit_code
-        return _report(app, session, project, out)
+        return _report(app, session, project, out if out is not None else sys.stdout)
     finally:
         sys.setswitchinterval(switch_interval)
         session.close()

@@ -97,8 +97,22 @@ def test_sdk_options_that_a_job_cannot_honour_are_refused(tmp_path):
 
 
 def test_running_a_job_without_requests_says_so(tmp_path):
-    with pytest.raises(ValueError, match=r"no requests: add some with job.add"):
+    with pytest.raises(ValueError, match=r"no requests: add some with job.add") as raised:
         quiet_job(tmp_path).run_sync()
+    # Not "During handling of the above exception (no running event loop) ...": the error stands alone.
+    assert raised.value.__context__ is None and raised.value.__cause__ is None
+
+
+def test_a_user_error_from_run_sync_arrives_without_the_event_loop_chain(tmp_path):
+    from oaib_tui.errors import UserError
+
+    job = quiet_job(tmp_path)
+    job.add(messages=[{"role": "user", "content": "hi"}], max_tokens=4)
+    job.state_path.parent.mkdir(parents=True, exist_ok=True)
+    job.state_path.write_bytes(b"not a state file" * 100)  # refused with a UserError when the run opens it
+    with pytest.raises(UserError) as raised:
+        job.run_sync()
+    assert raised.value.__context__ is None and raised.value.__cause__ is None
 
 
 def test_run_sync_runs_outside_an_event_loop(tmp_path):

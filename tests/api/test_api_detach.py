@@ -126,6 +126,15 @@ def test_detach_needs_batch_mode(tmp_path):
         run_detached(project, out=io.StringIO())
 
 
+def test_detach_refuses_the_in_process_simulator_whose_batches_die_with_the_process(tmp_path):
+    project = batch_project(tmp_path)
+    with pytest.raises(UserError, match="outlives this process") as raised:
+        run_detached(project, out=io.StringIO())
+    problem = raised.value.problems[0]
+    assert problem.key == "provider.kind" and "oaib-tui sim" in (problem.hint or "")
+    assert not project.state_path.exists()  # refused before anything was created
+
+
 @pytest.mark.slow
 def test_detach_status_remote_and_return_as_a_user_types_them(tmp_path):
     import json
@@ -144,7 +153,7 @@ def test_detach_status_remote_and_return_as_a_user_types_them(tmp_path):
         path = str(project.path)
         left = oaib(path, "--detach")
         assert left.returncode == 0, left.stderr
-        assert "Detached: 3 batches" in left.stderr and f"oaib-tui status {path} --remote" in left.stderr
+        assert "Detached: 3 batches" in left.stdout and f"oaib-tui status {path} --remote" in left.stdout
 
         status = oaib("status", path, "--remote")
         assert status.returncode == 0, status.stderr

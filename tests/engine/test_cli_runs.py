@@ -39,7 +39,8 @@ def test_exit_0_when_all_succeed_and_the_summary_names_the_outputs(tmp_path):
         path = loopback_project(tmp_path, url, n=20)
         done = oaib("run", str(path), "--no-ui")
     assert done.returncode == 0, done.stderr
-    assert "Finished: all requests answered" in done.stderr and "Traceback" not in done.stderr
+    assert "Finished: all requests answered" in done.stdout and "Traceback" not in done.stderr
+    assert "RPM" not in done.stdout and "note:" not in done.stdout  # `--no-ui > summary.txt`: the summary alone
     assert len(read_jsonl(tmp_path / "out" / "t.results.jsonl")) == 20
 
 
@@ -64,7 +65,7 @@ def test_exit_3_when_the_quota_runs_out_and_the_resume_command_is_printed(tmp_pa
         path = loopback_project(tmp_path, url, n=10, limits={"concurrency": 1})
         done = oaib(str(path), "--no-ui")
     assert done.returncode == 3, done.stderr
-    assert "out of quota" in done.stderr and f"Resume with: oaib-tui {path}" in done.stderr
+    assert "out of quota" in done.stderr and f"Resume with: oaib-tui {path}" in done.stdout
 
 
 def test_ctrl_c_lets_requests_in_flight_finish_and_exits_130(tmp_path):
@@ -73,9 +74,9 @@ def test_ctrl_c_lets_requests_in_flight_finish_and_exits_130(tmp_path):
         proc = start(str(path), "--no-ui")
         time.sleep(2.0)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=30)
         assert proc.returncode == 130, err
-        assert "Resume with" in err
+        assert "Resume with" in out
         status = oaib("status", str(path))
         assert status.returncode == 0 and "to do" in status.stdout
         done = oaib(str(path), "--no-ui")
@@ -134,10 +135,10 @@ def test_a_second_ctrl_c_abandons_requests_in_flight(tmp_path):
         time.sleep(0.5)
         started = time.monotonic()
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=15)
+        out, err = proc.communicate(timeout=15)
         assert time.monotonic() - started < 5  # did not wait 20 s for the answers
         assert proc.returncode == 130, err
-        assert "Resume with" in err and "Traceback" not in err
+        assert "Resume with" in out and "Traceback" not in err
         status = oaib("status", str(path))
     assert "to do    10   (of 10 records" in status.stdout
 
