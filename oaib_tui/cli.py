@@ -13,7 +13,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EXIT_INTERRUPTED, UserError
+from .errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, UserError
+from .wording import counted
 
 PROJECT_ARG = click.argument("project", type=click.Path(dir_okay=False, path_type=Path))
 
@@ -27,7 +28,7 @@ class DefaultRunGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=DefaultRunGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DefaultRunGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, "-V", "--version", prog_name="oaib-tui")
 def cli() -> None:
     """Run large jobs of OpenAI-style API requests as fast as your rate limits allow,
@@ -39,6 +40,14 @@ def cli() -> None:
     oaib-tui validate PROJECT.yaml   check a project and show the first requests
     oaib-tui cancel PROJECT.yaml     cancel the project's batches at the provider
     oaib-tui sim                     serve the OpenAI-compatible simulator on 127.0.0.1
+
+    \b
+    Running a project (`oaib-tui PROJECT.yaml [OPTIONS]`, see `oaib-tui run --help`):
+      --no-ui         headless: progress on stderr, the summary on stdout
+      --dry-run       forecast requests, tokens, cost and time; send nothing
+      --fresh         start over (the old state file is kept as a backup)
+      --retry-failed  send the items that failed in earlier runs again
+      --detach        batch mode: create the batches, record them, and exit
     """
 
 
@@ -69,24 +78,19 @@ def validate(project: Path, show: int) -> None:
             click.echo(f"\n# request {count + 1}: custom_id={request.custom_id} ({request.source}:{request.line})")
             click.echo(json.dumps(request.body, indent=2, ensure_ascii=False))
         count += 1
-    click.echo(f"\n# {count:,} requests; every record renders.")
+    click.echo(f"\n# {counted(count, 'request')}; every record renders.")
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES_HELP)
 @PROJECT_ARG
 @click.option("--dry-run", is_flag=True, help="Send nothing: forecast requests, tokens, cost and time.")
-@click.option("--no-ui", is_flag=True, help="Run headless: a progress line, then a summary.")
+@click.option("--no-ui", is_flag=True, help="Run headless: progress on stderr, then the summary on stdout.")
 @click.option("--fresh", is_flag=True, help="Start over: keep the old state file as a backup; cancel batches it left running.")
 @click.option("--retry-failed", is_flag=True, help="Send the items that failed in earlier runs again.")
 @click.option("--detach", is_flag=True,
               help="Batch mode: create the batches, record them, and exit; the same command without it comes back.")
 def run(project: Path, dry_run: bool, no_ui: bool, fresh: bool, retry_failed: bool, detach: bool) -> None:
-    """Run a project (also: `oaib-tui PROJECT`). Running it again resumes where it stopped.
-
-    \b
-    Exit codes: 0 all answered, 1 some failed, 2 bad input,
-    3 stopped (budget, quota, auth), 130 interrupted.
-    """
+    """Run a project (also: `oaib-tui PROJECT`). Running it again resumes where it stopped."""
     loaded = _load(project)
     if dry_run:
         _dry_run(loaded)
@@ -216,11 +220,11 @@ def export(project: Path, fmt: str, output: Path | None) -> None:
         if fmt == "csv":
             target = output or loaded.results_path.with_suffix(".csv")
             rows = export_csv(reader, target, keep=loaded.spec.output.keep or None)
-            click.echo(f"wrote {rows:,} rows to {target}")
+            click.echo(f"wrote {counted(rows, 'row')} to {target}")
         else:
             counts = write_outputs(reader, loaded.results_path, loaded.errors_path, keep=loaded.spec.output.keep or None)
-            click.echo(f"wrote {counts.results:,} results to {loaded.results_path} "
-                       f"and {counts.errors:,} errors to {loaded.errors_path}")
+            click.echo(f"wrote {counted(counts.results, 'result')} to {loaded.results_path} "
+                       f"and {counted(counts.errors, 'error')} to {loaded.errors_path}")
     finally:
         reader.close()
 

@@ -17,6 +17,10 @@ EXIT_BAD_INPUT = 2
 EXIT_STOPPED = 3
 EXIT_INTERRUPTED = 130
 
+EXIT_CODES_HELP = ("Exit codes: 0 all answered, 1 some failed, 2 bad input, 3 stopped (budget, quota, auth, "
+                   "provider unreachable, state file lost), 130 interrupted or cancelled (Ctrl-C, `c` in the dashboard).")
+"""The one wording of the exit codes: `run --help`, the top-level help and the README say this."""
+
 
 @dataclass(frozen=True)
 class Problem:

@@ -22,6 +22,7 @@ from .pricing import PRICES_AS_OF, PriceBook
 from .progress import Progress
 from .project.schema import LoadedProject
 from .state.batches import read_parts
+from .wording import counted
 
 TTY_INTERVAL_S = 0.5
 PLAIN_INTERVAL_S = 5.0
@@ -189,7 +190,7 @@ def state_summary(project: LoadedProject, reader, total: int | None = None) -> s
         f"  failed   {counts.get('failed', 0):,}",
         f"  to do    {remaining:,}" + (f"   (of {total:,} records in the sources)" if total is not None else ""),
         f"  tokens   {_tokens_line(totals)}",
-        f"  cost     {_money(totals.cost_usd)}" + (f"   ({totals.unpriced:,} items of unknown price)" if totals.unpriced else ""),
+        f"  cost     {_money(totals.cost_usd)}" + (f"   ({counted(totals.unpriced, 'item')} of unknown price)" if totals.unpriced else ""),
     ]
     lines += remote_batch_lines(read_parts(reader))
     if remaining:
@@ -202,7 +203,7 @@ def remote_batch_lines(parts: list, most: int = 20) -> list[str]:
     if not parts:
         return []
     phases = Counter(part.phase for part in parts)
-    lines = [f"  batches  {len(parts):,} parts: " + ", ".join(f"{n} {phase}" for phase, n in phases.items())]
+    lines = [f"  batches  {counted(len(parts), 'part')}: " + ", ".join(f"{n} {phase}" for phase, n in phases.items())]
     for part in [p for p in parts if p.phase != "downloaded"][:most]:
         expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(part.expires_at)) if part.expires_at else "—"
         lines.append(f"    part {part.part:<5} {part.batch_id or '(not created)':<32} {part.status or part.phase:<11} "

@@ -28,6 +28,7 @@ from .remote_batches import cancel_left_behind
 from .state.batches import BatchLedger
 from .state.outputs import prepare_folders, write_outputs
 from .state.store import StateStore
+from .wording import counted
 
 
 @dataclass
@@ -103,7 +104,7 @@ class JobRun:
         outcomes = await cancel_left_behind(backup, client)
         cancelled = [outcome.part.batch_id for outcome in outcomes if outcome.status is not None]
         if cancelled:
-            self.emit(ev.Notice(f"starting over: cancelled {len(cancelled)} batch(es) the old state file left "
+            self.emit(ev.Notice(f"starting over: cancelled {counted(len(cancelled), 'batch')} the old state file left "
                                 f"running ({', '.join(map(str, cancelled))}); what they had finished is billed "
                                 f"and stays with {backup}", "warning", at=time.time()))
         for outcome in outcomes:

@@ -18,6 +18,7 @@ from .batch.writer import LineForm, PartLimits, PartWriter, WrittenPart
 from .errors import Problem, UserError
 from .project import RequestPlan
 from .project.schema import LoadedProject
+from .wording import counted
 
 MOST_LISTED = 10
 
@@ -68,7 +69,7 @@ def _write_parts(project: LoadedProject, folder: Path) -> list[WrittenPart]:
         raise
     parts = sorted(closed + writer.close_all(), key=lambda part: part.number)
     if too_big:
-        raise UserError(f"{len(too_big):,} requests cannot go in any batch file", too_big[:MOST_LISTED])
+        raise UserError(f"{counted(len(too_big), 'request')} cannot go in any batch file", too_big[:MOST_LISTED])
     if not parts:
         raise UserError("nothing to render", [Problem("the sources hold no requests", file=str(project.path))])
     return parts
@@ -89,7 +90,7 @@ def _move(part: WrittenPart, target: Path) -> RenderedFile:
 def describe(files: list[RenderedFile]) -> str:
     """What `render` prints: each file with its endpoint, model, lines and size."""
     total = sum(f.requests for f in files)
-    lines = [f"wrote {total:,} requests in {len(files)} batch-input file{'s' if len(files) > 1 else ''}:"]
-    lines += [f"  {f.path}   {f.url}  {f.model}  {f.requests:,} requests  {f.bytes / 1e6:,.1f} MB" for f in files]
+    lines = [f"wrote {counted(total, 'request')} in {counted(len(files), 'batch-input file')}:"]
+    lines += [f"  {f.path}   {f.url}  {f.model}  {counted(f.requests, 'request')}  {f.bytes / 1e6:,.1f} MB" for f in files]
     lines.append("Upload each with purpose `batch` and create its batch with the endpoint shown.")
     return "\n".join(lines)

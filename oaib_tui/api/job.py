@@ -17,6 +17,7 @@ from .. import events as ev
 from ..job import JobRun
 from ..project import load_project
 from ..project.schema import LoadedProject, Project, resolve_path
+from ..wording import counted
 from .clients import engine_client
 from .config import (
     METADATA_FIELD,
@@ -245,7 +246,7 @@ class Job:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<Job {self.name!r}: {len(self):,} requests, state {self.state_path}>"
+        return f"<Job {self.name!r}: {counted(len(self), 'request')}, state {self.state_path}>"
 
 
 class _ResultReader:

@@ -31,6 +31,7 @@ from ..parts import TERMINAL_STATUSES, Part
 from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject
+from ..wording import counted
 from .download import PartDownload
 from .fallback import OnlyThese, realtime_engine
 from .feed import PartFeeder
@@ -356,7 +357,7 @@ class BatchExecutor:
             code = STOP_EXIT_CODES.get(reason, EXIT_STOPPED)
         else:
             state, reason = "finished", None
-            message = "all requests answered" if not counts["failed"] else f"{counts['failed']} requests failed"
+            message = "all requests answered" if not counts["failed"] else f"{counted(counts['failed'], 'request')} failed"
             code = EXIT_SOME_FAILED if counts["failed"] else EXIT_OK
         finished = ev.RunFinished(state=state, reason=reason, message=message, done=counts["done"],  # type: ignore[arg-type]
                                   failed=counts["failed"], pending=pending, cost_usd=self.cost_usd,

@@ -23,6 +23,7 @@ from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
 from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject
+from ..wording import counted
 from .client import UNREACHABLE_AFTER_ATTEMPTS, Reply, send, unreachable_advice
 from .feed import Counters, Item, ItemFeed, RekeyedItems
 from .ratelimit import RateLimiter
@@ -375,7 +376,7 @@ class RealtimeExecutor:
             code = STOP_EXIT_CODES.get(reason, EXIT_STOPPED)
         else:
             state, reason = "finished", None
-            message = "all requests answered" if not c.failed else f"{c.failed} requests failed"
+            message = "all requests answered" if not c.failed else f"{counted(c.failed, 'request')} failed"
             code = EXIT_SOME_FAILED if (c.failed + c.skipped_failed) else EXIT_OK
         finished = ev.RunFinished(
             state=state, reason=reason, message=message, done=c.done + c.skipped_done,

@@ -15,6 +15,7 @@ import os
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator, Sequence, TextIO
 
@@ -160,7 +161,15 @@ def _csv_row(result: dict[str, Any], fields: list[str]) -> list[Any]:
     kept = [_cell(result["keep"].get(name)) for name in fields]
     return [result["custom_id"], result["status"], *kept, answer_text(result["response"]) or "",
             usage["prompt_tokens"], usage["cached_tokens"], usage["completion_tokens"],
-            "" if result["cost_usd"] is None else result["cost_usd"], result["attempts"], error.get("message") or ""]
+            decimal_text(result["cost_usd"]), result["attempts"], error.get("message") or ""]
+
+
+def decimal_text(value: float | None) -> str:
+    """A number as a spreadsheet reads it: `0.0000643`, never `6.43e-05`; empty for None."""
+    if value is None:
+        return ""
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _cell(value: Any) -> Any:

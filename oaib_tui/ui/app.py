@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from .. import events as ev
 from ..errors import EXIT_INTERRUPTED
+from ..wording import counted
 from .model import DashboardModel
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
@@ -284,7 +285,7 @@ class DashboardApp(App[int]):
             self._quitting = True
             self.session.stop()
             in_flight = self.model.progress.in_flight
-            self.notify(f"Stopping: waiting for {in_flight:,} requests in flight. Press q again to abandon them.")
+            self.notify(f"Stopping: waiting for {counted(in_flight, 'request')} in flight. Press q again to abandon them.")
         else:
             self.session.abandon()
         self._after_steering()

@@ -29,7 +29,7 @@ def _events(done: int, failed: int, total: int = 10, finished: bool = False) -> 
     for seq in range(done, done + failed):
         events.append(ev.RequestFailed(f"r{seq}", seq, 1, "400", 400, "bad", None, at=0))
     if finished:
-        events.append(ev.RunFinished("finished", None, "1 requests failed", done, failed, 0, 0.0, 1, at=0))
+        events.append(ev.RunFinished("finished", None, "1 request failed", done, failed, 0, 0.0, 1, at=0))
     return events
 
 
@@ -57,7 +57,7 @@ def test_a_terminal_gets_one_line_redrawn_in_place_and_a_final_line():
     display.close()
     text = out.getvalue()
     assert text.count("\n") == 1 and text.count("\r") == 3
-    assert text.rstrip("\n").rsplit("\r", 1)[-1].endswith("finished: 1 requests failed in 0s")
+    assert text.rstrip("\n").rsplit("\r", 1)[-1].endswith("finished: 1 request failed in 0s")
 
 
 def test_a_log_file_gets_plain_lines_and_notices():

@@ -81,7 +81,7 @@ def test_a_request_too_big_for_any_file_is_an_error_naming_it(tmp_path):
     items = [{"n": 1, "t": "short"}, {"n": 2, "t": "x" * 500}]
     path = project_file(tmp_path, items=items, batch={"max_bytes": 300},
                         request={"messages": [{"role": "user", "content": "{t}"}]})
-    with pytest.raises(UserError, match="1 requests cannot go in any batch file") as caught:
+    with pytest.raises(UserError, match="1 request cannot go in any batch file") as caught:
         render_batch_input(load_project(path), tmp_path / "in.jsonl")
     assert "item-2" in str(caught.value)
     assert not (tmp_path / "in.jsonl").exists()

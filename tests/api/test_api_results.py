@@ -34,7 +34,7 @@ def test_errors_cost_usage_and_indexing():
     assert [r.custom_id for r in results.errors] == ["b"]
     assert results.cost == 0.5 and results.usage == Usage(5, 1, 2)
     assert len(results) == 2 and results[1].custom_id == "b" and [r.custom_id for r in results[:1]] == ["a"]
-    assert repr(results) == "<Results finished: 2 results, 1 errors, cost $0.5000>"
+    assert repr(results) == "<Results finished: 2 results, 1 error, cost $0.5000>"
 
 
 def test_to_pandas_builds_a_frame_from_the_records(monkeypatch):

@@ -183,7 +183,7 @@ async def test_fresh_cancels_the_batches_the_old_state_file_left_running(tmp_pat
     assert finished.state == "finished" and finished.done == 8
     assert {app.batch_api.book.get(b).status for b in old} <= {"cancelling", "cancelled"}
     [notice] = [n for n in rec.of(ev.Notice) if "starting over" in n.message]
-    assert "cancelled 2 batch(es)" in notice.message and str(job.store.backup_path) in notice.message
+    assert "cancelled 2 batches" in notice.message and str(job.store.backup_path) in notice.message
     assert all(b in notice.message for b in old)
     assert not {p.batch_id for p in parts_of(path)} & old
     assert_each_item_once(path, 8)

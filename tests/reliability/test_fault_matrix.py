@@ -188,7 +188,7 @@ MATRIX = [
     Case("timeouts", EXIT_OK, "timeout", inject=("timeout",) * 3, project={"limits": {"timeout_s": 0.5}}),
     Case("slow answers", EXIT_OK, "all requests answered", sim={"slow_rate": 0.5, "slow_ms": 300}),
     Case("malformed JSON bodies", EXIT_OK, "malformed response", inject=("malformed",) * 4),
-    Case("a request the API refuses (400)", EXIT_SOME_FAILED, "1 requests failed", inject=("400",), done=N - 1, failed=1),
+    Case("a request the API refuses (400)", EXIT_SOME_FAILED, "1 request failed", inject=("400",), done=N - 1, failed=1),
     Case("insufficient_quota mid-run", EXIT_STOPPED, "out of quota", sim={"quota_after": 5}, done=5,
          then=quota_restored),
     Case("401, a wrong key", EXIT_STOPPED, "refused the key", sim={"require_key": RIGHT_KEY}, done=0,

@@ -12,7 +12,7 @@ import pytest
 from factories import answered, failed, open_store, queued, sent, succeeded
 
 from oaib_tui.errors import UserError
-from oaib_tui.state.outputs import answer_text, export_csv, write_outputs
+from oaib_tui.state.outputs import answer_text, decimal_text, export_csv, write_outputs
 from oaib_tui.state.reader import StateReader
 from oaib_tui.state.store import StateStore
 
@@ -107,6 +107,18 @@ def test_csv_export_flattens_every_item_in_source_order(store: StateStore, tmp_p
         ("answer a", '["x", "y"]', "0.25", "10")
     assert (rows[1]["answer"], rows[1]["error"]) == ("", "Invalid model")
     assert (rows[2]["tags"], rows[2]["attempts"], rows[2]["cost_usd"]) == ("", "0", "")
+
+
+def test_csv_costs_are_plain_decimals_never_exponents(store: StateStore, tmp_path: Path) -> None:
+    store.handle(queued("a", 0))
+    store.handle(sent("a", 0))
+    store.handle(succeeded("a", 0, cost=6.43e-05))
+    store.flush()
+    export_csv(store, tmp_path / "all.csv")
+    with open(tmp_path / "all.csv", newline="") as file:
+        [row] = list(csv.DictReader(file))
+    assert row["cost_usd"] == "0.0000643"
+    assert [decimal_text(v) for v in (None, 0.0, 1.5, 1e-10, 12.0)] == ["", "0", "1.5", "0.0000000001", "12"]
 
 
 def test_csv_export_of_chosen_statuses_to_an_open_file(store: StateStore) -> None:

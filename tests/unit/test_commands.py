@@ -85,3 +85,21 @@ def test_sim_serves_any_openai_client_on_loopback():
 def test_sim_refuses_bad_settings_without_a_traceback():
     done = oaib("sim", "--fail-rate", "2")
     assert done.returncode == 2 and "Traceback" not in done.stderr and "fail" in done.stderr
+
+
+def test_exit_codes_read_the_same_in_run_help_top_level_help_and_readme():
+    from pathlib import Path
+
+    from oaib_tui.errors import EXIT_CODES_HELP
+
+    words = " ".join(EXIT_CODES_HELP.split())
+    for args in (["--help"], ["run", "--help"]):
+        assert words in " ".join(oaib(*args).stdout.split())
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert words in " ".join(readme.split())
+
+
+def test_top_level_help_shows_the_run_flags():
+    text = oaib("--help").stdout
+    for flag in ("--no-ui", "--dry-run", "--fresh", "--retry-failed", "--detach"):
+        assert flag in text

@@ -9,6 +9,7 @@ from rich.console import Group
 from rich.text import Text
 
 from ...meters import HISTORY_KEEP_S
+from ...wording import counted
 from ..format import bar, compact, sparkline, spread
 from .panel import Panel
 
@@ -68,7 +69,7 @@ class LimitsPanel(Panel):
         return Group(
             Text("No per-minute limits: each batch runs within its window.", "dim"),
             Text.assemble(("live batches  ", "bold"), f"{len(live):,} of {len(self.model.progress.batches):,}"),
-            Text.assemble(("waiting in them  ", "bold"), f"{waiting:,} requests"),
+            Text.assemble(("waiting in them  ", "bold"), counted(waiting, "request")),
         )
 
     @staticmethod
