@@ -9,7 +9,8 @@ from __future__ import annotations
 import httpx2
 import openai
 
-from .engine.client import build_client
+from .engine.client import SdkSender, Sender, build_client
+from .engine.lean import LeanSender, dynamic_auth
 from .project.schema import LoadedProject
 
 
@@ -24,3 +25,17 @@ def client_for(project: LoadedProject, http_client: httpx2.AsyncClient | None = 
 
         http_client = simulator_http_client(create_app(provider.simulator))
     return build_client(project, http_client)
+
+
+def sender_for(project: LoadedProject, client: openai.AsyncOpenAI, *, own_transport: bool) -> Sender:
+    """The lean sender where it sends what the SDK would, else the SDK's own path.
+
+    `own_transport`: the client was built here for the provider's network address.
+    A transport handed in (a test's, the in-process simulator's) has no socket the
+    lean sender could reach, and dynamic credentials need the SDK per request.
+    """
+    provider = project.spec.provider
+    in_process = provider.kind == "simulator" and not provider.base_url
+    if not own_transport or in_process or dynamic_auth(client) is not None:
+        return SdkSender(client)
+    return LeanSender(client, connections=project.spec.limits.concurrency)

@@ -55,6 +55,8 @@ class RunStarted:
     total_known: int | None
     """Items in the sources if counted up front, else None."""
     at: float
+    transport: str = "sdk"
+    """How attempts are sent: `lean` (aiohttp on the URL and headers the SDK resolved) or `sdk`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import openai
 
 from . import events as ev
 from .batch.executor import BatchExecutor
-from .connect import client_for
+from .connect import client_for, sender_for
 from .engine.realtime import RealtimeExecutor
 from .engine.resume import ResumeIndex
 from .errors import UserError
@@ -81,12 +81,13 @@ class JobRun:
 
     async def run(self) -> ev.RunFinished:
         client = self.client or client_for(self.project, self.http_client)
+        sender = sender_for(self.project, client, own_transport=self.client is None and self.http_client is None)
         if self.store.backup_path is not None:
             await self._cancel_left_behind(client, self.store.backup_path)
         if self.project.spec.mode == "batch":
             self.engine = BatchExecutor(self.project, client, self.emit, BatchLedger(self.store))  # type: ignore[assignment]
         else:
-            self.engine = RealtimeExecutor(self.project, client, self.emit, resume=self.resume_index())
+            self.engine = RealtimeExecutor(self.project, client, self.emit, resume=self.resume_index(), sender=sender)
         self.engine_ready.set()
         try:
             finished = await self.engine.run()
@@ -96,6 +97,7 @@ class JobRun:
             try:
                 self.store.flush()  # raises the state file's error if it still cannot be written
             finally:
+                await sender.close()
                 if client is not self.client:
                     await client.close()
 

@@ -13,7 +13,7 @@ import asyncio
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol
 
 import aiohttp
 import httpx2
@@ -110,7 +110,7 @@ async def send(client: openai.AsyncOpenAI, url: str, body: dict[str, Any], timeo
     except openai.APIStatusError as error:
         return Reply(error.status_code, error.response.headers, _error_body(error.response), message=error.message)
     except openai.APIConnectionError as error:  # APITimeoutError included
-        return _no_answer(error, timeout_s)
+        return no_answer(error, timeout_s)
     try:
         data = json.loads(response.content)
     except ValueError as error:
@@ -147,12 +147,37 @@ def _causes(error: BaseException) -> list[BaseException]:
     return chain
 
 
-def _no_answer(error: openai.APIConnectionError, timeout_s: float) -> Reply:
+def no_answer(error: BaseException, timeout_s: float) -> Reply:
+    """The Reply for an attempt that got no answer: never connected, dropped, or timed out."""
     failure = network_failure(error)
     if failure == "timeout":
         return Reply(None, {}, None, failure="timeout", message=f"no answer within {timeout_s:g}s")
     verb = "cannot connect" if failure == "connect" else "connection failed"
     return Reply(None, {}, None, failure=failure, message=f"{verb}: {_causes(error)[-1]}")
+
+
+class Sender(Protocol):
+    """How the realtime executor sends one attempt: the SDK's path, or the lean one (engine/lean.py)."""
+
+    name: str
+
+    async def send(self, url: str, body: dict[str, Any], timeout_s: float) -> Reply: ...
+    async def close(self) -> None: ...
+
+
+class SdkSender:
+    """Every attempt through the official SDK's `post` (the path for any client, any authentication)."""
+
+    name = "sdk"
+
+    def __init__(self, client: openai.AsyncOpenAI) -> None:
+        self.client = client
+
+    async def send(self, url: str, body: dict[str, Any], timeout_s: float) -> Reply:
+        return await send(self.client, url, body, timeout_s)
+
+    async def close(self) -> None:
+        """The client is its owner's to close."""
 
 
 UNREACHABLE_AFTER_ATTEMPTS = 3

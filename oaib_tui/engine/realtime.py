@@ -24,7 +24,13 @@ from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject
 from ..wording import counted
-from .client import UNREACHABLE_AFTER_ATTEMPTS, Reply, send, unreachable_advice
+from .client import (
+    UNREACHABLE_AFTER_ATTEMPTS,
+    Reply,
+    SdkSender,
+    Sender,
+    unreachable_advice,
+)
 from .feed import Counters, Item, ItemFeed, RekeyedItems
 from .ratelimit import RateLimiter
 from .resume import ResumeIndex
@@ -57,10 +63,12 @@ class RealtimeExecutor:
         rng: random.Random | None = None,
         limiter: RateLimiter | None = None,
         wall_clock: Callable[[], float] = time.time,
+        sender: Sender | None = None,
     ) -> None:
         spec = project.spec
         self.project = project
         self.client = client
+        self.sender = sender or SdkSender(client)
         self._emit = emit
         self.plan = RequestPlan(project)
         self.resume_index = resume or ResumeIndex.empty()
@@ -145,7 +153,7 @@ class RealtimeExecutor:
         self._emit(ev.RunStarted(
             project=self.project.name, model=spec.model, endpoint=spec.endpoint, mode=spec.mode,
             resumed_done=self.resume_index.done, resumed_failed=self.resume_index.failed,
-            total_known=self.plan.estimate_total(), at=self.wall(),
+            total_known=self.plan.estimate_total(), at=self.wall(), transport=self.sender.name,
         ))
         self._emit_limits(force=True)
         self._warn_if_unpriced()
@@ -241,7 +249,7 @@ class RealtimeExecutor:
     async def _attempt(self, item: Item) -> None:
         started = self._now()
         try:
-            reply = await send(self.client, item.request.url, item.request.body, self.limits.timeout_s)
+            reply = await self.sender.send(item.request.url, item.request.body, self.limits.timeout_s)
         finally:
             self._inflight_worst_cost -= item.worst_cost
         self._answered = self._answered or reply.status is not None

@@ -1,0 +1,129 @@
+"""The lean sender: the realtime hot path without building an SDK request per attempt.
+
+The official SDK resolves what a request needs once per (endpoint, model): the
+final URL (Azure's deployment path and `api-version` query included) and the
+headers (API key or Azure key, organization, project, default headers, its own
+`x-stainless-*` headers). We ask it for exactly that, through its own request
+builder, and then POST each rendered body with aiohttp and read the answer's
+status, headers and JSON without building SDK models. Where the SDK's
+authentication is dynamic (an Azure AD token provider, a custom `httpx.Auth`),
+the URL or headers could change per request: then there is no lean sender and
+the SDK path is used (see :func:`lean_sender_for`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Mapping
+
+import aiohttp
+import openai
+from openai._models import FinalRequestOptions
+
+from .client import TIMEOUT_GRACE_S, Reply, no_answer, sdk_path
+
+VOLATILE_HEADERS = frozenset({"content-length", "host", "x-stainless-retry-count", "idempotency-key"})
+"""Headers aiohttp sets per request, or the SDK's per-attempt bookkeeping."""
+
+
+class RequestShape:
+    """The URL and headers the SDK would send for one endpoint and model."""
+
+    __slots__ = ("url", "headers")
+
+    def __init__(self, url: str, headers: Mapping[str, str]) -> None:
+        self.url = url
+        self.headers = dict(headers)
+
+
+async def resolve_shape(client: openai.AsyncOpenAI, url: str, model: str | None, timeout_s: float) -> RequestShape:
+    """Ask the SDK's own request builder for the URL and headers of a POST to `url` for `model`."""
+    body: dict[str, Any] = {} if model is None else {"model": model}
+    options = FinalRequestOptions.construct(  # type: ignore[call-arg]
+        method="post", url=sdk_path(url), json_data=body, timeout=timeout_s)
+    options = await client._prepare_options(options)
+    request = client._build_request(options)
+    await client._prepare_request(request)
+    headers = {name: value for name, value in request.headers.items() if name.lower() not in VOLATILE_HEADERS}
+    return RequestShape(str(request.url), headers)
+
+
+def dynamic_auth(client: openai.AsyncOpenAI) -> str | None:
+    """Why the SDK must send every request itself (its credentials change per request), or None."""
+    if client.custom_auth is not None:
+        return "custom authentication"
+    if getattr(client, "_azure_ad_token_provider", None) is not None:
+        return "an Azure AD token provider"
+    return None
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """The body's bytes exactly as the SDK's transport encodes its JSON."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+class LeanSender:
+    """Sends attempts with aiohttp on the URL and headers the SDK resolved. One per run; `close()` it."""
+
+    name = "lean"
+
+    def __init__(self, client: openai.AsyncOpenAI, *, connections: int) -> None:
+        self._client = client
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+        self._shapes: dict[tuple[str, str | None, float], RequestShape] = {}
+
+    async def send(self, url: str, body: dict[str, Any], timeout_s: float) -> Reply:
+        """One attempt. Never raises for what the server or the network did; it is all in the Reply."""
+        shape = await self._shape(url, body.get("model"), timeout_s)
+        session = self._session or self._open()
+        try:
+            async with asyncio.timeout(timeout_s + TIMEOUT_GRACE_S):
+                async with session.post(shape.url, data=encode_body(body), headers=shape.headers,
+                                        timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+                    content = await response.read()
+                    return _reply(response.status, response.headers, content)
+        except (TimeoutError, asyncio.TimeoutError):
+            return Reply(None, {}, None, failure="timeout", message=f"no answer within {timeout_s:g}s")
+        except aiohttp.ClientError as error:
+            return no_answer(error, timeout_s)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _shape(self, url: str, model: Any, timeout_s: float) -> RequestShape:
+        key = (url, model if isinstance(model, str) else None, timeout_s)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shapes[key] = await resolve_shape(self._client, url, key[1], timeout_s)
+        return shape
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",))
+        return self._session
+
+
+def _reply(status: int, headers: Mapping[str, str], content: bytes) -> Reply:
+    """The Reply the SDK path makes of the same answer (see client.send)."""
+    try:
+        data = json.loads(content)
+    except ValueError as error:
+        if status >= 400:
+            return Reply(status, headers, None, message=f"Error code: {status}")
+        return Reply(status, headers, None, failure="malformed", message=f"malformed JSON: {error}")
+    if status >= 400:
+        return Reply(status, headers, data if isinstance(data, dict) else None, message=status_message(status, data))
+    if not isinstance(data, dict):
+        return Reply(status, headers, None, failure="malformed", message="response is not a JSON object")
+    return Reply(status, headers, data)
+
+
+def status_message(status: int, body: Any) -> str:
+    """The SDK's wording of an error answer: `Error code: 429 - <the error's message>`."""
+    error = body.get("error", body) if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return f"Error code: {status} - {message}" if isinstance(message, str) and message else f"Error code: {status}"
