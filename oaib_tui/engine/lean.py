@@ -21,6 +21,7 @@ import aiohttp
 import openai
 from openai._models import FinalRequestOptions
 
+from ..events import JsonText
 from .client import TIMEOUT_GRACE_S, Reply, no_answer, sdk_path
 
 VOLATILE_HEADERS = frozenset({"content-length", "host", "x-stainless-retry-count", "idempotency-key"})
@@ -119,7 +120,10 @@ def _reply(status: int, headers: Mapping[str, str], content: bytes) -> Reply:
         return Reply(status, headers, data if isinstance(data, dict) else None, message=status_message(status, data))
     if not isinstance(data, dict):
         return Reply(status, headers, None, failure="malformed", message="response is not a JSON object")
-    return Reply(status, headers, data)
+    try:  # the answer keeps the text it came as: storing it then costs no second encoding
+        return Reply(status, headers, JsonText(data, content.decode("utf-8")))
+    except UnicodeDecodeError:  # JSON in UTF-16 or -32, which json.loads accepts
+        return Reply(status, headers, data)
 
 
 def status_message(status: int, body: Any) -> str:

@@ -174,3 +174,20 @@ async def test_a_run_says_which_path_it_sends_by(recorder, tmp_path, monkeypatch
         job.close()
     assert finished.exit_code == 0 and started[0].transport == "lean"
     assert len(recorder.seen) == 1
+
+
+async def test_an_answer_keeps_its_text_unless_it_is_not_utf8(recorder, tmp_path, monkeypatch):
+    from oaib_tui.events import JsonText
+
+    project = project_for(tmp_path, providers(recorder.base)["openai"], monkeypatch)
+    client = client_for(project)
+    lean = LeanSender(client, connections=2)
+    try:
+        plain = await lean.send("/v1/chat/completions", BODY, 10)
+        recorder.reply = (200, json.dumps(ANSWER).encode("utf-16"), {})
+        wide = await lean.send("/v1/chat/completions", BODY, 10)
+    finally:
+        await lean.close()
+        await client.close()
+    assert type(plain.body) is JsonText and json.loads(plain.body.text) == ANSWER
+    assert wide.body == ANSWER and type(wide.body) is dict
