@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -21,10 +21,11 @@ from .batch.executor import BatchExecutor
 from .connect import client_for, sender_for
 from .engine.realtime import RealtimeExecutor
 from .engine.resume import ResumeIndex
-from .errors import UserError
+from .errors import EXIT_OK, EXIT_SOME_FAILED, UserError
 from .project import RequestPlan
 from .project.schema import LoadedProject
 from .remote_batches import cancel_left_behind
+from .state.accounting import Accounting, account
 from .state.batches import BatchLedger
 from .state.outputs import prepare_folders, write_outputs
 from .state.store import StateStore
@@ -58,6 +59,8 @@ class JobRun:
         if self.retry_failed:
             self.store.requeue_failed()
         self.engine: RealtimeExecutor | None = None
+        self.accounting: Accounting | None = None
+        """What the state file itself recorded at the end of the run (see `checked`)."""
 
     def resume_index(self) -> ResumeIndex:
         counts = self.store.counts()
@@ -74,7 +77,7 @@ class JobRun:
     def emit(self, event: ev.Event) -> None:
         try:
             self.store.handle(event)
-        except UserError as error:  # the state file cannot be written (a full disk)
+        except Exception as error:  # noqa: BLE001 - unrecordable: stop before anything is paid twice
             self._stop_sending(error)
         for consume in self.consumers:
             consume(event)
@@ -92,7 +95,7 @@ class JobRun:
         try:
             finished = await self.engine.run()
             self._adopt_fingerprint()
-            return finished
+            return self.checked(finished)
         finally:
             try:
                 self.store.flush()  # raises the state file's error if it still cannot be written
@@ -114,12 +117,34 @@ class JobRun:
                 self.emit(ev.Notice(f"starting over: batch {outcome.part.batch_id} of the old state file is still "
                                     f"running ({outcome.describe()}); cancel it at the provider", "error", at=time.time()))
 
-    def _stop_sending(self, error: UserError) -> None:
+    def checked(self, finished: ev.RunFinished) -> ev.RunFinished:
+        """`finished`, unless the state file disagrees: then exit non-zero and say what it records.
+
+        The ledger invariant: a run says "all requests answered" and exits 0 only if the file,
+        read afresh, holds every item done; it never claims more answers than the file has.
+        """
+        self.store.flush()
+        self.accounting = accounting = account(self.store.path, self.store.identity)
+        claims_too_much = accounting.done < finished.done
+        if finished.exit_code == EXIT_OK and (claims_too_much or not accounting.all_answered):
+            finished = replace(finished, exit_code=EXIT_SOME_FAILED,
+                               message=f"not every request is accounted for: {accounting.describe()}")
+        elif claims_too_much:
+            finished = replace(finished, message=f"{finished.message}; {accounting.describe()}")
+        return finished
+
+    def _stop_sending(self, error: Exception) -> None:
         """Answers that cannot be recorded would be paid for again: send nothing more (events stay pending)."""
-        if self.engine is not None and not self.engine.stopping:
-            detail = error.problems[0].message if error.problems else ""
-            self.engine.stop("error", f"{error.title} ({detail}): free some disk space or fix the file, "
-                                      "then run the same command to resume")
+        if self.engine is None or self.engine.stopping:
+            return
+        if isinstance(error, UserError):
+            problem = error.problems[0] if error.problems else None
+            detail = f" ({problem.message})" if problem else ""
+            advice = problem.hint if problem and problem.hint else "free some disk space or fix the file, then run again"
+            self.engine.stop("error", f"{error.title}{detail}: {advice}")
+        else:
+            self.engine.stop("error", f"an event could not be recorded in the state file ({error!r:.300}); "
+                                      "nothing more is sent")
 
     def _adopt_fingerprint(self) -> None:
         """After a slow-path resume that saw every line, re-key finished items so the next resume is fast."""

@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 from .. import events as ev
-from ..engine.usage import usage_from_response
+from ..engine.usage import priced_usage
 from ..parts import Part
 from ..pricing import PriceBook
 from .journey import PartOwner, remote_call
@@ -115,11 +115,7 @@ class PartDownload:
                 self._again(custom_id, seq, result.reason, result.status_code, result.message, result.body)
 
     def _succeeded(self, custom_id: str, seq: int, status: int, body: dict[str, Any]) -> None:
-        usage = usage_from_response(body)
-        model = str(body.get("model") or self.part.model)
-        if self.prices.price(model) is None:
-            model = self.part.model
-        cost = self.prices.cost(model, usage, batch=True)
+        usage, cost = priced_usage(body, self.prices, self.part.model, batch=True)
         self.tally["succeeded"] += 1
         self.owner.emit(ev.RequestSucceeded(
             custom_id=custom_id, seq=seq, attempt=self.round, status_code=status, latency_s=self._latency,

@@ -30,6 +30,8 @@ class Item:
     max_output_tokens: int
     worst_cost: float
     attempt: int = 0
+    settled: int = 0
+    """How many times an attempt ended in an outcome (done, failed or sent again): the ledger's check."""
 
     @property
     def reserved_tokens(self) -> int:

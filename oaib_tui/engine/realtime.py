@@ -34,8 +34,8 @@ from .client import (
 from .feed import Counters, Item, ItemFeed, RekeyedItems
 from .ratelimit import RateLimiter
 from .resume import ResumeIndex
-from .retry import Outcome, RetryPolicy, backoff_delay, classify
-from .usage import usage_from_response
+from .retry import Outcome, RetryPolicy, backoff_delay, classify, internal_error
+from .usage import priced_usage
 
 Emit = Callable[[ev.Event], None]
 LIMITS_EVENT_INTERVAL_S = 0.25
@@ -244,9 +244,24 @@ class RealtimeExecutor:
 
     def _attempt_done(self, task: asyncio.Task) -> None:
         self._inflight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The item was settled but reporting it failed: what the run says can no longer be trusted.
+            self.stop("error", f"the run stopped on an internal error: {task.exception()!r:.300}")
         self._poke()
 
     async def _attempt(self, item: Item) -> None:
+        """One attempt, which always ends with the item settled: done, failed, or queued to send again."""
+        settled = item.settled
+        try:
+            await self._send_and_settle(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any bug becomes this item's outcome, not a lost task
+            if item.settled != settled:
+                raise
+            self._fail(item, internal_error(error))
+
+    async def _send_and_settle(self, item: Item) -> None:
         started = self._now()
         try:
             reply = await self.sender.send(item.request.url, item.request.body, self.limits.timeout_s)
@@ -272,18 +287,17 @@ class RealtimeExecutor:
 
     def _succeeded(self, item: Item, reply: Reply, latency: float) -> None:
         request = item.request
-        usage = usage_from_response(reply.body)
-        model = str(reply.body.get("model") or request.body.get("model") or self.project.spec.model)
-        cost = self.prices.cost(model, usage) if self.prices.price(model) else self.prices.cost(
-            str(request.body.get("model") or self.project.spec.model), usage)
-        if usage.prompt_tokens:
-            self.limiter.reconcile(item.prompt_tokens, usage.prompt_tokens, key=item.key)
+        usage, cost = priced_usage(reply.body, self.prices, str(request.body.get("model") or self.project.spec.model))
+        item.settled += 1
         self.counters.done += 1
-        self.counters.cost_usd += cost or 0.0
+        # An answer whose cost is unknown counts at its worst case against the budget cap.
+        self.counters.cost_usd += cost if cost is not None else item.worst_cost
         self._emit(ev.RequestSucceeded(
             custom_id=request.custom_id, seq=request.seq, attempt=item.attempt, status_code=reply.status or 200,
             latency_s=latency, usage=usage, cost_usd=cost, response=reply.body, at=self.wall(),
         ))
+        if usage.prompt_tokens:
+            self.limiter.reconcile(item.prompt_tokens, usage.prompt_tokens, key=item.key)
 
     def _handle_outcome(self, item: Item, outcome: Outcome) -> None:
         if outcome.action == "stop":
@@ -325,6 +339,7 @@ class RealtimeExecutor:
                                   resume_at=self.wall() + pause, at=self.wall()))
 
     def _fail(self, item: Item, outcome: Outcome) -> None:
+        item.settled += 1
         self.counters.failed += 1
         reason = outcome.reason if outcome.action == "fail" else f"{outcome.reason} (gave up after {item.attempt} attempts)"
         self._emit(ev.RequestFailed(
@@ -333,6 +348,7 @@ class RealtimeExecutor:
         ))
 
     def _requeue(self, item: Item, delay: float) -> None:
+        item.settled += 1
         heapq.heappush(self._retries, _DueRetry(self._now() + delay, item.request.seq, item))
         self._poke()
 

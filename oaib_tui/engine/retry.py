@@ -193,6 +193,11 @@ class Outcome:
     """The error object of the answer's body, if it had one."""
 
 
+def internal_error(error: BaseException) -> Outcome:
+    """An attempt that broke inside the engine: the item fails with the error named, never vanishes."""
+    return Outcome("fail", "internal error", None, None, f"{type(error).__name__}: {error}")
+
+
 def classify(
     *,
     status: int | None,

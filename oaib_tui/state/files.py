@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from ..errors import EXIT_STOPPED, Problem, UserError
 from .schema import state_error
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -72,3 +73,26 @@ def _free_name(path: Path, stamp: str) -> Path:
         candidate = path.with_name(f"{path.stem}.backup-{stamp}-{number}{path.suffix}")
         number += 1
     return candidate
+
+
+class StateFileLost(UserError):
+    """The state file was deleted or replaced under a live run: nothing more can be recorded."""
+
+    exit_code = EXIT_STOPPED
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file now at `path`, None if there is none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def state_file_lost(path: Path) -> StateFileLost:
+    what = "was deleted" if not path.exists() else "was replaced by another file"
+    return StateFileLost(f"the state file {path} {what} during the run",
+                         [Problem("nothing more can be recorded, so the run stopped sending", file=str(path),
+                                  hint="answers already received are in the old file if you kept it; "
+                                       "run again to send what is not recorded")])

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 from ..events import Event, RunFinished
 from ..testhooks import pause_point
 from . import schema
-from .files import check_header, create_private, make_sidecars_private, move_aside
+from .files import check_header, create_private, file_identity, make_sidecars_private, move_aside, state_file_lost
 from .lock import RunLock
 from .reader import StateReader
 from .recording import COMMIT_AT_ONCE, RECIPES, signed64
@@ -60,6 +60,8 @@ class StateStore(StateReader):
         self._segments: list[tuple[type, list[list[tuple]]]] = []
         self._pending = 0
         self._deferring = 0  # open deferred_commits() blocks
+        self.identity = file_identity(path)
+        """The state file this run opened, so a deleted or replaced file is noticed before the next commit."""
 
     @classmethod
     def open(cls, path: Path | str, *, project_name: str, project_path: str, fingerprint: str,
@@ -138,6 +140,7 @@ class StateStore(StateReader):
         """
         if not self._segments:
             return
+        self.check_still_the_file()
 
         def write() -> None:
             for kind, rows_per_statement in self._segments:
@@ -149,6 +152,11 @@ class StateStore(StateReader):
         self._transaction(write)
         self._segments.clear()
         self._pending = 0
+
+    def check_still_the_file(self) -> None:
+        """Raise StateFileLost if the file at our path is gone or another one: commits would go nowhere."""
+        if file_identity(self.path) != self.identity:
+            raise state_file_lost(self.path)
 
     def _before_read(self) -> None:
         self.flush()
