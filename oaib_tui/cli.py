@@ -217,6 +217,7 @@ def export(project: Path, fmt: str, output: Path | None) -> None:
     loaded = _load(project)
     reader = StateReader.open_readonly(loaded.state_path, project_name=loaded.name)
     try:
+        reader.check_integrity()
         if fmt == "csv":
             target = output or loaded.results_path.with_suffix(".csv")
             rows = export_csv(reader, target, keep=loaded.spec.output.keep or None)

@@ -61,6 +61,9 @@ class JobRun:
         self.engine: RealtimeExecutor | None = None
         self.accounting: Accounting | None = None
         """What the state file itself recorded at the end of the run (see `checked`)."""
+        self.finished: ev.RunFinished | None = None
+        """The run's last event as the front ends see it: the engine's, checked against the state file."""
+        """What the state file itself recorded at the end of the run (see `checked`)."""
 
     def resume_index(self) -> ResumeIndex:
         counts = self.store.counts()
@@ -79,6 +82,8 @@ class JobRun:
             self.store.handle(event)
         except Exception as error:  # noqa: BLE001 - unrecordable: stop before anything is paid twice
             self._stop_sending(error)
+        if isinstance(event, ev.RunFinished):
+            event = self.finished = self.checked(event)
         for consume in self.consumers:
             consume(event)
 
@@ -95,7 +100,7 @@ class JobRun:
         try:
             finished = await self.engine.run()
             self._adopt_fingerprint()
-            return self.checked(finished)
+            return self.finished or finished
         finally:
             try:
                 self.store.flush()  # raises the state file's error if it still cannot be written

@@ -21,7 +21,7 @@ from typing import Any, Iterator, Sequence, TextIO
 
 from .. import testhooks
 from ..errors import Problem, UserError
-from .reader import StateReader
+from .reader import StateReader, damaged
 
 RESERVED_KEYS = ("custom_id", "response", "error", "usage", "cost_usd", "attempts")
 """Keys of a result line; a kept source field with one of these names is left out of the line."""
@@ -43,12 +43,24 @@ def write_outputs(store: StateReader, results_path: Path | str, errors_path: Pat
     Lines follow source order and hold the custom_id, the kept source fields
     (all stored ones, or only those named in `keep`), then the response body,
     usage, cost and attempts (results) or the error and attempts (errors).
+    Both files are replaced or neither: any error, a count that disagrees with
+    the state file's included, leaves the old files as they were.
     """
-    with atomic_text(Path(results_path)) as out:
-        results = _write_lines(out, (_result_line(r, keep) for r in store.iter_results("done")))
-    with atomic_text(Path(errors_path)) as out:
-        errors = _write_lines(out, (_error_line(r, keep) for r in store.iter_results("failed")))
+    with (store.snapshot(), atomic_text(Path(results_path)) as results_out,
+          atomic_text(Path(errors_path)) as errors_out):
+        expected = store.counts()
+        results = _write_lines(results_out, (_result_line(r, keep) for r in store.iter_results("done")))
+        errors = _write_lines(errors_out, (_error_line(r, keep) for r in store.iter_results("failed")))
+        _check_complete(store, {"done": results, "failed": errors}, expected)
     return OutputCounts(results, errors)
+
+
+def _check_complete(store: StateReader, written: dict[str, int], expected: dict[str, int]) -> None:
+    """A damaged index can make a query skip rows silently: never replace a file with fewer lines than items."""
+    short = {status: count for status, count in written.items() if count != expected[status]}
+    if short:
+        detail = ", ".join(f"{written[s]:,} of {expected[s]:,} {s} items readable" for s in short)
+        raise damaged(store.path, detail)
 
 
 def export_csv(store: StateReader, out: Path | str | TextIO, *, keep: Sequence[str] | None = None,
@@ -62,6 +74,14 @@ def export_csv(store: StateReader, out: Path | str | TextIO, *, keep: Sequence[s
     if isinstance(out, (str, Path)):
         with atomic_text(Path(out)) as file:
             return export_csv(store, file, keep=keep, statuses=statuses)
+    with store.snapshot():
+        expected = store.counts()
+        count = _write_csv(store, out, keep, statuses)
+    _check_complete(store, {"rows": count}, {"rows": sum(expected[status] for status in statuses)})
+    return count
+
+
+def _write_csv(store: StateReader, out: TextIO, keep: Sequence[str] | None, statuses: Sequence[str]) -> int:
     rows = store.iter_results(statuses)
     first = next(rows, None)
     fields = list(keep) if keep is not None else list(first["keep"]) if first else []
@@ -103,8 +123,8 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
     prepare_folders(path)
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        # Mode 0o666 lets the umask decide, as for any file the user creates.
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        # Answers may be private: owner only, or narrower if the umask says so.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         raise cannot_write(path, exc) from None
     try:

@@ -11,6 +11,7 @@ import functools
 import heapq
 import json
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -50,6 +51,15 @@ def unreadable(path: Path, exc: sqlite3.DatabaseError) -> UserError:
                        "if the file is damaged, run with --fresh to start over (the old file is kept as a backup)")
 
 
+class DamagedRow(ValueError):
+    """A stored JSON payload that does not parse: the file was damaged or edited by hand."""
+
+
+def damaged(path: Path, detail: str) -> UserError:
+    return state_error(path, f"the state file {path} is damaged", detail,
+                       "nothing was written; run with --fresh to start over (the old file is kept as a backup)")
+
+
 def _reading(method: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(method)
     def guarded(self: "StateReader", *args: Any, **kwargs: Any) -> T:
@@ -58,6 +68,8 @@ def _reading(method: Callable[..., T]) -> Callable[..., T]:
             return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as exc:
             raise unreadable(self.path, exc) from exc
+        except DamagedRow as exc:
+            raise damaged(self.path, str(exc)) from None
 
     return guarded
 
@@ -122,6 +134,25 @@ class StateReader:
 
     def _before_read(self) -> None:
         """A hook for the writing subclass, which commits what is pending so that reads see it."""
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside the block all see the file as it was at its first read (a live run may commit meanwhile)."""
+        self._before_read()
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    def check_integrity(self) -> None:
+        """Raise UserError if SQLite finds the file damaged (a full check: reads every page)."""
+        try:
+            problems = [row[0] for row in self.conn.execute("PRAGMA integrity_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            raise damaged(self.path, f"SQLite says: {exc}") from None
+        if problems != ["ok"]:
+            raise damaged(self.path, "SQLite's integrity check says: " + "; ".join(problems))
 
     @property
     def project_name(self) -> str:
@@ -188,6 +219,8 @@ class StateReader:
                 yield _result(row)
         except sqlite3.DatabaseError as exc:
             raise unreadable(self.path, exc) from exc
+        except DamagedRow as exc:
+            raise damaged(self.path, str(exc)) from None
 
     def iter_rows(self, after_seq: int = -1, statuses: Iterable[str] = FINISHED) -> Iterator[Row]:
         """The request list's columns of items in `statuses` whose seq is above `after_seq`, in seq order.
@@ -245,7 +278,12 @@ def _result(row: tuple) -> dict[str, Any]:
 
 
 def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise DamagedRow(f"a stored payload is not valid JSON: {text[:60]!r}") from None
 
 
 def _marks(values: tuple[str, ...]) -> str:
