@@ -19,6 +19,7 @@ import openai
 from . import events as ev
 from .batch.executor import BatchExecutor
 from .connect import client_for, sender_for
+from .engine.client import Sender
 from .engine.realtime import RealtimeExecutor
 from .engine.resume import ResumeIndex
 from .errors import EXIT_OK, EXIT_SOME_FAILED, UserError
@@ -43,6 +44,8 @@ class JobRun:
     retry_failed: bool = False
     client: openai.AsyncOpenAI | None = None
     """A ready SDK client to send with (the caller keeps it open); default: one built for the provider."""
+    sender: Sender | None = None
+    """How realtime attempts are sent (tests script answers with one); default: chosen for the provider."""
 
     def __post_init__(self) -> None:
         self.engine_ready = asyncio.Event()
@@ -89,7 +92,8 @@ class JobRun:
 
     async def run(self) -> ev.RunFinished:
         client = self.client or client_for(self.project, self.http_client)
-        sender = sender_for(self.project, client, own_transport=self.client is None and self.http_client is None)
+        sender = self.sender or sender_for(self.project, client,
+                                           own_transport=self.client is None and self.http_client is None)
         if self.store.backup_path is not None:
             await self._cancel_left_behind(client, self.store.backup_path)
         if self.project.spec.mode == "batch":

@@ -193,6 +193,11 @@ class RateLimiter:
 
     def reconcile(self, estimated_prompt: int, actual_prompt: int, *, key: Hashable | None = None) -> None:
         """The server counted `actual_prompt` prompt tokens where we counted `estimated_prompt`."""
+        limit = self._limit("tokens")
+        if limit:
+            # No single request can use more than a minute's tokens: a server that says so is wrong,
+            # and believing it would leave a debt that stalls the run for hours.
+            actual_prompt = min(actual_prompt, limit)
         difference = actual_prompt - estimated_prompt
         if not difference:
             return

@@ -39,6 +39,7 @@ from .usage import priced_usage
 
 Emit = Callable[[ev.Event], None]
 LIMITS_EVENT_INTERVAL_S = 0.25
+MIN_SLEEP_S = 0.001
 
 STOP_EXIT_CODES = {"interrupted": EXIT_INTERRUPTED, "cancelled": EXIT_INTERRUPTED}
 
@@ -369,6 +370,9 @@ class RealtimeExecutor:
     async def _sleep_until_poked(self, timeout: float | None) -> None:
         assert self._wake is not None
         self._wake.clear()
+        if timeout is not None:
+            # A wait shorter than the clock can tell apart would wake to the same instant, forever.
+            timeout = max(timeout, MIN_SLEEP_S)
         try:
             await asyncio.wait_for(self._wake.wait(), timeout)
         except TimeoutError:

@@ -11,7 +11,7 @@ from typing import Any
 from ..events import Usage
 from ..pricing import PriceBook
 
-MAX_TOKENS_READ = 10**12  # more than any model's context; a larger count is a server's mistake
+MAX_TOKENS_READ = 100_000_000  # 100x the largest context window; a larger count is a server's mistake
 
 
 class UnreadableUsage(ValueError):

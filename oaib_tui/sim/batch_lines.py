@@ -59,7 +59,8 @@ def parse_input(content: bytes, endpoint: str, settings: SimulatorSettings, batc
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
     model: str | None = None
-    for number, raw in enumerate(content.splitlines(), start=1):
+    # JSON lines end at "\n" only: str.splitlines() would also cut a line at a raw U+0085 or U+2028 in a prompt.
+    for number, raw in enumerate(content.split("\n"), start=1):
         if not raw.strip():
             continue
         problem, parsed = _check_line(raw, endpoint, seen)

@@ -79,6 +79,15 @@ def test_fixed_limits_count_what_the_server_actually_charged():
     assert limiter.try_acquire(1) == pytest.approx(0.001)
 
 
+def test_an_absurd_usage_costs_at_most_a_minute_of_tokens():
+    # A hostile server's 9.2 billion prompt tokens once left a debt that stalled the run for 15 hours.
+    clock = Clock()
+    limiter = RateLimiter(rpm=None, tpm=60_000, safety=0.0, learn=False, clock=clock)
+    assert limiter.try_acquire(100) == 0.0
+    limiter.reconcile(estimated_prompt=100, actual_prompt=9_220_446_776)
+    assert 1 < limiter.try_acquire(1) <= 60.001  # at most one minute of refill, not hours
+
+
 def test_fixed_limits_follow_the_servers_bucket_once_headers_state_the_same_limit():
     clock = Clock()
     limiter = RateLimiter(rpm=600, tpm=100_000, safety=0.1, learn=False, clock=clock)
