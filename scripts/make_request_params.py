@@ -18,10 +18,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import openai
-from openai.types import completion_create_params, embedding_create_params, moderation_create_params
+from openai.types import (
+    completion_create_params,
+    embedding_create_params,
+    moderation_create_params,
+)
 from openai.types.chat import completion_create_params as chat_create_params
 from openai.types.responses import response_create_params
-from typing_extensions import NotRequired, Required, is_typeddict
+from typing_extensions import is_typeddict
 
 OUT = Path(__file__).resolve().parents[1] / "oaib_tui" / "request_params.json"
 
@@ -44,7 +48,7 @@ def json_types(annotation: typing.Any) -> set[str]:
     """The JSON types a Python annotation of the SDK allows: `{"string", "array<object>"}`, …"""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if origin in (Required, NotRequired):
+    if origin in (typing.Required, typing.NotRequired):
         return json_types(args[0])
     if origin in (typing.Union, types.UnionType):
         return set().union(*(json_types(arg) for arg in args))
@@ -78,7 +82,7 @@ def describe(annotation: typing.Any) -> str:
 
 def endpoint_entry(endpoint: str, params: type) -> dict[str, typing.Any]:
     hints = typing.get_type_hints(params, include_extras=True)
-    required = [name for name, hint in hints.items() if typing.get_origin(hint) is Required]
+    required = [name for name, hint in hints.items() if typing.get_origin(hint) is typing.Required]
     required += [name for name in ALSO_REQUIRED.get(endpoint, []) if name not in required]
     return {"required": sorted(required), "params": {name: describe(hints[name]) for name in sorted(hints)}}
 
