@@ -76,9 +76,9 @@ def _table() -> dict[str, EndpointParams]:
     }
 
 
-def params_for(endpoint: str) -> EndpointParams | None:
-    """The parameters of `/v1/chat/completions` and the like; None for an endpoint we hold no list for."""
-    return _table().get(endpoint)
+def params_for(endpoint: str) -> EndpointParams:
+    """The parameters of `/v1/chat/completions`, or of any other endpoint the project schema allows."""
+    return _table()[endpoint]
 
 
 def describe_value(value: Any) -> str:

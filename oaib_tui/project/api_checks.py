@@ -71,8 +71,6 @@ def _unknown_parameters(project: LoadedProject, label: str) -> list[Problem]:
     endpoint = project.spec.endpoint
     params = params_for(endpoint)
     template: dict[str, Any] = plain_template(project.spec.request)
-    if params is None:
-        return []
     unused = [name for name in params.names if name not in template]
     return [
         Problem(f"{endpoint} takes no parameter `{key}`: OpenAI answers 400 (unknown parameter)", file=label,

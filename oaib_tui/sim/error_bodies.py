@@ -33,13 +33,13 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
     return error_response(400, message, type="invalid_request_error", param=param, code=code)
 
 
-UNKNOWN_PARAMETER_STYLE = {"/v1/responses": "unknown_parameter"}
-"""The Responses API names one unknown parameter (`unknown_parameter`); the older endpoints list them all."""
+NAMES_ONE_UNKNOWN_PARAMETER = {"/v1/responses"}
+"""The Responses API names one unknown parameter, with code `unknown_parameter`; the older endpoints list them all."""
 
 
 def unknown_parameters(endpoint: str, names: list[str]) -> Response:
     """400 for body keys the endpoint does not take, worded as that endpoint words it."""
-    if UNKNOWN_PARAMETER_STYLE.get(endpoint) == "unknown_parameter":
+    if endpoint in NAMES_ONE_UNKNOWN_PARAMETER:
         return bad_request(f"Unknown parameter: '{names[0]}'.", param=names[0], code="unknown_parameter")
     noun = "argument" if len(names) == 1 else "arguments"
     return bad_request(f"Unrecognized request {noun} supplied: {', '.join(names)}")

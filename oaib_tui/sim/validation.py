@@ -43,7 +43,7 @@ class ModelCatalog:
 def validate(endpoint: str, body: dict[str, Any]) -> Response | None:
     """None if the body is acceptable, else the 400 to answer (the model's existence is checked apart)."""
     params = params_for(endpoint)
-    unknown = params.unknown(body) if params else []
+    unknown = params.unknown(body)
     if unknown:
         return error_bodies.unknown_parameters(endpoint, unknown)
     if body.get("stream"):
@@ -53,12 +53,12 @@ def validate(endpoint: str, body: dict[str, Any]) -> Response | None:
         )
     if endpoint not in MODEL_OPTIONAL and not body.get("model"):
         return error_bodies.bad_request("you must provide a model parameter")
-    missing = [name for name in (params.required if params else ()) if name != "model" and body.get(name) in (None, "", [])]
+    missing = [name for name in params.required if name != "model" and body.get(name) in (None, "", [])]
     if missing:
         return error_bodies.bad_request(
             f"Missing required parameter: '{missing[0]}'.", param=missing[0], code="missing_required_parameter"
         )
-    wrong = params.wrong_type(body) if params else None
+    wrong = params.wrong_type(body)
     if wrong:
         return error_bodies.invalid_type(wrong.param, wrong.expected, wrong.got)
     return _bounds_problem(endpoint, body)

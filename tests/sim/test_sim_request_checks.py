@@ -168,5 +168,12 @@ def test_every_parameter_the_installed_sdk_sends_is_known() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     for endpoint, entry in module.build()["endpoints"].items():
-        known = params_for(endpoint)
-        assert known is not None and not known.unknown(entry["params"]), endpoint
+        assert not params_for(endpoint).unknown(entry["params"]), endpoint
+
+
+def test_every_endpoint_a_project_may_name_has_its_parameter_list() -> None:
+    from oaib_tui.project.schema import ENDPOINTS
+    from oaib_tui.sim.responses import BUILDERS
+
+    assert set(ENDPOINTS) == set(BUILDERS)
+    assert all("model" in params_for(endpoint).types for endpoint in ENDPOINTS)
