@@ -177,3 +177,16 @@ def test_every_endpoint_a_project_may_name_has_its_parameter_list() -> None:
 
     assert set(ENDPOINTS) == set(BUILDERS)
     assert all("model" in params_for(endpoint).types for endpoint in ENDPOINTS)
+
+
+def test_the_sim_command_adds_models(monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from oaib_tui.cli import cli
+    from oaib_tui.sim import server
+
+    served = []
+    monkeypatch.setattr(server, "serve", lambda settings, **_: served.append(settings))
+    result = CliRunner().invoke(cli, ["sim", "--model", "acme-large", "--model", "acme-small"])
+    assert result.exit_code == 0, result.output
+    assert served[0].models == ("acme-large", "acme-small")
