@@ -67,9 +67,12 @@ def validate(project: Path, show: int) -> None:
     import yaml
 
     from .project import RequestPlan
+    from .project.api_checks import request_warnings
 
     loaded = _load(project)
     plan = RequestPlan(loaded)
+    for warning in request_warnings(loaded):
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"# {loaded.path}: valid project `{loaded.name}`")
     click.echo(yaml.safe_dump(loaded.spec.model_dump(mode="json", exclude_defaults=False), sort_keys=False).rstrip())
     count = 0
@@ -137,6 +140,8 @@ def _dry_run(loaded) -> None:
 @click.option("--batch-line-fail-rate", type=float, help="Share of batch lines answered with a 500.")
 @click.option("--batch-enqueued-tokens", type=int, help="Prompt tokens a model may have in live batches.")
 @click.option("--seed", type=int, help="Seed for answers and faults.")
+@click.option("--model", "models", multiple=True,
+              help="A model to serve besides the priced ones (repeatable); others get 404 model_not_found.")
 def sim(host: str, port: int, **settings) -> None:
     """Serve the OpenAI-compatible simulator for any client (base URL http://HOST:PORT/v1)."""
     from pydantic import ValidationError

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Collection, Mapping
 
 from .events import Usage
 
@@ -53,14 +53,25 @@ PRICE_TABLE: dict[str, ModelPrice] = {
     "o3-mini": ModelPrice(1.10, 4.40, 0.55),
     "o3-pro": ModelPrice(20.00, 80.00),
     "o4-mini": ModelPrice(1.10, 4.40, 0.275),
+    "gpt-3.5-turbo-instruct": ModelPrice(1.50, 2.00),
+    "davinci-002": ModelPrice(2.00, 2.00),
+    "babbage-002": ModelPrice(0.40, 0.40),
     "text-embedding-3-small": ModelPrice(0.02),
     "text-embedding-3-large": ModelPrice(0.13),
     "text-embedding-ada-002": ModelPrice(0.10),
     "omni-moderation-latest": ModelPrice(0.0),
     "text-moderation-latest": ModelPrice(0.0),
+    "text-moderation-stable": ModelPrice(0.0),
 }
 
 _SNAPSHOT_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})$")
+
+
+def is_known_model(model: str, names: Collection[str]) -> bool:
+    """Whether `model` is one of `names`, or a dated snapshot (`gpt-4o-2024-08-06`) or fine-tune (`ft:gpt-4o-mini:acme::x1`) of one."""
+    if model.startswith("ft:"):
+        model = model.split(":")[1]
+    return model in names or _SNAPSHOT_SUFFIX.sub("", model) in names
 
 
 class PriceBook:

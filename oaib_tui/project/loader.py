@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from oaib_tui.errors import Problem, UserError, did_you_mean
+from oaib_tui.project.api_checks import unpriced_cap_problems
 from oaib_tui.project.requests import body_template
 from oaib_tui.project.schema import LoadedProject, Project
 from oaib_tui.project.sources import (
@@ -63,6 +64,8 @@ def _checked_project(data: dict[str, Any], path: Path, label: str, positions: di
     except ValidationError as exc:
         problems += schema_problems(exc, Project, data, positions, label)
     problems += _template_syntax_problems(data, positions, label)
+    if spec is not None and not problems:
+        problems += unpriced_cap_problems(spec, positions, label)
     if problems or spec is None:
         raise UserError(f"{label} is not a valid project", sorted(problems, key=_reading_order))
     project = LoadedProject(spec=spec, path=path, name=spec.name or path.stem, positions=positions)

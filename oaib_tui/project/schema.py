@@ -77,6 +77,8 @@ class SimulatorSettings(_Strict):
     """If set, requests without this API key get 401."""
     seed: int = 0
     """Seed for the generated answers and the faults, so runs are reproducible."""
+    models: tuple[str, ...] = ()
+    """Models the simulator serves besides those in the price table (a fine-tune, a new model); any other model gets 404 `model_not_found`, as from OpenAI."""
     time_scale: float = Field(1.0, gt=0)
     """How much faster than real time the Batch API's lifecycle runs."""
     batch_validation_s: float = Field(30.0, ge=0)

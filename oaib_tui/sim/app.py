@@ -6,7 +6,9 @@ A request to a model endpoint goes through, in order:
 2. the quota (`quota_after`): 429 `insufficient_quota`;
 3. the fault, scripted with :meth:`SimulatorApp.inject` or drawn from the
    seed: most faults answer here, before admission, and cost no capacity;
-4. the body's validity: 400;
+4. the body's validity: 400; then the model's existence: 404 (Responses:
+   400) `model_not_found`, except under Azure's paths, where the model is
+   the user's own deployment name;
 5. the rate limits: 429 `requests`/`tokens`; admission deducts both buckets;
 6. the answer, after the configured latency.
 
@@ -50,13 +52,15 @@ from .responses import BUILDERS, Job, model_list, model_object
 from .router import Router
 from .stats import SimulatorStats
 from .textgen import DEFAULT_OUTPUT_TOKENS
-from .validation import validate
+from .validation import ModelCatalog, validate
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[Any]]
 
 API_PREFIXES = ("/v1", "/openai", "/openai/v1", "/openai/deployments/{deployment}")
 """OpenAI's prefix, and Azure's (classic deployments, and its newer `/openai/v1`)."""
+OPENAI_PREFIX = "/v1"
+"""The one prefix whose models are OpenAI's; under Azure's, a model is a deployment name the user chose."""
 MODEL_LIST_PREFIXES = ("/v1", "/openai", "/openai/v1")
 STATS_PATHS = ("/sim/stats", "/v1/sim/stats")
 DEFAULT_MODERATION_MODEL = "omni-moderation-latest"
@@ -76,6 +80,7 @@ class SimulatorApp:
         self.stats = SimulatorStats()
         self.faults = FaultPlan()
         self.limiter = RateLimiter(settings.rpm, settings.tpm, settings.bucket_s, clock)
+        self.models = ModelCatalog(settings.models)
         self.router = Router()
         """The route table; other features (the Batch API) add their routes here."""
         self.batch_api = BatchApi(lambda: self._settings, clock, wall_clock)
@@ -94,6 +99,7 @@ class SimulatorApp:
         if unknown:
             raise ValueError(f"unknown simulator setting(s): {', '.join(sorted(unknown))}")
         self._settings = SimulatorSettings.model_validate({**self._settings.model_dump(), **changes})
+        self.models = ModelCatalog(self._settings.models)
         if set(changes) & set(_LIMIT_SETTINGS):
             self.limiter.resize(self._settings.rpm, self._settings.tpm, self._settings.bucket_s)
         return self._settings
@@ -127,7 +133,8 @@ class SimulatorApp:
     def _add_routes(self) -> None:
         for prefix in API_PREFIXES:
             for endpoint in BUILDERS:
-                self.router.add("POST", prefix + endpoint.removeprefix("/v1"), self._model_endpoint(endpoint))
+                handler = self._model_endpoint(endpoint, check_model=prefix == OPENAI_PREFIX)
+                self.router.add("POST", prefix + endpoint.removeprefix("/v1"), handler)
         for prefix in MODEL_LIST_PREFIXES:
             self.router.add("GET", f"{prefix}/models", self._list_models)
             self.router.add("GET", f"{prefix}/models/{{model_id}}", self._get_model)
@@ -135,25 +142,26 @@ class SimulatorApp:
         for path in STATS_PATHS:
             self.router.add("GET", path, self._get_stats)
 
-    def _model_endpoint(self, endpoint: str) -> Callable[[Request], Awaitable[Response]]:
+    def _model_endpoint(self, endpoint: str, check_model: bool) -> Callable[[Request], Awaitable[Response]]:
         async def handler(request: Request) -> Response:
-            response = await self._answer(endpoint, request)
+            response = await self._answer(endpoint, request, check_model)
             self.stats.statuses[response.status] += 1
             return response
 
         return handler
 
     async def _list_models(self, request: Request) -> Response:
-        return check_key(request, self._settings.require_key) or json_response(200, model_list())
+        return check_key(request, self._settings.require_key) or json_response(200, model_list(self._settings.models))
 
     async def _get_model(self, request: Request) -> Response:
-        refused = check_key(request, self._settings.require_key)
-        return refused or json_response(200, model_object(request.params["model_id"]))
+        model_id = request.params["model_id"]
+        refused = check_key(request, self._settings.require_key) or self.models.refusal("/v1/models", model_id)
+        return refused or json_response(200, model_object(model_id))
 
     async def _get_stats(self, request: Request) -> Response:
         return json_response(200, self.stats.as_dict())
 
-    async def _answer(self, endpoint: str, request: Request) -> Response:
+    async def _answer(self, endpoint: str, request: Request, check_model: bool) -> Response:
         settings, stats = self._settings, self.stats
         stats.received += 1
         ordinal = stats.received
@@ -166,7 +174,7 @@ class SimulatorApp:
             early = await self._early_fault(fault, request)
             if early:
                 return self._with_limits(early, error_bodies.TIMEOUT_FAULT_S * 1000 if fault == "timeout" else 0)
-        parsed = _parse(endpoint, request)
+        parsed = _parse(endpoint, request, self.models if check_model else None)
         if isinstance(parsed, Response):
             return self._with_limits(parsed)
         if fault in SERVER_ERRORS:
@@ -235,8 +243,8 @@ class _Parsed:
     """Prompt + the most output tokens it may produce: what admission deducts."""
 
 
-def _parse(endpoint: str, request: Request) -> _Parsed | Response:
-    """The valid body and its token figures, or the 400 to answer."""
+def _parse(endpoint: str, request: Request, models: ModelCatalog | None) -> _Parsed | Response:
+    """The valid body and its token figures, or the 400 (or 404) to answer."""
     try:
         body = _with_deployment_model(request.json(), request.params.get("deployment"))
     except BadJson as exc:
@@ -245,6 +253,9 @@ def _parse(endpoint: str, request: Request) -> _Parsed | Response:
     if invalid:
         return invalid
     model = str(body.get("model") or DEFAULT_MODERATION_MODEL)
+    unknown_model = models.refusal(endpoint, model) if models else None
+    if unknown_model:
+        return unknown_model
     prompt = tokens.prompt_tokens(endpoint, body, model)
     output = tokens.max_output_tokens(endpoint, body, DEFAULT_OUTPUT_TOKENS * int(body.get("n") or 1))
     return _Parsed(body, model, prompt, prompt + output)

@@ -2,8 +2,12 @@
 
 Validation follows the real Batch API: every line a JSON object with a unique
 `custom_id`, `method: POST`, the batch's `url` and a `body`; one model for the
-whole file; at most 50,000 lines and 200 MB. Answers reuse the endpoints' own
-answer builders, so a batch answer is what the same realtime request would get.
+whole file, a model that exists (`model_not_found` fails the batch; Azure's
+lines name deployments, which are the user's own); at most 50,000 lines and
+200 MB. A body the endpoint would reject (an unknown parameter, a wrong type)
+does not fail the batch: its line gets the endpoint's 400 in the error file, as
+OpenAI does. Answers reuse the endpoints' own answer builders, so a batch
+answer is what the same realtime request would get.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from .. import tokens
 from ..project.schema import SimulatorSettings
 from .responses import BUILDERS, Job
 from .textgen import seeded_random
-from .validation import validate
+from .validation import ModelCatalog, validate
 
 MAX_LINES = 50_000
 MAX_FILE_BYTES = 200 * 1000**2
@@ -59,6 +63,7 @@ def parse_input(content: bytes, endpoint: str, settings: SimulatorSettings, batc
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
     model: str | None = None
+    models = ModelCatalog(settings.models) if endpoint.startswith("/v1/") else None
     # JSON lines end at "\n" only: str.splitlines() would also cut a line at a raw U+0085 or U+2028 in a prompt.
     for number, raw in enumerate(content.split("\n"), start=1):
         if not raw.strip():
@@ -67,11 +72,7 @@ def parse_input(content: bytes, endpoint: str, settings: SimulatorSettings, batc
         if problem is None and settings.batch_invalid_line_rate and rng.random() < settings.batch_invalid_line_rate:
             problem = _error("invalid_request", "This line was rejected by the simulator (batch_invalid_line_rate).")
         if problem is None and parsed is not None:
-            line_model = str(parsed.body.get("model") or DEFAULT_MODEL)
-            model = model or line_model
-            if line_model != model:
-                problem = _error("mismatched_model", f"All requests in a batch must use the same model; "
-                                 f"this line uses `{line_model}`, earlier lines `{model}`.", param="body.model")
+            problem, model = _model_problem(str(parsed.body.get("model") or DEFAULT_MODEL), model, models)
         if problem is not None:
             if len(errors) < MAX_LISTED_ERRORS:
                 errors.append({**problem, "line": number})
@@ -82,6 +83,18 @@ def parse_input(content: bytes, endpoint: str, settings: SimulatorSettings, batc
     if not lines and not errors:
         errors.append(_error("empty_file", "The input file has no requests."))
     return ParsedInput(lines, model, errors)
+
+
+def _model_problem(line_model: str, model: str | None,
+                   models: ModelCatalog | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The line error for this line's model, if any, and the batch's model after it."""
+    if models is not None and not models.knows(line_model):
+        return _error("model_not_found", f"The provided model '{line_model}' is not supported by the Batch API.",
+                      param="body.model"), model
+    if model is not None and line_model != model:
+        return _error("mismatched_model", f"All requests in a batch must use the same model; "
+                      f"this line uses `{line_model}`, earlier lines `{model}`.", param="body.model"), model
+    return None, line_model
 
 
 def _check_line(raw: bytes, endpoint: str, seen: set[str]) -> tuple[dict[str, Any] | None, InputLine | None]:

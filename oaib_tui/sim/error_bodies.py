@@ -33,6 +33,36 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
     return error_response(400, message, type="invalid_request_error", param=param, code=code)
 
 
+NAMES_ONE_UNKNOWN_PARAMETER = {"/v1/responses"}
+"""The Responses API names one unknown parameter, with code `unknown_parameter`; the older endpoints list them all."""
+
+
+def unknown_parameters(endpoint: str, names: list[str]) -> Response:
+    """400 for body keys the endpoint does not take, worded as that endpoint words it."""
+    if endpoint in NAMES_ONE_UNKNOWN_PARAMETER:
+        return bad_request(f"Unknown parameter: '{names[0]}'.", param=names[0], code="unknown_parameter")
+    noun = "argument" if len(names) == 1 else "arguments"
+    return bad_request(f"Unrecognized request {noun} supplied: {', '.join(names)}")
+
+
+def invalid_type(param: str, expected: str, got: str) -> Response:
+    return bad_request(
+        f"Invalid type for '{param}': expected {expected}, but got {got} instead.", param=param, code="invalid_type"
+    )
+
+
+def model_not_found(endpoint: str, model: str) -> Response:
+    """The Responses API answers 400 `The requested model ...`; the older endpoints 404."""
+    if endpoint == "/v1/responses":
+        return bad_request(f"The requested model '{model}' does not exist.", param="model", code="model_not_found")
+    return error_response(
+        404,
+        f"The model `{model}` does not exist or you do not have access to it.",
+        type="invalid_request_error",
+        code="model_not_found",
+    )
+
+
 def bad_json(detail: str) -> Response:
     return bad_request(
         "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "

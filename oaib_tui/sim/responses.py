@@ -10,7 +10,7 @@ the generated text's own count.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from ..tokens import text_counter
 from .textgen import (
@@ -39,7 +39,7 @@ MODELS = (
     "text-embedding-ada-002",
     "omni-moderation-latest",
 )
-"""What `GET /v1/models` lists. Every endpoint accepts any model name all the same."""
+"""What `GET /v1/models` lists, with a simulator's own `models`; the endpoints also take any other priced model."""
 
 MODERATION_CATEGORIES = (
     "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
@@ -250,5 +250,6 @@ def model_object(model_id: str) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": MODEL_CREATED, "owned_by": "system"}
 
 
-def model_list() -> dict[str, Any]:
-    return {"object": "list", "data": [model_object(model_id) for model_id in MODELS]}
+def model_list(extra: Iterable[str] = ()) -> dict[str, Any]:
+    listed = [*MODELS, *(model for model in extra if model not in MODELS)]
+    return {"object": "list", "data": [model_object(model_id) for model_id in listed]}

@@ -1,18 +1,19 @@
-"""The 400s: what a request body must hold for each endpoint, worded as OpenAI words it."""
+"""The 400s and 404s: what a request body must hold for each endpoint, worded as OpenAI words it.
+
+The parameters each endpoint takes, and their types, are the data of
+:mod:`oaib_tui.request_params`; a key it does not list is rejected, as OpenAI
+rejects it. Which models exist is :class:`ModelCatalog`'s business.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Collection
 
+from ..pricing import PRICE_TABLE, is_known_model
+from ..request_params import describe_value, params_for
 from . import error_bodies
 from .http import Response
 
-REQUIRED = {
-    "/v1/chat/completions": "messages",
-    "/v1/completions": "prompt",
-    "/v1/embeddings": "input",
-    "/v1/moderations": "input",
-}
 MAX_TOKEN_KEYS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
 MODEL_OPTIONAL = {"/v1/moderations"}
 
@@ -25,8 +26,26 @@ def native_dimensions(model: str) -> int:
     return NATIVE_DIMENSIONS.get(model, DEFAULT_DIMENSIONS)
 
 
+class ModelCatalog:
+    """The models the simulator serves: the price table's, their snapshots and fine-tunes, and `extra` ones."""
+
+    def __init__(self, extra: Collection[str] = ()) -> None:
+        self.names = frozenset(PRICE_TABLE) | frozenset(extra)
+
+    def knows(self, model: str) -> bool:
+        return is_known_model(model, self.names)
+
+    def refusal(self, endpoint: str, model: str) -> Response | None:
+        """None if the model exists, else OpenAI's `model_not_found` answer for this endpoint."""
+        return None if self.knows(model) else error_bodies.model_not_found(endpoint, model)
+
+
 def validate(endpoint: str, body: dict[str, Any]) -> Response | None:
-    """None if the body is acceptable, else the 400 to answer."""
+    """None if the body is acceptable, else the 400 to answer (the model's existence is checked apart)."""
+    params = params_for(endpoint)
+    unknown = params.unknown(body)
+    if unknown:
+        return error_bodies.unknown_parameters(endpoint, unknown)
     if body.get("stream"):
         return error_bodies.bad_request(
             "Streaming is not supported by the oaib-tui simulator: send the request without `stream: true`.",
@@ -34,11 +53,18 @@ def validate(endpoint: str, body: dict[str, Any]) -> Response | None:
         )
     if endpoint not in MODEL_OPTIONAL and not body.get("model"):
         return error_bodies.bad_request("you must provide a model parameter")
-    required = REQUIRED.get(endpoint)
-    if required and body.get(required) in (None, "", []):
+    missing = [name for name in params.required if name != "model" and body.get(name) in (None, "", [])]
+    if missing:
         return error_bodies.bad_request(
-            f"Missing required parameter: '{required}'.", param=required, code="missing_required_parameter"
+            f"Missing required parameter: '{missing[0]}'.", param=missing[0], code="missing_required_parameter"
         )
+    wrong = params.wrong_type(body)
+    if wrong:
+        return error_bodies.invalid_type(wrong.param, wrong.expected, wrong.got)
+    return _bounds_problem(endpoint, body)
+
+
+def _bounds_problem(endpoint: str, body: dict[str, Any]) -> Response | None:
     for key in MAX_TOKEN_KEYS:
         problem = _integer_problem(body, key, minimum=1)
         if problem:
@@ -54,11 +80,7 @@ def _integer_problem(body: dict[str, Any], key: str, minimum: int, maximum: int 
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool):
-        return error_bodies.bad_request(
-            f"Invalid type for '{key}': expected an integer, but got {type(value).__name__} instead.",
-            param=key,
-            code="invalid_type",
-        )
+        return error_bodies.invalid_type(key, "an integer", describe_value(value))
     if value < minimum:
         return error_bodies.bad_request(
             f"Invalid '{key}': integer below minimum value. Expected a value >= {minimum}, but got {value} instead.",

@@ -126,6 +126,39 @@ async def test_a_batch_mixing_models_fails_validation(make_app, client_for, cloc
     assert (error.code, error.line) == ("mismatched_model", 2)
 
 
+async def test_a_line_the_endpoint_would_refuse_gets_its_400_in_the_error_file(make_app, client_for, clock):
+    client = client_for(make_app(batch_lines_per_s=100))
+    content = batch_input(2) + batch_input(1, start=2, max_token=120) + batch_input(1, start=3, temperature="hot")
+    batch = await submit(client, content)
+    clock.advance(120)
+    done = await client.batches.retrieve(batch.id)
+    assert done.status == "completed" and done.request_counts.model_dump() == {"total": 4, "completed": 2, "failed": 2}
+    errors = {line["custom_id"]: line["response"] for line in await lines_of(client, done.error_file_id)}
+    assert errors["r2"]["status_code"] == 400 and errors["r2"]["body"] == {"error": {
+        "message": "Unrecognized request argument supplied: max_token", "type": "invalid_request_error",
+        "param": None, "code": None}}
+    assert errors["r3"]["body"]["error"]["code"] == "invalid_type" and errors["r3"]["body"]["error"]["param"] == "temperature"
+    assert sorted(line["custom_id"] for line in await lines_of(client, done.output_file_id)) == ["r0", "r1"]
+
+
+async def test_a_batch_of_an_unknown_model_fails_validation_with_model_not_found(make_app, client_for, clock):
+    client = client_for(make_app())
+    batch = await submit(client, batch_input(2).replace(b"gpt-4o-mini", b"gpt-4o-mni"))
+    clock.advance(60)
+    failed = await client.batches.retrieve(batch.id)
+    assert failed.status == "failed" and failed.output_file_id is None
+    assert [(e.line, e.code, e.param, e.message) for e in failed.errors.data] == [
+        (n, "model_not_found", "body.model", "The provided model 'gpt-4o-mni' is not supported by the Batch API.")
+        for n in (1, 2)]
+
+
+async def test_a_batch_of_a_model_the_simulator_adds_completes(make_app, client_for, clock):
+    client = client_for(make_app(models=["acme-large"]))
+    batch = await submit(client, batch_input(2).replace(b"gpt-4o-mini", b"acme-large"))
+    clock.advance(200)
+    assert (await client.batches.retrieve(batch.id)).status == "completed"
+
+
 async def test_the_invalid_line_rate_scripts_a_validation_failure(make_app, client_for, clock):
     client = client_for(make_app(batch_invalid_line_rate=1.0))
     batch = await submit(client, batch_input(3))
