@@ -64,8 +64,7 @@ def parse_input(content: bytes, endpoint: str, settings: SimulatorSettings, batc
     seen: set[str] = set()
     model: str | None = None
     models = ModelCatalog(settings.models) if endpoint.startswith("/v1/") else None
-    # JSON lines end at "\n" only: str.splitlines() would also cut a line at a raw U+0085 or U+2028 in a prompt.
-    for number, raw in enumerate(content.split("\n"), start=1):
+    for number, raw in enumerate(content.splitlines(), start=1):  # bytes: ASCII line ends only
         if not raw.strip():
             continue
         problem, parsed = _check_line(raw, endpoint, seen)
