@@ -14,6 +14,7 @@ import click
 
 from . import __version__
 from .errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, UserError
+from .redact import Redactor, redact, secret_headers
 from .wording import counted
 
 PROJECT_ARG = click.argument("project", type=click.Path(dir_okay=False, path_type=Path))
@@ -74,12 +75,13 @@ def validate(project: Path, show: int) -> None:
     for warning in request_warnings(loaded):
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"# {loaded.path}: valid project `{loaded.name}`")
-    click.echo(yaml.safe_dump(loaded.spec.model_dump(mode="json", exclude_defaults=False), sort_keys=False).rstrip())
+    settings = loaded.spec.model_dump(mode="json", exclude_defaults=False)
+    click.echo(yaml.safe_dump(Redactor(secret_headers(loaded.spec.provider.headers))(settings), sort_keys=False).rstrip())
     count = 0
     for request in plan:
         if count < show:
             click.echo(f"\n# request {count + 1}: custom_id={request.custom_id} ({request.source}:{request.line})")
-            click.echo(json.dumps(request.body, indent=2, ensure_ascii=False))
+            click.echo(json.dumps(request.body, indent=2, ensure_ascii=False, allow_nan=False))
         count += 1
     click.echo(f"\n# {counted(count, 'request')}; every record renders.")
 
@@ -236,9 +238,9 @@ def export(project: Path, fmt: str, output: Path | None) -> None:
 
 
 def _print_user_error(error: UserError) -> None:
-    click.secho(f"error: {error.title}", fg="red", bold=True, err=True)
+    click.secho(f"error: {redact(error.title)}", fg="red", bold=True, err=True)
     for problem in error.problems:
-        click.echo(f"  {problem}", err=True)
+        click.echo(f"  {redact(str(problem))}", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

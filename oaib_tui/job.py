@@ -8,6 +8,7 @@ consumer, and turns the state file into the resume index.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from .engine.realtime import RealtimeExecutor
 from .engine.resume import ResumeIndex
 from .errors import EXIT_OK, EXIT_SOME_FAILED, UserError
 from .project import RequestPlan
+from .redact import Redactor, secret_headers
 from .project.schema import LoadedProject
 from .remote_batches import cancel_left_behind
 from .state.accounting import Accounting, account
@@ -51,6 +53,8 @@ class JobRun:
         self.engine_ready = asyncio.Event()
         """Set once `run()` has built the engine (steering can reach it from then on)."""
         self.plan = RequestPlan(self.project)
+        provider = self.project.spec.provider
+        self.redactor = Redactor([os.environ.get(provider.api_key_env), *secret_headers(provider.headers)])
         prepare_folders(self.project.results_path, self.project.errors_path)  # fail now, not after paying
         self.store = StateStore.open(
             self.project.state_path,
@@ -81,6 +85,7 @@ class JobRun:
         )
 
     def emit(self, event: ev.Event) -> None:
+        event = self.redactor.event(event)  # a server may echo the key in a message: never store nor show it
         try:
             self.store.handle(event)
         except Exception as error:  # noqa: BLE001 - unrecordable: stop before anything is paid twice

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import openai
 
 from ..errors import did_you_mean
-from ..project.requests import HashSet
+from ..project.requests import HashSet, non_finite_path
 from ..project.schema import ENDPOINTS
 
 METHODS = {
@@ -82,7 +82,13 @@ def to_plain(value: Any) -> Any:
     return str(value)
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=to_plain)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=to_plain, allow_nan=False)
+_LENIENT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=to_plain)
+
+
+def _missing_as_null(metadata: Any) -> Any:
+    """Metadata with NaN (pandas' "missing") as null: it is kept, not sent, and the results must stay JSON."""
+    return json.loads(_LENIENT.encode(metadata), parse_constant=lambda _: None)
 
 
 class RequestSpool:
@@ -108,12 +114,18 @@ class RequestSpool:
         custom_id = f"request-{self.count + 1}" if custom_id is None else custom_id
         if not isinstance(custom_id, str) or not custom_id:
             raise ValueError(f"custom_id must be a non-empty string, got {custom_id!r}")
-        if not self._ids.add(hash(custom_id)):
-            self._refuse_reused(custom_id)
         line: dict[str, Any] = {"custom_id": custom_id, "method": "POST", "url": url, "body": body}
         if metadata is not None:
-            line["metadata"] = metadata
-        self._file.write(_ENCODER.encode(line) + "\n")
+            line["metadata"] = _missing_as_null(metadata)
+        try:
+            text = _ENCODER.encode(line)
+        except ValueError:
+            where = non_finite_path(json.loads(_LENIENT.encode(body)), "body") or "the request"
+            raise ValueError(f"{where} is not a finite number: JSON has no NaN or Infinity, "
+                             "and the API refuses them") from None
+        if not self._ids.add(hash(custom_id)):
+            self._refuse_reused(custom_id)
+        self._file.write(text + "\n")
         self.count += 1
         return custom_id
 

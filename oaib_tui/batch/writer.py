@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO, Callable
 if TYPE_CHECKING:
     from ..project.schema import LoadedProject
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 """The state file's own JSON form (`recording.to_json`), so a body stored there is a body written here."""
 
 

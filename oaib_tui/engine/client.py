@@ -40,8 +40,11 @@ class Reply:
 
 def api_key_for(project: LoadedProject) -> str:
     provider = project.spec.provider
-    key = os.environ.get(provider.api_key_env)
+    key = (os.environ.get(provider.api_key_env) or "").strip()  # a line break pasted after the key is harmless
     if key:
+        if not key.isascii() or not key.isprintable() or " " in key:
+            raise UserError(f"the API key in {provider.api_key_env} has a character an HTTP header cannot carry "
+                            "(a line break, a space, non-ASCII text): copy the key again, without its surroundings")
         return key
     if provider.kind == "simulator":
         return "sk-simulator"

@@ -7,6 +7,7 @@ dotted key, what was expected and, where we can guess, a suggestion.
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +70,38 @@ def _checked_project(data: dict[str, Any], path: Path, label: str, positions: di
     if problems or spec is None:
         raise UserError(f"{label} is not a valid project", sorted(problems, key=_reading_order))
     project = LoadedProject(spec=spec, path=path, name=spec.name or path.stem, positions=positions)
-    problems = _SourceCheck(project, label).problems()
+    problems = path_clashes(project, label) or _SourceCheck(project, label).problems()
     if problems:
         raise UserError(f"{label} is not a valid project", problems)
     return project
+
+
+def path_clashes(project: LoadedProject, label: str) -> list[Problem]:
+    """Files the run writes (results, errors, state) must be distinct from each other and from what it reads."""
+    written = [("output.results", project.results_path), ("output.errors", project.errors_path),
+               ("state", project.state_path)]
+    read = [("the project file", project.path)] + [
+        (f"sources[{i}].path", project.resolve(source.path))
+        for i, source in enumerate(project.spec.sources) if source.path is not None]
+    problems = []
+    for index, (key, path) in enumerate(written):
+        for other_key, other in written[:index] + read:
+            if _same_file(path, other):
+                what = other_key if other_key.startswith("the ") else f"`{other_key}`"
+                problems.append(Problem(f"{display_path(path)} is also {what}: the run would overwrite it",
+                                        file=label, key=key, hint="give each output its own file name",
+                                        **_at(project.positions, key)))
+                break
+    return problems
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    if os.path.realpath(one) == os.path.realpath(other):  # realpath, unlike resolve(), never raises on a loop
+        return True
+    try:
+        return one.samefile(other)  # a hard link, or a path through another link
+    except OSError:
+        return False  # one of them does not exist yet
 
 
 def _reading_order(problem: Problem) -> tuple[int, int]:
@@ -81,6 +110,9 @@ def _reading_order(problem: Problem) -> tuple[int, int]:
 
 def _read_text(path: Path, label: str) -> str:
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():  # a pipe would block, a device never end
+            raise UserError(f"cannot read {label}", [Problem("not a regular file (a pipe, a device or a socket)",
+                                                             file=label)])
         data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {label}", [_unreadable(exc, path, label)]) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from array import array
 from dataclasses import dataclass
 from hashlib import blake2b
@@ -60,12 +61,29 @@ class PreparedRequest:
     url: str
 
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+# allow_nan=False: NaN and Infinity are not JSON, and the API (the Batch API too) refuses them.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
+                              allow_nan=False)
 
 
 def canonical_json(value: Any) -> str:
     """Compact JSON with sorted keys: equal values give equal text."""
     return _CANONICAL.encode(value)
+
+
+_NON_FINITE_HINT = "JSON has no NaN or Infinity and the API refuses them: fix the record's value"
+
+
+def non_finite_path(value: Any, path: str) -> str | None:
+    """The dotted path of the first NaN or infinite number inside `value`, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"`{path}` ({value})"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, inner in items:
+        found = non_finite_path(inner, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
+        if found:
+            return found
+    return None
 
 
 def _utf8(text: str) -> bytes:
@@ -220,6 +238,9 @@ class RequestPlan:
                 canonical_json(keep).encode("utf-8")
         except UnicodeEncodeError as exc:  # a lone surrogate, from a JSON escape such as "\ud83d"
             raise self._line_error(line, _lone_surrogate(exc), hint=_SURROGATE_HINT) from None
+        except ValueError:  # NaN or Infinity, e.g. 1e999 in a record, filled into `temperature: "{t}"`
+            where = non_finite_path(body, "request") or non_finite_path(keep, "output.keep") or "a value"
+            raise self._line_error(line, f"{where} is not a finite number", hint=_NON_FINITE_HINT) from None
         return PreparedRequest(
             seq=line.seq,
             custom_id=custom_id,

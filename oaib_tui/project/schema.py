@@ -44,8 +44,15 @@ def parse_size(value: int | str) -> int:
     return int(float(number) * _SIZE_UNITS[(unit or "").upper()])
 
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
+MAX_BATCH_BYTES = 200_000_000
+"""The Batch API's limit on one input file."""
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+    # No NaN or infinity anywhere: `poll_s: .inf` would never poll, `timeout_s: .nan` never time out.
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True, allow_inf_nan=False)
 
 
 class SimulatorSettings(_Strict):
@@ -115,7 +122,7 @@ class Provider(_Strict):
     deployment: str | None = None
     """Azure only: the deployment name (default: the model). Batch mode: the Global Batch deployment each line names as its `model`, Azure's line form (`url: /chat/completions`)."""
     headers: dict[str, str] = Field(default_factory=dict)
-    """Extra HTTP headers sent with every request."""
+    """Extra HTTP headers sent with every request (printable ASCII: HTTP cannot carry more)."""
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     """Simulator behaviour (kind `simulator` only)."""
 
@@ -125,6 +132,17 @@ class Provider(_Strict):
         if value.startswith(("sk-", "sk_")) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
             raise ValueError("expected the NAME of an environment variable (e.g. OPENAI_API_KEY), never the key itself")
         return value
+
+    @field_validator("headers")
+    @classmethod
+    def _sendable_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"`{name[:40]}` is not a header name HTTP can send (letters, digits, `-`, no spaces)")
+            if not _HEADER_VALUE.fullmatch(value):
+                raise ValueError(f"the value of `{name}` has a character HTTP headers cannot carry "
+                                 "(a line break, a control character or non-ASCII text)")
+        return headers
 
     @model_validator(mode="after")
     def _azure_needs_a_version(self) -> "Provider":
@@ -148,7 +166,7 @@ class Limits(_Strict):
     """Headroom under each limit. With `x-ratelimit-*` headers: this share of the server's bucket (at most 10 s of refill) is left unspent, for other programs on the key. Otherwise (no headers, or a `realtime` limit below the server's): the limit is paced this share slower."""
     max_retries: int = Field(6, ge=0)
     """Retries per request after the first attempt (batch mode: resubmissions)."""
-    timeout_s: float = Field(120.0, gt=0)
+    timeout_s: float = Field(120.0, gt=0, le=86_400)
     """Seconds to wait for one answer before it counts as a timeout."""
     max_cost_usd: float | None = Field(None, gt=0)
     """Spend cap in US dollars: no request is sent that could take the spend over it."""
@@ -186,9 +204,9 @@ class Batch(_Strict):
     """The window OpenAI has to finish each batch."""
     max_requests: int = Field(50_000, gt=0, le=50_000)
     """Requests per batch file, at most."""
-    max_bytes: int = Field(200_000_000, gt=0)
+    max_bytes: int = Field(MAX_BATCH_BYTES, gt=0, le=MAX_BATCH_BYTES)
     """Bytes per batch file, at most (`200MB`, `100 MiB`, …)."""
-    poll_s: float = Field(30.0, gt=0)
+    poll_s: float = Field(30.0, gt=0, le=3_600)
     """Seconds between status checks of live batches."""
     clean_up: bool = True
     """Delete uploaded input files and output files from the provider once their content is saved."""

@@ -221,13 +221,23 @@ def canonical_item(item: Any) -> str:
     return json.dumps(plain, sort_keys=True, ensure_ascii=False)
 
 
+def _no_constant(name: str) -> Any:
+    raise RecordError(f"`{name}` is not a number JSON allows, and the API would refuse the request")
+
+
 def _json_object(raw: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise RecordError(f"not valid JSON: {exc.msg} (column {exc.colno})") from None
     except RecursionError:
         raise RecordError("not valid JSON: nested too deeply") from None
+    except RecordError:
+        raise
+    except ValueError as exc:
+        if "digits" in str(exc):
+            raise RecordError("a number has more than 4,300 digits: no API takes it") from None
+        raise RecordError(f"not a usable JSON value: {exc}") from None
     if not isinstance(value, dict):
         kind = {list: "a list", str: "a string", type(None): "null", bool: "true/false"}.get(type(value), "a number")
         raise RecordError(f"expected a JSON object ({{...}}) on each line, got {kind}")
@@ -266,6 +276,8 @@ def readable_problem(path: Path) -> str | None:
         return _os_reason(exc)
     if stat.S_ISDIR(info.st_mode):
         return "this is a folder, not a file"
+    if not stat.S_ISREG(info.st_mode):  # a pipe would block the check, a device never end
+        return "not a regular file (a pipe, a device or a socket); save the records to a file first"
     if not os.access(path, os.R_OK):
         return "permission denied"
     return None

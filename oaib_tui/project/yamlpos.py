@@ -21,6 +21,8 @@ from oaib_tui.errors import Problem, UserError
 Position = tuple[int, int]  # 1-based (line, column)
 
 MAX_EXPANDED_VALUES = 1_000_000  # aliases can make a tiny file expand to billions of values
+MAX_EXPANDED_TEXT = 64_000_000
+"""Characters of text, aliases expanded: one long string behind 50,000 aliases is 10 GB once written as JSON."""
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _LAST_SEGMENT = re.compile(r"(\.[^.\[\]]*|\[\d+\])$")
 
@@ -109,12 +111,16 @@ class _Walker:
         self.duplicates: list[Problem] = []
         self._visited: set[int] = set()
         self._open: set[int] = set()
-        self._sizes: dict[int, int] = {}
+        self._sizes: dict[int, tuple[int, int]] = {}
 
     def walk(self, node: Node, path: str) -> None:
         self.positions.setdefault(path, _at(node))
-        if self._expanded_size(node) > MAX_EXPANDED_VALUES:
+        values, text = self._expanded_size(node)
+        if values > MAX_EXPANDED_VALUES:
             raise self._refuse("the document expands to more than a million values (through aliases)")
+        if text > MAX_EXPANDED_TEXT:
+            raise self._refuse(f"the document expands to more than {MAX_EXPANDED_TEXT // 1_000_000} million "
+                               "characters of text (through aliases)")
         self._visit(node, path)
 
     def _visit(self, node: Node, path: str) -> None:
@@ -155,19 +161,23 @@ class _Walker:
         else:
             first_seen[identity] = line
 
-    def _expanded_size(self, node: Node) -> int:
-        """How many values the node stands for once aliases are expanded (memoised, cycle-safe)."""
+    def _expanded_size(self, node: Node) -> tuple[int, int]:
+        """(values, characters of text) the node stands for once aliases are expanded (memoised, cycle-safe)."""
         known = self._sizes.get(id(node))
         if known is not None:
             return known
         if id(node) in self._open:
             raise self._refuse("an alias refers to the mapping or list that contains it")
         self._open.add(id(node))
-        size = 1
         if isinstance(node, MappingNode):
-            size += sum(self._expanded_size(k) + self._expanded_size(v) for k, v in node.value)
+            children = [child for pair in node.value for child in pair]
         elif isinstance(node, SequenceNode):
-            size += sum(self._expanded_size(item) for item in node.value)
+            children = node.value
+        else:
+            children = []
+        sizes = [self._expanded_size(child) for child in children]
+        own_text = len(node.value) if isinstance(node, ScalarNode) else 0
+        size = (1 + sum(v for v, _ in sizes), own_text + sum(t for _, t in sizes))
         self._open.discard(id(node))
         self._sizes[id(node)] = size
         return size

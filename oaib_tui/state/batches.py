@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ContextManager, Iterable
 
 from ..parts import Part
+from ..redact import redact
 from .reader import UINT64_MASK, StateReader
 from .store import StateStore
 
@@ -31,7 +32,7 @@ _COLUMNS = tuple(f.name for f in fields(Part))
 
 def _row(part: Part) -> tuple:
     values = [getattr(part, name) for name in _COLUMNS]
-    values[_COLUMNS.index("errors")] = None if part.errors is None else json.dumps(part.errors)
+    values[_COLUMNS.index("errors")] = None if part.errors is None else json.dumps(redact(part.errors))
     return tuple(values)
 
 
@@ -124,7 +125,7 @@ class BatchLedger:
         """Change a part's record; committed before this returns."""
         changed = replace(part, **changes)
         names = list(changes)
-        values = [json.dumps(v) if n == "errors" and v is not None else v for n, v in changes.items()]
+        values = [json.dumps(redact(v)) if n == "errors" and v is not None else v for n, v in changes.items()]
         assignments = ", ".join(f"{name} = ?" for name in names)
         self.store.write(lambda conn: conn.execute(f"UPDATE batches SET {assignments} WHERE part = ?",
                                                    (*values, part.part)))

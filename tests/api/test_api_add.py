@@ -57,7 +57,15 @@ def test_metadata_of_common_python_types_becomes_json(tmp_path):
     [request] = list(RequestPlan(job.project()))
     meta = request.keep["metadata"]
     assert meta["when"] == "2025-01-02" and meta["n"] == 42 and meta["tags"] == ["a", "b"]
-    assert meta["nan"] != meta["nan"]
+    assert meta["nan"] is None  # pandas' "missing": results.jsonl stays JSON, which has no NaN
+
+
+def test_a_number_json_cannot_carry_is_refused_at_add_with_its_place(tmp_path):
+    job = quiet_job(tmp_path)
+    with pytest.raises(ValueError, match=r"`body.temperature` \(nan\) is not a finite number"):
+        job.add(messages=[{"role": "user", "content": "x"}], temperature=float("nan"))
+    job.add(messages=[{"role": "user", "content": "x"}], temperature=0.5)
+    assert len(job) == 1
 
 
 def test_a_custom_id_used_twice_is_refused_at_the_second_add(tmp_path):

@@ -190,3 +190,14 @@ def test_the_policy_allows_max_retries_after_the_first_attempt():
 def test_a_negative_retry_count_is_refused():
     with pytest.raises(ValueError):
         RetryPolicy(-1)
+
+
+@pytest.mark.parametrize("headers", [
+    {"retry-after": "1e309"}, {"retry-after": "inf"}, {"retry-after": "Infinity"}, {"retry-after-ms": "1e400"},
+    {"retry-after": "99999999999999h"}, {"retry-after": "nan"}, {"retry-after": "-5"}, {"retry-after-ms": "-inf"},
+    {"x-ratelimit-reset-requests": "1e309"}, {"x-ratelimit-reset-requests": "9999999h"},
+])
+def test_a_server_asked_delay_is_never_more_than_the_cap_nor_negative(headers):
+    # Two minutes, as the SDK caps retry-after: a server cannot park a run for days, and NaN waits nothing.
+    delay = server_delay(headers, now=0.0, rate_limit_kind="requests")
+    assert delay is None or 0.0 <= delay <= MAX_SERVER_DELAY_S

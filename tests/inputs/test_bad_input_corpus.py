@@ -59,7 +59,35 @@ def dangling_link(name: str) -> Callable[[Path], None]:
     return write
 
 
+def fifo(name: str) -> Callable[[Path], None]:
+    """A named pipe nobody writes to: opening it to read would block forever."""
+
+    def write(folder: Path) -> None:
+        (folder / name).unlink(missing_ok=True)
+        os.mkfifo(folder / name)
+
+    return write
+
+
+def hard_link(target: str, name: str) -> Callable[[Path], None]:
+    def write(folder: Path) -> None:
+        os.link(folder / target, folder / name)
+
+    return write
+
+
+def alias_bomb(folder: Path) -> None:
+    """One 200 KB string behind 50,000 aliases: 0.8 MB of YAML, 10 GB once expanded."""
+    text = (folder / "project.yaml").read_text()
+    aliases = ", ".join(f"k{i}: *big" for i in range(50_000))
+    (folder / "project.yaml").write_text(f"padding: &big {'x' * 200_000}\nmore: {{{aliases}}}\n{text}")
+
+
 GENERATED: dict[str, Callable[[Path], None]] = {
+    "source-is-a-fifo": fifo("data.jsonl"),
+    "project-is-a-fifo": fifo("project.yaml"),
+    "results-hard-link-to-source": hard_link("data.jsonl", "link.jsonl"),
+    "alias-bomb": alias_bomb,
     "binary-garbage-source": binary_garbage("data.jsonl"),
     "binary-garbage-project": binary_garbage("project.yaml"),
     "line-of-50mb": line_of_50mb,

@@ -255,3 +255,28 @@ async def test_outputs_are_private_to_their_owner(tmp_path):
         job, _ = await run_job(hostile_project(tmp_path, server.base_url, records(2)))
     for path in (job.project.results_path, job.project.errors_path, job.project.state_path):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+async def test_a_record_with_a_number_json_cannot_carry_stops_the_run_as_bad_input(tmp_path):
+    rows = [{"id": f"r{i:03d}", "t": 0.5} for i in range(5)]
+    async with hostile_server() as server:
+        project = hostile_project(tmp_path, server.base_url, rows, limits={"concurrency": 1},
+                                  request={"temperature": "{t}", "messages": [{"role": "user", "content": "{id}"}]})
+        (tmp_path / "records.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in rows[:3]) + '{"id": "r003", "t": 1e999}\n')
+        with pytest.raises(UserError) as bad:
+            await run_job(project)
+    assert bad.value.exit_code == EXIT_BAD_INPUT
+    assert "records.jsonl:4: `request.temperature` (inf) is not a finite number" in str(bad.value)
+    assert all("Infinity" not in json.dumps(body) and "NaN" not in json.dumps(body) for body in server.requests)
+
+
+def test_an_api_key_with_a_line_break_inside_is_refused(monkeypatch, tmp_path):
+    from oaib_tui.engine.client import api_key_for
+
+    project = load_project(hostile_project(tmp_path, "http://127.0.0.1:9/v1", records(1)))
+    monkeypatch.setenv(KEY_ENV, "sk-abc\r\nInjected: yes")
+    with pytest.raises(UserError, match="cannot carry"):
+        api_key_for(project)
+    monkeypatch.setenv(KEY_ENV, KEY + "\n")  # pasted with its line end: harmless
+    assert api_key_for(project) == KEY
