@@ -101,6 +101,8 @@ class RequestSucceeded:
     """None when the model's price is unknown."""
     response: dict[str, Any] = field(repr=False)
     at: float
+    model: str = ""
+    """The model the cost was priced at (the answer's, or the requested one if the answer's has no price)."""
 
 
 @dataclass(frozen=True, slots=True)

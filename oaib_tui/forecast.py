@@ -13,6 +13,7 @@ from . import tokens
 from .batch.writer import LineForm, PartCounter, PartLimits
 from .pricing import PRICES_AS_OF, PriceBook, worst_case_cost
 from .project.schema import LoadedProject
+from .wording import money
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def format_duration(seconds: float | None) -> str:
 def format_usd(value: float | None) -> str:
     if value is None:
         return "unknown (no price for this model: add it under `pricing:`)"
-    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+    return money(value)
 
 
 def render(project: LoadedProject, result: Forecast) -> str:
@@ -135,5 +136,5 @@ def render(project: LoadedProject, result: Forecast) -> str:
     if spec.limits.max_cost_usd is not None and result.realtime_cost_usd is not None:
         cap = spec.limits.max_cost_usd
         if result.realtime_cost_usd > cap:
-            lines.append(f"  budget cap ${cap:,.2f} may stop the run before it ends (worst case above the cap)")
+            lines.append(f"  budget cap {money(cap)} may stop the run before it ends (worst case above the cap)")
     return "\n".join(lines)

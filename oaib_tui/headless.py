@@ -22,16 +22,14 @@ from .pricing import PRICES_AS_OF, PriceBook
 from .progress import Progress
 from .project.schema import LoadedProject
 from .state.batches import read_parts
-from .wording import counted
+from .wording import counted, money
 
 TTY_INTERVAL_S = 0.5
 PLAIN_INTERVAL_S = 5.0
 
 
 def _money(value: float, known: bool = True) -> str:
-    if not known:
-        return "unknown"
-    return f"${value:,.4f}" if value < 10 else f"${value:,.2f}"
+    return money(value if known else None)
 
 
 def _against(value: float, limit: float | None) -> str:
@@ -153,6 +151,7 @@ def summary(job: JobRun, finished: ev.RunFinished, progress: Progress) -> str:
         ("cost", f"{_money(totals.cost_usd, progress.cost_known)} in all, {_money(progress.cost_usd, progress.cost_known)} this run"
                  f"   (prices as of {PRICES_AS_OF})"),
     ]
+    rows += model_cost_rows(progress)
     if finished.pending > 0:
         rows.insert(2, ("pending", f"{finished.pending:,}"))
     if progress.mode == "batch":
@@ -166,11 +165,22 @@ def _batch_rows(job: JobRun, totals, progress: Progress) -> list[tuple[str, str]
     by_status = Counter(batch.status for batch in progress.batches.values())
     rows = [("batches", f"{len(progress.batches):,}" + (": " + ", ".join(f"{n} {s}" for s, n in by_status.items())
                                                           if by_status else ""))]
-    realtime = PriceBook.for_project(job.project.spec.pricing).cost(job.project.spec.model, totals.usage)
-    if realtime is not None and progress.cost_known:
-        rows.append(("savings", f"{_money(max(0.0, realtime - totals.cost_usd))} against realtime prices "
-                                f"({_money(realtime)})"))
+    savings = progress.batch_savings(PriceBook.for_project(job.project.spec.pricing))
+    if savings is not None:
+        saved, realtime = savings
+        rows.append(("savings", f"{_money(saved)} this run against realtime prices ({_money(realtime)}), "
+                                "each answer at its own model's price"))
     return rows
+
+
+def model_cost_rows(progress: Progress) -> list[tuple[str, str]]:
+    """One row per model when a run's answers were priced at more than one."""
+    if len(progress.by_model) < 2:
+        return []
+    width = max(len(model) for model in progress.by_model)
+    return [("", f"{model:<{width}}  {counted(tally.requests, 'answer'):>14}  "
+                 f"{tally.usage.total_tokens:>12,} tokens  {_money(tally.cost_usd, tally.cost_known)}")
+            for model, tally in sorted(progress.by_model.items())]
 
 
 def _tokens_line(totals) -> str:

@@ -15,6 +15,7 @@ from typing import Callable
 from . import events as ev
 from .meters import Eta, RateMeter
 from .parts import TERMINAL_STATUSES
+from .pricing import PriceBook
 
 PACE_WINDOW_S = 10.0
 PROBLEM_LOG_SIZE = 200
@@ -41,6 +42,16 @@ class BatchState:
     @property
     def is_final(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+
+@dataclass
+class ModelCost:
+    """What the answers priced at one model cost in this run."""
+
+    requests: int = 0
+    usage: ev.Usage = field(default_factory=ev.Usage)
+    cost_usd: float = 0.0
+    cost_known: bool = True
 
 
 @dataclass
@@ -74,6 +85,19 @@ class Progress:
     """The latest RetryScheduled and RequestFailed events, newest first."""
     batches: dict[str, BatchState] = field(default_factory=dict)
     """Remote batches by id, in the order they were created."""
+    by_model: dict[str, ModelCost] = field(default_factory=dict)
+    """This run's answers by the model their cost was priced at: a job may ask several models."""
+
+    def batch_savings(self, prices: PriceBook) -> tuple[float, float] | None:
+        """(saved, realtime cost) of this run's answers, each model at its own price; None if a price is unknown."""
+        realtime = 0.0
+        for model, tally in self.by_model.items():
+            cost = prices.cost(model, tally.usage)
+            if cost is None or not tally.cost_known:
+                return None
+            realtime += cost
+        spent = sum(tally.cost_usd for tally in self.by_model.values())
+        return max(0.0, realtime - spent), realtime
 
     def __post_init__(self) -> None:
         self.sent_meter = RateMeter(self.clock)
@@ -149,10 +173,14 @@ class Progress:
         self.done += 1
         self.done_meter.record(self.clock(), requests=1, tokens=e.usage.total_tokens)
         self.usage = self.usage + e.usage
+        tally = self.by_model.setdefault(e.model or self.model, ModelCost())
+        tally.requests += 1
+        tally.usage = tally.usage + e.usage
         if e.cost_usd is None:
-            self.cost_known = False
+            self.cost_known = tally.cost_known = False
         else:
             self.cost_usd += e.cost_usd
+            tally.cost_usd += e.cost_usd
 
     def _retry(self, e: ev.RetryScheduled) -> None:
         self._answered()

@@ -1,6 +1,8 @@
-"""Counted nouns for every message: `1 request`, `2 requests`, `1,000 batches`."""
+"""Words and numbers every message shares: counted nouns (`1 request`, `2 requests`) and money."""
 
 from __future__ import annotations
+
+import math
 
 _IRREGULAR = {"batch": "batches", "entry": "entries", "retry": "retries", "batch-input file": "batch-input files"}
 
@@ -10,3 +12,20 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     if n == 1:
         return f"1 {noun}"
     return f"{n:,} {plural or _IRREGULAR.get(noun, noun + 's')}"
+
+
+def money(value: float | None) -> str:
+    """US dollars as every front end shows them: `$12.50`, `$0.0123`, and small sums to two significant
+    digits (`$0.0005`, `$0.000064`), so that a cap of $0.0005 never reads as `$0.00`. `unknown` for None."""
+    if value is None or math.isnan(value):
+        return "unknown"
+    size = abs(value)
+    if size >= 10:
+        return f"${value:,.2f}"
+    if size >= 0.01 or size == 0:
+        return f"${value:,.4f}"
+    decimals = -math.floor(math.log10(size)) + 1
+    text = f"{value:.{decimals}f}"
+    while text.endswith("0") and len(text.split(".")[1]) > 4:
+        text = text[:-1]
+    return f"${text}" if value >= 0 else f"-${text[1:]}"

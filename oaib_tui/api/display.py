@@ -15,15 +15,14 @@ from .. import events as ev
 from ..forecast import format_duration
 from ..headless import LiveLine
 from ..progress import Progress
+from ..wording import money
 
 REDRAW_INTERVAL_S = 0.5
 PLAIN_INTERVAL_S = 10.0
 
 
 def _money(value: float, known: bool) -> str:
-    if not known:
-        return "spend unknown"
-    return f"${value:,.4f}" if value < 10 else f"${value:,.2f}"
+    return money(value) if known else "spend unknown"
 
 
 def progress_line(p: Progress) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Sequence, overload
 
 from ..events import Usage
 from ..state.outputs import answer_text
-from ..wording import counted
+from ..wording import counted, money
 
 RESULT_COLUMNS = ("custom_id", "ok", "text", "response", "error", "prompt_tokens", "cached_tokens",
                   "completion_tokens", "cost", "attempts")
@@ -94,7 +94,7 @@ class Results(Sequence[Result]):
         if self._loaded is None:
             return f"<Results {self.state or 'read from the state file'}: {self.message or 'iterate to read them'}>"
         errors = sum(1 for result in self._loaded if not result.ok)
-        return f"<Results {self.state}: {counted(len(self._loaded), 'result')}, {counted(errors, 'error')}, cost ${self.cost:,.4f}>"
+        return f"<Results {self.state}: {counted(len(self._loaded), 'result')}, {counted(errors, 'error')}, cost {money(self.cost)}>"
 
     @property
     def errors(self) -> list[Result]:

@@ -115,11 +115,11 @@ class PartDownload:
                 self._again(custom_id, seq, result.reason, result.status_code, result.message, result.body)
 
     def _succeeded(self, custom_id: str, seq: int, status: int, body: dict[str, Any]) -> None:
-        usage, cost = priced_usage(body, self.prices, self.part.model, batch=True)
+        usage, cost, model = priced_usage(body, self.prices, self.part.model, batch=True)
         self.tally["succeeded"] += 1
         self.owner.emit(ev.RequestSucceeded(
             custom_id=custom_id, seq=seq, attempt=self.round, status_code=status, latency_s=self._latency,
-            usage=usage, cost_usd=cost, response=body, at=self.owner.wall()))
+            usage=usage, cost_usd=cost, response=body, at=self.owner.wall(), model=model))
 
     def _fail(self, custom_id: str, seq: int, reason: str, status: int | None, message: str,
               error: dict[str, Any] | None) -> None:

@@ -31,7 +31,7 @@ from ..parts import TERMINAL_STATUSES, Part
 from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject
-from ..wording import counted
+from ..wording import counted, money
 from .download import PartDownload
 from .fallback import OnlyThese, realtime_engine
 from .feed import PartFeeder
@@ -185,8 +185,8 @@ class BatchExecutor:
             return True
         # Live batches may yet cost up to their worst, whichever run created them.
         if self.cost_usd + self.ledger.worst_cost_live(besides=part.part) + part.worst_cost_usd > cap:
-            self.stop("budget", f"the next batch could take the spend over the cap of ${cap:,.2f} "
-                                f"(spent ${self.cost_usd:,.4f}); raise limits.max_cost_usd to continue")
+            self.stop("budget", f"the next batch could take the spend over the cap of {money(cap)} "
+                                f"(spent {money(self.cost_usd)}); raise limits.max_cost_usd to continue")
             return False
         return True
 

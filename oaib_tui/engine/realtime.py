@@ -23,7 +23,7 @@ from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
 from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject
-from ..wording import counted
+from ..wording import counted, money
 from .client import (
     UNREACHABLE_AFTER_ATTEMPTS,
     Reply,
@@ -224,8 +224,8 @@ class RealtimeExecutor:
             return False
         if item.attempt:
             self._requeue(item, 0.0)
-        self.stop("budget", f"the next request could take the spend over the cap of ${cap:,.2f} "
-                            f"(spent ${self.counters.cost_usd:,.4f}); raise limits.max_cost_usd to continue")
+        self.stop("budget", f"the next request could take the spend over the cap of {money(cap)} "
+                            f"(spent {money(self.counters.cost_usd)}); raise limits.max_cost_usd to continue")
         return True
 
     # -- one attempt ----------------------------------------------------------------------
@@ -288,14 +288,15 @@ class RealtimeExecutor:
 
     def _succeeded(self, item: Item, reply: Reply, latency: float) -> None:
         request = item.request
-        usage, cost = priced_usage(reply.body, self.prices, str(request.body.get("model") or self.project.spec.model))
+        usage, cost, model = priced_usage(reply.body, self.prices,
+                                          str(request.body.get("model") or self.project.spec.model))
         item.settled += 1
         self.counters.done += 1
         # An answer whose cost is unknown counts at its worst case against the budget cap.
         self.counters.cost_usd += cost if cost is not None else item.worst_cost
         self._emit(ev.RequestSucceeded(
             custom_id=request.custom_id, seq=request.seq, attempt=item.attempt, status_code=reply.status or 200,
-            latency_s=latency, usage=usage, cost_usd=cost, response=reply.body, at=self.wall(),
+            latency_s=latency, usage=usage, cost_usd=cost, response=reply.body, at=self.wall(), model=model,
         ))
         if usage.prompt_tokens:
             self.limiter.reconcile(item.prompt_tokens, usage.prompt_tokens, key=item.key)

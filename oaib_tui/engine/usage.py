@@ -62,15 +62,16 @@ def usage_from_response(body: Any) -> Usage | None:
         return None
 
 
-def priced_usage(body: Any, prices: PriceBook, fallback_model: str, *, batch: bool = False) -> tuple[Usage, float | None]:
-    """The answer's usage and its cost at the answering model's price (else the requested model's).
+def priced_usage(body: Any, prices: PriceBook, fallback_model: str, *,
+                 batch: bool = False) -> tuple[Usage, float | None, str]:
+    """The answer's usage, its cost, and the model priced: the answering model if priced, else the requested one.
 
     Unreadable usage is stored as zero tokens with the cost unknown (None): the answer is kept.
     """
     usage = usage_from_response(body)
-    if usage is None:
-        return Usage(), None
     model = body.get("model") if isinstance(body, dict) else None
     if not isinstance(model, str) or prices.price(model) is None:
         model = fallback_model
-    return usage, prices.cost(model, usage, batch=batch)
+    if usage is None:
+        return Usage(), None, model
+    return usage, prices.cost(model, usage, batch=batch), model

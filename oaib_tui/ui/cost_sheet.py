@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..events import Usage
 from ..pricing import PER_TOKENS
+from ..progress import Progress
 from .model import DashboardModel
 
 
@@ -48,8 +49,19 @@ def cost_sheet(model: DashboardModel) -> CostSheet:
     spend = earlier_cost + p.cost_usd if known else None
     list_total = sum(line.usd or 0.0 for line in lines)
     savings = max(0.0, list_total - spend) if settings.batch and spend is not None else None
+    if len(p.by_model) > 1 or set(p.by_model) - {p.model}:  # answers priced at other models than the project's
+        lines += model_lines(p)
+        per_model = p.batch_savings(settings.prices) if settings.batch and settings.prices else None
+        savings = per_model[0] if per_model else None
     return CostSheet(lines, spend, p.cost_usd if known else None, _projected(model, spend), savings,
                      settings.budget_usd)
+
+
+def model_lines(p: Progress) -> tuple[CostLine, ...]:
+    """This run's spend by model, for a job whose requests name several."""
+    return tuple(CostLine(f"{model} ({tally.requests:,})", tally.usage.total_tokens, None,
+                          tally.cost_usd if tally.cost_known else None)
+                 for model, tally in sorted(p.by_model.items()))
 
 
 def _projected(model: DashboardModel, spend: float | None) -> float | None:

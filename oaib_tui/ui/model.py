@@ -27,13 +27,15 @@ class CostSettings:
     price: ModelPrice | None
     budget_usd: float | None = None
     batch: bool = False
+    prices: PriceBook | None = None
+    """Every model's price, for jobs whose requests name several models."""
 
     @classmethod
     def for_project(cls, project: LoadedProject) -> "CostSettings":
         """Prices, budget cap and mode from the project file."""
         spec = project.spec
-        price = PriceBook.for_project(spec.pricing).price(spec.model)
-        return cls(price, spec.limits.max_cost_usd, spec.mode == "batch")
+        prices = PriceBook.for_project(spec.pricing)
+        return cls(prices.price(spec.model), spec.limits.max_cost_usd, spec.mode == "batch", prices)
 
 
 @dataclass

@@ -40,7 +40,7 @@ def test_the_summary_counts_the_batches_and_the_savings_against_realtime(tmp_pat
     text = out.getvalue()
     assert code == 0, text
     assert "batches  1: 1 completed" in text
-    savings = re.search(r"savings  \$([\d.,]+) against realtime prices \(\$([\d.,]+)\)", text)
+    savings = re.search(r"savings  \$([\d.,]+) this run against realtime prices \(\$([\d.,]+)\)", text)
     spent = re.search(r"cost     \$([\d.,]+) in all", text)
     assert savings and spent, text
     saved, realtime, cost = (float(v.replace(",", "")) for v in (*savings.groups(), spent.group(1)))
@@ -57,3 +57,24 @@ def test_status_lists_the_batches_not_yet_downloaded():
     assert "batch_b" in lines[1] and "in_progress" in lines[1] and "3/10 done, 1 failed" in lines[1]
     assert "(not created)" in lines[2] and "0/5 done" in lines[2] and len(lines) == 3
     assert remote_batch_lines([]) == []
+
+
+def test_a_job_over_several_models_prices_each_answer_at_its_own_model(tmp_path):
+    path = write_batch_project(tmp_path, n=6, batch={"poll_s": 0.01},
+                               request={"model": "{m}", "max_tokens": 12,
+                                        "messages": [{"role": "user", "content": "Say {word}"}]},
+                               sources=[{"items": [{"word": f"w{i}", "m": ["gpt-4o-mini", "gpt-4o"][i % 2]}
+                                                   for i in range(6)], "id": "item-{word}"}])
+    app = create_app(SimulatorSettings(latency_ms=0, seed=1, **FAST))
+    out = io.StringIO()
+    assert run_headless(load_project(path), out=out, http_client=simulator_http_client(app)) == 0, out.getvalue()
+    text = out.getvalue()
+    rows = {m: re.search(rf"{re.escape(m)}\s+3 answers\s+([\d,]+) tokens\s+\$([\d.]+)", text) for m in ("gpt-4o", "gpt-4o-mini")}
+    assert all(rows.values()), text
+    mini_tokens, mini_cost = float(rows["gpt-4o-mini"].group(1)), float(rows["gpt-4o-mini"].group(2))
+    big_tokens, big_cost = float(rows["gpt-4o"].group(1)), float(rows["gpt-4o"].group(2))
+    # gpt-4o costs ~16x gpt-4o-mini a token: one price for both would make these ratios equal
+    assert (big_cost / big_tokens) > 10 * (mini_cost / mini_tokens)
+    saved, realtime = (float(v) for v in re.search(
+        r"savings  \$([\d.]+) this run against realtime prices \(\$([\d.]+)\)", text).groups())
+    assert saved == pytest.approx(realtime / 2, rel=0.02) and saved > 0
