@@ -174,6 +174,15 @@ class RunSession:
         """Everything the state file knows of one request (read in the job's thread)."""
         return await self._thread.call_async(lambda: self.job.store.item(custom_id))
 
+    async def responses(self, custom_ids: list[str]) -> dict[str, Any]:
+        """The stored answers of these requests (None for one without), read in the job's thread."""
+
+        def read() -> dict[str, Any]:
+            items = {custom_id: self.job.store.item(custom_id) for custom_id in custom_ids}
+            return {custom_id: (item or {}).get("response") for custom_id, item in items.items()}
+
+        return await self._thread.call_async(read)
+
     def close(self) -> None:
         """Abandon a run still going, close the state file, end the thread; safe to call twice."""
         if not self._thread.alive:

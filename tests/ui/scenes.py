@@ -51,6 +51,30 @@ def _fate(i: int) -> list[str]:
     return ["ok"]
 
 
+REVIEW_ANSWERS = (
+    "Positive. The reviewer loves how quickly the kettle boils and how quiet it is.",
+    "Negative. The handle came loose within a month and support never replied.",
+    "Mixed. Great sound for the price, but the battery barely lasts a day.",
+    "Positive. Fits well, washes well, and the colour has not faded.",
+    "Negative. It arrived scratched and the replacement was no better.",
+    "Mixed. Easy to set up; the app keeps asking to sign in again.",
+    "Positive. Sturdy, light, and the zips still run smoothly after a year of daily use.",
+)
+TICKET_LABELS = ("billing", "shipping", "refund", "account", "other")
+
+
+def chat_answer(text: str, i: int, prompt: int, out: int) -> dict[str, Any]:
+    """A chat completion as the API returns it."""
+    return {"id": f"chatcmpl-sim{i}", "object": "chat.completion", "model": MODEL, "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}}
+
+
+def review_answer(i: int) -> str:
+    """What request i (from 0) was answered: seeded by its index, so the detail view can say the same."""
+    return REVIEW_ANSWERS[(i * 5 + i // 7) % len(REVIEW_ANSWERS)]
+
+
 class _Timeline:
     def __init__(self) -> None:
         self.heap: list[tuple[float, int, ev.Event]] = []
@@ -101,7 +125,8 @@ def _request(line: _Timeline, i: int, at: float, rng: random.Random) -> None:
         done = at + latency
         if fate == "ok":
             usage = ev.Usage(prompt, 0, out)
-            line.add(ev.RequestSucceeded(custom_id, i, attempt, 200, latency, usage, PRICES.cost(MODEL, usage), {}, done))
+            line.add(ev.RequestSucceeded(custom_id, i, attempt, 200, latency, usage, PRICES.cost(MODEL, usage),
+                                         chat_answer(review_answer(i), i, prompt, out), done))
         elif fate.startswith("fail:"):
             line.add(ev.RequestFailed(custom_id, i, attempt, fate[5:], 400, "Invalid 'messages': too long", None, done))
         else:
@@ -175,8 +200,9 @@ def _downloaded(batch_id: str, first: int, completed: int, failed: int, requests
     events: list[ev.Event] = []
     for seq in range(first, first + completed):
         usage = ev.Usage(80, 0, 30)
+        answer = chat_answer(TICKET_LABELS[seq * 3 % len(TICKET_LABELS)], seq, 80, 30)
         events.append(ev.RequestSucceeded(f"label-{seq + 1:05d}", seq, 1, 200, 0.0, usage,
-                                          PRICES.cost(MODEL, usage, batch=True), {}, at))
+                                          PRICES.cost(MODEL, usage, batch=True), answer, at))
     for seq in range(first + completed, first + completed + failed):
         events.append(ev.RequestFailed(f"label-{seq + 1:05d}", seq, 1, "400", 400, "bad request", None, at))
     unfinished = requests - completed - failed
@@ -199,11 +225,11 @@ def detail_item(custom_id: str = "review-00006") -> dict[str, Any]:
         "cost_usd": 0.0000200, "latency_s": 0.84, "first_sent_at": T0 + 0.75, "finished_at": T0 + 4.1,
         "last_reason": "429 tokens", "body_hash": "h5",
         "request": {"model": MODEL, "max_tokens": 200, "messages": [
-            {"role": "system", "content": "Label the sentiment of a product review: positive, negative or mixed."},
-            {"role": "user", "content": "Great kettle, but the lid broke after a week."}]},
-        "response": {"id": "chatcmpl-sim5", "object": "chat.completion", "model": MODEL, "choices": [
-            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "mixed"}}],
-            "usage": {"prompt_tokens": 41, "completion_tokens": 23, "total_tokens": 64}},
+            {"role": "system", "content": "Label the sentiment of a product review: positive, negative or mixed; "
+                                          "then say why in one sentence."},
+            {"role": "user", "content": "Arrived with a deep scratch across the lid. Sent it back; the replacement "
+                                        "was scratched too. Two stars for the quick refund."}]},
+        "response": chat_answer(review_answer(5), 5, 41, 23),
         "retries": [{"attempt": 1, "at": T0 + 1.9, "reason": "429 tokens", "status_code": 429, "delay_s": 2.0,
                      "message": "Rate limit reached for tokens per min (TPM): try again in 2s."}],
     }
@@ -234,6 +260,9 @@ class ReplaySession:
 
     async def detail(self, custom_id: str) -> dict[str, Any] | None:
         return self.details.get(custom_id)
+
+    async def responses(self, custom_ids: list[str]) -> dict[str, Any]:
+        return {custom_id: (self.details.get(custom_id) or {}).get("response") for custom_id in custom_ids}
 
 
 def app_for(scene: Scene):

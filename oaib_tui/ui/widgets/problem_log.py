@@ -1,6 +1,7 @@
 """Retries and errors, newest first, each with its reason (429 tokens, 503, timeout, …).
 
 (The attempt number is in the request list and the detail view: the log keeps to what fits.)
+Given one line (the narrow layout), it gives the counts and the newest problem.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class ProblemLog(Panel):
 
     def render(self) -> Text:
         problems = self.model.progress.problems
+        if self.content_region.height == 1:
+            return self._summary_line()
         if not problems:
             return Text("no retries or errors yet", style="dim")
         width = self.content_region.width
@@ -45,6 +48,25 @@ class ProblemLog(Panel):
         for _, event in zip(range(shown), problems):
             _line(text, event, request_width)
         text.rstrip()
+        return text
+
+
+    def _summary_line(self) -> Text:
+        """`Retries 37 · errors 3   newest: 503 review-00436 at 08:53:53, retried after 4.0s`."""
+        text = Text.assemble((self.title(), "bold"), "   ")
+        problems = self.model.progress.problems
+        if not problems:
+            return text.append("no retries or errors yet", "dim")
+        newest = problems[0]
+        retry = isinstance(newest, ev.RetryScheduled)
+        text.append("newest: ", "dim")
+        text.append(newest.reason, "yellow" if retry else "red")
+        text.append(f" {newest.custom_id} at {time.strftime('%H:%M:%S', time.localtime(newest.at))}")
+        if retry:
+            text.append(f", retried after {newest.delay_s:.1f}s", "dim")
+        else:
+            text.append(", failed", "bold red")
+        text.truncate(self.content_region.width, overflow="ellipsis")
         return text
 
 
