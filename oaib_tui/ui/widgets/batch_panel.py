@@ -1,4 +1,5 @@
-"""Remote batches (batch mode): id, status, request counts as a bar, age, time to expiry, and what happened."""
+"""Remote batches (batch mode): id, status, requests done as a bar and in figures, age, time to expiry, and
+what happened. Where that does not fit, the id, the age and the bar are left out."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ STATUS_STYLES = {
 }
 BAR_WIDTH = 8
 MAX_ROWS = 7
-COLUMNS = {"batch": "left", "part": "right", "status": "left", "requests": "left", "age": "right",
-           "expires": "right", "what happened": "left"}
+COLUMNS = {"batch": "left", "part": "right", "status": "left", "requests": "left", "done/total": "left",
+           "age": "right", "expires": "right", "what happened": "left"}
 """Column → how it is justified, in the order shown."""
-DROP_ORDER = ("batch", "age", "expires", "what happened")
+DROP_ORDER = ("batch", "age", "requests", "expires", "what happened")
 """Columns given up, first to last, when the panel is too narrow for all."""
-ID_WIDTH, OUTCOME_MIN = 22, 24
+ID_WIDTH, OUTCOME_MAX = 22, 40
+"""The id is cut beyond `ID_WIDTH`; what happened is given room for `OUTCOME_MAX` cells before anything is
+left out (a longer story is cut)."""
 
 
 class BatchPanel(Panel):
@@ -39,7 +42,7 @@ class BatchPanel(Panel):
         rows = [_cells(batch, now) for batch in self._shown()]
         widths = {name: max(len(name), *(_cell_len(row[name]) for row in rows)) for name in COLUMNS}
         widths["batch"] = min(widths["batch"], ID_WIDTH)
-        widths["what happened"] = OUTCOME_MIN
+        widths["what happened"] = min(widths["what happened"], OUTCOME_MAX)
         shown = fit_columns(widths, self.content_region.width, DROP_ORDER)
         table = Table(box=None, padding=(0, 1, 0, 0), pad_edge=False, expand=True, show_edge=False,
                       header_style="dim")
@@ -61,7 +64,8 @@ class BatchPanel(Panel):
 
 def _cells(batch: BatchState, now: float) -> dict[str, Text | str]:
     return {"batch": batch.batch_id.removeprefix("batch_"), "part": str(batch.part),
-            "status": Text(batch.status, STATUS_STYLES.get(batch.status, "")), "requests": _counts(batch),
+            "status": Text(batch.status, STATUS_STYLES.get(batch.status, "")), "requests": _bar(batch),
+            "done/total": _counts(batch),
             "age": _coarse(now - batch.created_at), "expires": _expiry(batch, now), "what happened": _outcome(batch)}
 
 
@@ -69,12 +73,17 @@ def _cell_len(value: Text | str) -> int:
     return value.cell_len if isinstance(value, Text) else cell_len(value)
 
 
-def _counts(batch: BatchState) -> Text:
+def _bar(batch: BatchState) -> Text:
     total = batch.total or batch.requests
     done = batch.completed + batch.failed
     fraction = done / total if total else 0.0
-    text = Text(bar(fraction, BAR_WIDTH), "red" if batch.failed and batch.failed == done else "green")
-    text.append(f" {count(done)}/{count(total)}")
+    return Text(bar(fraction, BAR_WIDTH), "red" if batch.failed and batch.failed == done else "green")
+
+
+def _counts(batch: BatchState) -> Text:
+    total = batch.total or batch.requests
+    done = batch.completed + batch.failed
+    text = Text(f"{count(done)}/{count(total)}")
     if batch.failed:
         text.append(f" {count(batch.failed)}✗", "red")
     return text

@@ -51,9 +51,9 @@ COLUMNS = (
     Column("latency", 7, right=True), Column("tokens", 10, right=True), Column("cost", 8, right=True),
     Column("answer", 0),
 )
-DROP_ORDER = ("#", "cost", "try", "latency", "tokens", "answer")
+DROP_ORDER = ("#", "cost", "latency", "try", "tokens", "answer")
 """Columns given up, first to last, when the list is too narrow for all: custom_id and status stay."""
-ID_MIN, ID_MAX, ANSWER_MIN = 9, 36, 20
+ID_MIN, ID_MAX, ANSWER_MIN = 9, 36, 28
 
 
 def filter_name(status: int | None) -> str:
@@ -159,7 +159,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         if position != self.cursor:
             self.cursor = position
             self.refresh()
-        margin = FOLLOW_MARGIN if self.filter is None else 0
+        margin = min(FOLLOW_MARGIN, (self.page_height - 1) // 2) if self.filter is None else 0
         self.scroll_to(y=max(0, position - self.page_height + 1 + margin), animate=False, immediate=True)
 
     def _follow_position(self) -> int | None:

@@ -48,11 +48,11 @@ class RunHeader(Panel):
         return spread(self._about(width - right.cell_len - 1), right, width)
 
     def _about(self, room: int) -> Text:
-        """What runs, leaving out the endpoint, then the mode, then the program's name, until it fits."""
+        """What runs, leaving out the endpoint, the program's name, the mode, then the model, until it fits."""
         p = self.model.progress
         project, model, endpoint, mode = (p.project, p.model, p.endpoint, p.mode) if p.project else self.model.about
-        for details, named in (((model, endpoint, mode), True), ((model, mode), True), ((model,), True),
-                               ((model,), False)):
+        for details, named in (((model, endpoint, mode), True), ((model, mode), True), ((model, mode), False),
+                               ((model,), False), ((), False)):
             text = Text.assemble(("oaib-tui", "bold"), " │ ") if named else Text()
             text.append(project or "…", "bold")
             for part in details:
