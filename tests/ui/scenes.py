@@ -235,16 +235,25 @@ def detail_item(custom_id: str = "review-00006") -> dict[str, Any]:
     }
 
 
-SHOTS: dict[str, tuple[Any, tuple[str, ...]]] = {
-    "realtime-in-progress": (in_progress, ()),
-    "batch-mode": (batch_mode, ()),
-    "finished-with-costs": (finished, ()),
-    "request-detail": (in_progress, ("home", *("down",) * 5, "enter")),
-    "help": (in_progress, ("question_mark",)),
-    "filtered-failed": (in_progress, ("f", "f", "f")),
-}
-"""Every picture: the scene, then the keys pressed before it is taken (tests and screenshots share them)."""
 TERMINAL_SIZE = (120, 36)
+SIZES = {"80x24": (80, 24), "120x36": TERMINAL_SIZE, "160x48": (160, 48)}
+"""The terminal sizes every layout is drawn at: the smallest usual terminal, the wide layout, a big one."""
+LAYOUT_SCENES = {"running": in_progress, "batch": batch_mode, "finished": finished}
+"""The scenes drawn at every size in `SIZES`."""
+
+SHOTS: dict[str, tuple[Any, tuple[str, ...], tuple[int, int]]] = {
+    "realtime-in-progress": (in_progress, (), TERMINAL_SIZE),
+    "batch-mode": (batch_mode, (), TERMINAL_SIZE),
+    "finished-with-costs": (finished, (), TERMINAL_SIZE),
+    "request-detail": (in_progress, ("home", *("down",) * 5, "enter"), TERMINAL_SIZE),
+    "help": (in_progress, ("question_mark",), TERMINAL_SIZE),
+    "filtered-failed": (in_progress, ("f", "f", "f"), TERMINAL_SIZE),
+    "narrow-in-progress": (in_progress, (), SIZES["80x24"]),
+    "narrow-batch-mode": (batch_mode, (), SIZES["80x24"]),
+    "narrow-request-detail": (in_progress, ("home", *("down",) * 5, "enter"), SIZES["80x24"]),
+}
+"""Every picture: the scene, the keys pressed before it is taken and the terminal size (tests and
+screenshots share them)."""
 
 
 class ReplaySession:

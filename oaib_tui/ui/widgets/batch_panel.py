@@ -4,6 +4,7 @@ what happened. Where that does not fit, the id, the age and the bar are left out
 from __future__ import annotations
 
 from rich.cells import cell_len
+from rich.console import JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -18,8 +19,10 @@ STATUS_STYLES = {
 }
 BAR_WIDTH = 8
 MAX_ROWS = 7
-COLUMNS = {"batch": "left", "part": "right", "status": "left", "requests": "left", "done/total": "left",
-           "age": "right", "expires": "right", "what happened": "left"}
+COLUMNS: dict[str, JustifyMethod] = {
+    "batch": "left", "part": "right", "status": "left", "requests": "left", "done/total": "left", "age": "right",
+    "expires": "right", "what happened": "left",
+}
 """Column → how it is justified, in the order shown."""
 DROP_ORDER = ("batch", "age", "requests", "expires", "what happened")
 """Columns given up, first to last, when the panel is too narrow for all."""
