@@ -1,4 +1,4 @@
-"""Answer previews for the request list: one line of each answer's text.
+"""Answer previews for the request list: one line of each answer's text, or of a failed request's error.
 
 A million previews would cost more than every other column together, so only
 the rows answered or drawn most recently keep theirs (:class:`AnswerPreviews`);
@@ -23,6 +23,30 @@ def preview(response: Any) -> str:
     text = answer_text(response)
     if text is None:
         return _about(response)
+    return _one_line(text)
+
+
+def error_preview(reason: str, message: str) -> str:
+    """One line saying why a request failed: `400: Invalid 'messages': too long`."""
+    return _one_line(error_line(reason, message))
+
+
+def error_line(reason: Any, message: Any) -> str:
+    reason, message = str(reason or ""), str(message or "")
+    return f"{reason}: {message}" if reason and message else reason or message or "failed"
+
+
+def item_preview(item: dict[str, Any] | None) -> str:
+    """The preview of a request as the state file has it (its `item()`): its answer, or its error."""
+    if item is None:
+        return ""
+    if item.get("status") == "failed":
+        error = item.get("error") if isinstance(item.get("error"), dict) else {}
+        return error_preview(error.get("reason") or item.get("last_reason"), error.get("message"))
+    return preview(item.get("response"))
+
+
+def _one_line(text: str) -> str:
     return " ".join(text[: PREVIEW_CHARS * 2].split())[:PREVIEW_CHARS]
 
 

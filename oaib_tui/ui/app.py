@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 from .. import events as ev
 from ..errors import EXIT_INTERRUPTED
 from ..wording import counted
-from .answers import preview
+from .answers import item_preview
 from .model import DashboardModel
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
@@ -301,12 +301,12 @@ class DashboardApp(App[int]):
         custom_ids = list(wanted.values())
         try:
             if self.session is not None:
-                responses = await self.session.responses(custom_ids)
+                previews = await self.session.previews(custom_ids)
             else:
-                responses = {custom_id: (self._detail(custom_id) or {}).get("response") for custom_id in custom_ids}
+                previews = {custom_id: item_preview(self._detail(custom_id)) for custom_id in custom_ids}
         except Exception:  # a preview is a nicety: a state file that cannot be read now leaves it blank
-            responses = {}
-        self.query_one(RequestList).show_answers({row: preview(responses.get(custom_id))
+            previews = {}
+        self.query_one(RequestList).show_answers({row: previews.get(custom_id, "")
                                                   for row, custom_id in wanted.items()})
 
     def action_quit_run(self) -> None:

@@ -21,7 +21,7 @@ from itertools import accumulate, islice
 from typing import Iterator, Sequence
 
 from .. import events as ev
-from .answers import AnswerPreviews, preview
+from .answers import AnswerPreviews, error_preview, preview
 
 QUEUED, IN_FLIGHT, RETRYING, DONE, FAILED = range(5)
 STATUS_NAMES = ("queued", "in flight", "retrying", "done", "failed")
@@ -91,7 +91,7 @@ class RequestRows:
         self._block_counts = array("I")
         self._totals = [0] * len(STATUS_NAMES)
         self.answers = AnswerPreviews()
-        """One line of the answers given most recently (the others are in the state file)."""
+        """One line of the answers (or errors) given most recently; the others are in the state file."""
         self.longest_id = 0
         """Characters in the longest custom_id, to size its column."""
         self.version = 0
@@ -192,6 +192,8 @@ class RequestRows:
             self._set_status(row, RETRYING if kind is ev.RetryScheduled else FAILED)
             self.attempts[row] = min(event.attempt, MAX_ATTEMPTS_SHOWN)  # type: ignore[union-attr]
             self.reason[row] = self._intern(event.reason)  # type: ignore[union-attr]
+            if kind is ev.RequestFailed:
+                self.answers.put(row, error_preview(event.reason, event.message))  # type: ignore[union-attr]
         elif kind is EarlierRows:
             self.add_earlier(event)  # type: ignore[arg-type]
             return

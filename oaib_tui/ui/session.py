@@ -16,6 +16,7 @@ from typing import Any, Callable, TypeVar
 from .. import events as ev
 from ..job import JobRun
 from ..state import Totals
+from .answers import item_preview
 from .engine_thread import EngineThread
 from .rows import EarlierRows
 
@@ -174,14 +175,10 @@ class RunSession:
         """Everything the state file knows of one request (read in the job's thread)."""
         return await self._thread.call_async(lambda: self.job.store.item(custom_id))
 
-    async def responses(self, custom_ids: list[str]) -> dict[str, Any]:
-        """The stored answers of these requests (None for one without), read in the job's thread."""
-
-        def read() -> dict[str, Any]:
-            items = {custom_id: self.job.store.item(custom_id) for custom_id in custom_ids}
-            return {custom_id: (item or {}).get("response") for custom_id, item in items.items()}
-
-        return await self._thread.call_async(read)
+    async def previews(self, custom_ids: list[str]) -> dict[str, str]:
+        """One line of each request's answer or error, as the state file has them (read in the job's thread)."""
+        return await self._thread.call_async(lambda: {custom_id: item_preview(self.job.store.item(custom_id))
+                                                      for custom_id in custom_ids})
 
     def close(self) -> None:
         """Abandon a run still going, close the state file, end the thread; safe to call twice."""

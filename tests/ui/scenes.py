@@ -14,6 +14,7 @@ from typing import Any
 
 from oaib_tui import events as ev
 from oaib_tui.pricing import PriceBook
+from oaib_tui.ui.answers import item_preview
 from oaib_tui.ui.model import CostSettings, DashboardModel
 from oaib_tui.ui.replay import FakeClock, replay
 
@@ -270,8 +271,8 @@ class ReplaySession:
     async def detail(self, custom_id: str) -> dict[str, Any] | None:
         return self.details.get(custom_id)
 
-    async def responses(self, custom_ids: list[str]) -> dict[str, Any]:
-        return {custom_id: (self.details.get(custom_id) or {}).get("response") for custom_id in custom_ids}
+    async def previews(self, custom_ids: list[str]) -> dict[str, str]:
+        return {custom_id: item_preview(self.details.get(custom_id)) for custom_id in custom_ids}
 
 
 def app_for(scene: Scene):

@@ -10,7 +10,7 @@ from ui_helpers import SIZE, dashboard, run_ended, until
 
 from oaib_tui import events as ev
 from oaib_tui.state import StateReader
-from oaib_tui.ui.answers import PREVIEW_CHARS, AnswerPreviews, preview
+from oaib_tui.ui.answers import PREVIEW_CHARS, AnswerPreviews, item_preview, preview
 from oaib_tui.ui.rows import DONE, IN_FLIGHT, RequestRows
 from oaib_tui.ui.screens.detail import DetailScreen
 from oaib_tui.ui.widgets.request_list import RequestList
@@ -55,6 +55,20 @@ def test_a_row_keeps_its_answer_until_it_is_sent_again():
     assert rows.answers.get(0) is None
 
 
+def test_a_failed_row_keeps_one_line_of_its_error():
+    rows = RequestRows()
+    rows.handle(ev.RequestQueued("a", 0, "s", 1, "h", 0, 10, 5, {}, {}, 0.0))
+    rows.handle(ev.RequestFailed("a", 0, 1, "400", 400, "Invalid 'messages':\n too long", None, 0.0))
+    assert rows.answers.get(0) == "400: Invalid 'messages': too long"
+
+
+def test_the_state_files_item_previews_as_its_answer_or_its_error():
+    error = {"reason": "400", "status_code": 400, "message": "bad request", "body": None}
+    assert item_preview({"status": "failed", "error": error}) == "400: bad request"
+    assert item_preview({"status": "done", "response": chat_answer("fine", 0, 1, 1)}) == "fine"
+    assert item_preview(None) == ""
+
+
 async def test_the_list_reads_answers_it_no_longer_keeps_from_the_state_file(tmp_path):
     app, _ = dashboard(write_project(tmp_path, n=30), sim_app())
     try:
@@ -71,7 +85,7 @@ async def test_the_list_reads_answers_it_no_longer_keeps_from_the_state_file(tmp
     with StateReader.open_readonly(app.session.job.project.state_path) as reader:
         for row in on_screen:
             stored = reader.item(rows.custom_id(row))
-            assert rows.answers.get(row) == preview(stored["response"]) != ""
+            assert rows.answers.get(row) == item_preview(stored) == preview(stored["response"]) != ""
 
 
 async def test_answered_rows_show_their_answer_where_the_error_column_was():

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from ...state import answer_text
+from ..answers import error_line
 from ..format import money
 
 Item = dict[str, Any]
@@ -121,9 +122,8 @@ def _answer(item: Item) -> tuple[str, RenderableType]:
 def _error_text(error: Any) -> str:
     if not isinstance(error, dict):
         return str(error or "failed")
-    heading = " ".join(str(error[key]) for key in ("reason", "status_code") if error.get(key) is not None)
-    message = str(error.get("message") or "")
-    return f"{heading}: {message}" if heading and message else heading or message or "failed"
+    reason = " ".join(str(error[key]) for key in ("reason", "status_code") if error.get(key) is not None)
+    return error_line(reason, error.get("message"))
 
 
 def _summary(item: Item) -> Table:

@@ -39,6 +39,10 @@ STATUS_STYLES = {
 }
 
 
+FAILED_ANSWER = Style(color="red")
+"""A failed request's error in the answer column: red, as its status, but not bold (it is a sentence)."""
+
+
 @dataclass(frozen=True)
 class Column:
     title: str
@@ -266,12 +270,14 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         cells = _cells(rows, row, status)
         status_style = base + STATUS_STYLES[status]
         styles = {"status": status_style, "answer": status_style}
-        if status == DONE and columns[-1].title == "answer":
-            cells["answer"], styles["answer"] = self._answer(row), base
+        if status in (DONE, FAILED) and columns[-1].title == "answer":
+            cells["answer"] = self._answer(row) or cells["answer"]
+            styles["answer"] = base if status == DONE else base + FAILED_ANSWER
         return _strip([(col, cells[col.title], styles.get(col.title, base)) for col in columns], width, base)
 
     def _answer(self, row: int) -> str:
-        """The row's answer preview; if it is not kept, ask for it (see `AnswersWanted`) and show nothing yet."""
+        """The row's answer (or error) preview; if it is not kept, ask for it (see `AnswersWanted`) and show
+        nothing yet."""
         answer = self.rows.answers.get(row)
         if answer is None:
             self._wanted.setdefault(row, self.rows.custom_id(row))
