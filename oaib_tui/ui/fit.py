@@ -24,11 +24,3 @@ def fit_columns(widths: dict[str, int], width: int, drop_order: Sequence[str], g
 def _total(widths: dict[str, int], shown: list[str], gap: int) -> int:
     return sum(widths[name] + gap for name in shown)
 
-
-def first_that_fits(candidates: Sequence[str], width: int) -> str:
-    """The first of `candidates` (most complete first) no wider than `width`; else the last one, cut."""
-    for text in candidates:
-        if len(text) <= width:
-            return text
-    last = candidates[-1]
-    return last[: max(0, width - 1)] + "…" if width else ""
