@@ -16,12 +16,12 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from .. import events as ev
 from ..errors import EXIT_INTERRUPTED
 from ..wording import counted
+from .answers import item_preview
 from .model import DashboardModel
 from .screens.confirm import ConfirmScreen
 from .screens.detail import DetailScreen
@@ -30,6 +30,7 @@ from .screens.help import HelpScreen
 from .session import RunSession
 from .widgets.batch_panel import BatchPanel
 from .widgets.cost_panel import CostPanel
+from .widgets.key_footer import KeyFooter
 from .widgets.limits_panel import LimitsPanel
 from .widgets.panel import Panel
 from .widgets.problem_log import ProblemLog
@@ -38,6 +39,7 @@ from .widgets.request_list import FILTERS, RequestList, filter_name
 from .widgets.run_header import RunHeader
 
 TICK_S = 0.25
+WIDE, TALL = 120, 36
 Detail = Callable[[str], "dict[str, Any] | None"]
 
 
@@ -47,6 +49,10 @@ class DashboardApp(App[int]):
     CSS_PATH = "dashboard.tcss"
     TITLE = "oaib-tui"
     ENABLE_COMMAND_PALETTE = False
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (TALL, "-tall")]
+    """The layouts (see dashboard.tcss): three panels abreast from `WIDE` columns, else two with the cost
+    on one line; the problem log beside the list when wide, under it when narrow (on one line when short)."""
     # Priority bindings act as the key arrives, before it travels to the focused widget and back
     # (which can wait behind a frame being drawn); `check_action` lets dialogs have the keys.
     BINDINGS = [
@@ -93,7 +99,7 @@ class DashboardApp(App[int]):
         with Horizontal(id="bottom"):
             yield RequestList(model.rows, id="requests")
             yield ProblemLog(model, id="problems")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(RequestList).focus()
@@ -146,7 +152,9 @@ class DashboardApp(App[int]):
                     panel.sync(now, force=True)
                 elif changed or panel.held_back:
                     panel.sync(now)
-            self.screen.set_class(bool(self.model.progress.batches), "-batch")
+            dashboard = self.screen_stack[0]
+            dashboard.set_class(bool(self.model.progress.batches), "-batch")
+            dashboard.set_class(self.model.batch_only(), "-batch-only")
             self._refresh_list(requests)
 
     def _refresh_list(self, requests: RequestList) -> None:
@@ -269,11 +277,37 @@ class DashboardApp(App[int]):
 
     @on(RequestList.Selected)
     async def _show_detail(self, message: RequestList.Selected) -> None:
+        custom_id, row, rows = message.custom_id, message.row, self.model.rows
+
+        async def reload() -> dict[str, Any] | None:
+            return await self._item(custom_id)
+
+        def changes() -> tuple[int, int]:
+            return rows.status[row], rows.attempts[row]
+
+        self.push_screen(DetailScreen(custom_id, await reload(), reload=reload, changes=changes))
+
+    async def _item(self, custom_id: str) -> dict[str, Any] | None:
         if self.session is not None:
-            item = await self.session.detail(message.custom_id)
-        else:
-            item = self._detail(message.custom_id)
-        self.push_screen(DetailScreen(message.custom_id, item))
+            return await self.session.detail(custom_id)
+        return self._detail(custom_id)
+
+    @on(RequestList.AnswersWanted)
+    def _fetch_answers(self, message: RequestList.AnswersWanted) -> None:
+        self.run_worker(self._load_answers(message.rows), group="answers", exit_on_error=False)
+
+    async def _load_answers(self, wanted: dict[int, str]) -> None:
+        """Previews of the answers the list draws but no longer keeps, from the state file."""
+        custom_ids = list(wanted.values())
+        try:
+            if self.session is not None:
+                previews = await self.session.previews(custom_ids)
+            else:
+                previews = {custom_id: item_preview(self._detail(custom_id)) for custom_id in custom_ids}
+        except Exception:  # a preview is a nicety: a state file that cannot be read now leaves it blank
+            previews = {}
+        self.query_one(RequestList).show_answers({row: previews.get(custom_id, "")
+                                                  for row, custom_id in wanted.items()})
 
     def action_quit_run(self) -> None:
         """Quit once the run has stopped: the first press stops sending, a second abandons what is in flight."""

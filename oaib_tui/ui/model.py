@@ -72,6 +72,11 @@ class DashboardModel:
             return "starting"
         return self.progress.run_state()
 
+    def batch_only(self) -> bool:
+        """Batch mode before any realtime request: per-minute limits do not apply."""
+        p = self.progress
+        return p.limits is None and (p.mode == "batch" or bool(p.batches))
+
     def handle(self, event: ev.Event) -> None:
         self.progress.handle(event)
         self.rows.handle(event)

@@ -21,6 +21,7 @@ from itertools import accumulate, islice
 from typing import Iterator, Sequence
 
 from .. import events as ev
+from .answers import AnswerPreviews, error_preview, preview
 
 QUEUED, IN_FLIGHT, RETRYING, DONE, FAILED = range(5)
 STATUS_NAMES = ("queued", "in flight", "retrying", "done", "failed")
@@ -89,6 +90,8 @@ class RequestRows:
         self._stray_seqs: dict[int, int] = {}
         self._block_counts = array("I")
         self._totals = [0] * len(STATUS_NAMES)
+        self.answers = AnswerPreviews()
+        """One line of the answers (or errors) given most recently; the others are in the state file."""
         self.longest_id = 0
         """Characters in the longest custom_id, to size its column."""
         self.version = 0
@@ -189,6 +192,8 @@ class RequestRows:
             self._set_status(row, RETRYING if kind is ev.RetryScheduled else FAILED)
             self.attempts[row] = min(event.attempt, MAX_ATTEMPTS_SHOWN)  # type: ignore[union-attr]
             self.reason[row] = self._intern(event.reason)  # type: ignore[union-attr]
+            if kind is ev.RequestFailed:
+                self.answers.put(row, error_preview(event.reason, event.message))  # type: ignore[union-attr]
         elif kind is EarlierRows:
             self.add_earlier(event)  # type: ignore[arg-type]
             return
@@ -257,6 +262,7 @@ class RequestRows:
             self._set_status(row, QUEUED)
             self.attempts[row], self.reason[row] = 0, 0
             self.latency[row], self.cost[row], self.output_tokens[row] = NO_VALUE, NO_VALUE, 0
+            self.answers.forget(row)
         self.prompt_tokens[row] = min(e.prompt_tokens, 0xFFFFFFFF)
 
     def _succeeded(self, e: ev.RequestSucceeded) -> None:
@@ -268,6 +274,7 @@ class RequestRows:
         self.output_tokens[row] = e.usage.completion_tokens
         self.cost[row] = NO_VALUE if e.cost_usd is None else e.cost_usd
         self.reason[row] = 0
+        self.answers.put(row, preview(e.response))
 
     def _row(self, e) -> int:
         row = self.row_of(e.seq)

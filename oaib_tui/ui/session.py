@@ -16,6 +16,7 @@ from typing import Any, Callable, TypeVar
 from .. import events as ev
 from ..job import JobRun
 from ..state import Totals
+from .answers import item_preview
 from .engine_thread import EngineThread
 from .rows import EarlierRows
 
@@ -173,6 +174,11 @@ class RunSession:
     async def detail(self, custom_id: str) -> dict[str, Any] | None:
         """Everything the state file knows of one request (read in the job's thread)."""
         return await self._thread.call_async(lambda: self.job.store.item(custom_id))
+
+    async def previews(self, custom_ids: list[str]) -> dict[str, str]:
+        """One line of each request's answer or error, as the state file has them (read in the job's thread)."""
+        return await self._thread.call_async(lambda: {custom_id: item_preview(self.job.store.item(custom_id))
+                                                      for custom_id in custom_ids})
 
     def close(self) -> None:
         """Abandon a run still going, close the state file, end the thread; safe to call twice."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from oaib_tui import events as ev
 from oaib_tui.pricing import PriceBook
+from oaib_tui.ui.answers import item_preview
 from oaib_tui.ui.model import CostSettings, DashboardModel
 from oaib_tui.ui.replay import FakeClock, replay
 
@@ -49,6 +50,30 @@ def _fate(i: int) -> list[str]:
     if i % 91 == 3:
         return ["timeout", "ok"]
     return ["ok"]
+
+
+REVIEW_ANSWERS = (
+    "Positive. The reviewer loves how quickly the kettle boils and how quiet it is.",
+    "Negative. The handle came loose within a month and support never replied.",
+    "Mixed. Great sound for the price, but the battery barely lasts a day.",
+    "Positive. Fits well, washes well, and the colour has not faded.",
+    "Negative. It arrived scratched and the replacement was no better.",
+    "Mixed. Easy to set up; the app keeps asking to sign in again.",
+    "Positive. Sturdy, light, and the zips still run smoothly after a year of daily use.",
+)
+TICKET_LABELS = ("billing", "shipping", "refund", "account", "other")
+
+
+def chat_answer(text: str, i: int, prompt: int, out: int) -> dict[str, Any]:
+    """A chat completion as the API returns it."""
+    return {"id": f"chatcmpl-sim{i}", "object": "chat.completion", "model": MODEL, "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}}
+
+
+def review_answer(i: int) -> str:
+    """What request i (from 0) was answered: seeded by its index, so the detail view can say the same."""
+    return REVIEW_ANSWERS[(i * 5 + i // 7) % len(REVIEW_ANSWERS)]
 
 
 class _Timeline:
@@ -101,7 +126,8 @@ def _request(line: _Timeline, i: int, at: float, rng: random.Random) -> None:
         done = at + latency
         if fate == "ok":
             usage = ev.Usage(prompt, 0, out)
-            line.add(ev.RequestSucceeded(custom_id, i, attempt, 200, latency, usage, PRICES.cost(MODEL, usage), {}, done))
+            line.add(ev.RequestSucceeded(custom_id, i, attempt, 200, latency, usage, PRICES.cost(MODEL, usage),
+                                         chat_answer(review_answer(i), i, prompt, out), done))
         elif fate.startswith("fail:"):
             line.add(ev.RequestFailed(custom_id, i, attempt, fate[5:], 400, "Invalid 'messages': too long", None, done))
         else:
@@ -175,8 +201,9 @@ def _downloaded(batch_id: str, first: int, completed: int, failed: int, requests
     events: list[ev.Event] = []
     for seq in range(first, first + completed):
         usage = ev.Usage(80, 0, 30)
+        answer = chat_answer(TICKET_LABELS[seq * 3 % len(TICKET_LABELS)], seq, 80, 30)
         events.append(ev.RequestSucceeded(f"label-{seq + 1:05d}", seq, 1, 200, 0.0, usage,
-                                          PRICES.cost(MODEL, usage, batch=True), {}, at))
+                                          PRICES.cost(MODEL, usage, batch=True), answer, at))
     for seq in range(first + completed, first + completed + failed):
         events.append(ev.RequestFailed(f"label-{seq + 1:05d}", seq, 1, "400", 400, "bad request", None, at))
     unfinished = requests - completed - failed
@@ -199,26 +226,35 @@ def detail_item(custom_id: str = "review-00006") -> dict[str, Any]:
         "cost_usd": 0.0000200, "latency_s": 0.84, "first_sent_at": T0 + 0.75, "finished_at": T0 + 4.1,
         "last_reason": "429 tokens", "body_hash": "h5",
         "request": {"model": MODEL, "max_tokens": 200, "messages": [
-            {"role": "system", "content": "Label the sentiment of a product review: positive, negative or mixed."},
-            {"role": "user", "content": "Great kettle, but the lid broke after a week."}]},
-        "response": {"id": "chatcmpl-sim5", "object": "chat.completion", "model": MODEL, "choices": [
-            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "mixed"}}],
-            "usage": {"prompt_tokens": 41, "completion_tokens": 23, "total_tokens": 64}},
+            {"role": "system", "content": "Label the sentiment of a product review: positive, negative or mixed; "
+                                          "then say why in one sentence."},
+            {"role": "user", "content": "Arrived with a deep scratch across the lid. Sent it back; the replacement "
+                                        "was scratched too. Two stars for the quick refund."}]},
+        "response": chat_answer(review_answer(5), 5, 41, 23),
         "retries": [{"attempt": 1, "at": T0 + 1.9, "reason": "429 tokens", "status_code": 429, "delay_s": 2.0,
                      "message": "Rate limit reached for tokens per min (TPM): try again in 2s."}],
     }
 
 
-SHOTS: dict[str, tuple[Any, tuple[str, ...]]] = {
-    "realtime-in-progress": (in_progress, ()),
-    "batch-mode": (batch_mode, ()),
-    "finished-with-costs": (finished, ()),
-    "request-detail": (in_progress, ("home", *("down",) * 5, "enter")),
-    "help": (in_progress, ("question_mark",)),
-    "filtered-failed": (in_progress, ("f", "f", "f")),
-}
-"""Every picture: the scene, then the keys pressed before it is taken (tests and screenshots share them)."""
 TERMINAL_SIZE = (120, 36)
+SIZES = {"80x24": (80, 24), "120x36": TERMINAL_SIZE, "160x48": (160, 48)}
+"""The terminal sizes every layout is drawn at: the smallest usual terminal, the wide layout, a big one."""
+LAYOUT_SCENES = {"running": in_progress, "batch": batch_mode, "finished": finished}
+"""The scenes drawn at every size in `SIZES`."""
+
+SHOTS: dict[str, tuple[Any, tuple[str, ...], tuple[int, int]]] = {
+    "realtime-in-progress": (in_progress, (), TERMINAL_SIZE),
+    "batch-mode": (batch_mode, (), TERMINAL_SIZE),
+    "finished-with-costs": (finished, (), TERMINAL_SIZE),
+    "request-detail": (in_progress, ("home", *("down",) * 5, "enter"), TERMINAL_SIZE),
+    "help": (in_progress, ("question_mark",), TERMINAL_SIZE),
+    "filtered-failed": (in_progress, ("f", "f", "f"), TERMINAL_SIZE),
+    "narrow-in-progress": (in_progress, (), SIZES["80x24"]),
+    "narrow-batch-mode": (batch_mode, (), SIZES["80x24"]),
+    "narrow-request-detail": (in_progress, ("home", *("down",) * 5, "enter"), SIZES["80x24"]),
+}
+"""Every picture: the scene, the keys pressed before it is taken and the terminal size (tests and
+screenshots share them)."""
 
 
 class ReplaySession:
@@ -234,6 +270,9 @@ class ReplaySession:
 
     async def detail(self, custom_id: str) -> dict[str, Any] | None:
         return self.details.get(custom_id)
+
+    async def previews(self, custom_ids: list[str]) -> dict[str, str]:
+        return {custom_id: item_preview(self.details.get(custom_id)) for custom_id in custom_ids}
 
 
 def app_for(scene: Scene):

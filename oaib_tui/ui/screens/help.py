@@ -15,8 +15,9 @@ KEYS = (
     ("r", "retry the failed requests (once the run has finished or stopped)"),
     ("f", "filter the list: all → in flight → retrying → failed → done → queued"),
     ("t", "follow: keep the newest requests in flight in view"),
-    ("↑ ↓ PgUp PgDn Home End", "move in the list (stops following)"),
-    ("enter", "details of the request under the cursor: request, response or error, attempts"),
+    ("↑ ↓ PgUp PgDn", "move in the list (stops following); Home and End: its first and last request"),
+    ("enter", "details of the request under the cursor: its answer or error, attempts, the request and the "
+              "response (kept up to date while it is in flight)"),
     ("?", "this help"),
     ("q", "quit: stops sending, lets requests in flight finish (q again: abandon them)"),
 )
@@ -26,9 +27,11 @@ PANELS = (
     ("Rate limits", "requests and tokens sent over the last minute against the limit; where the limit "
                     "came from; what the server says is left; a sparkline of recent sending"),
     ("Cost", "tokens by kind at list prices, what was spent (all runs on this state file), the projected "
-             "total, the Batch API's savings and the budget cap"),
-    ("Requests", "every request: status, attempts, latency, tokens (prompt→output), cost and error"),
-    ("Retries & errors", "newest first, with the reason of each retry"),
+             "total, the Batch API's savings and the budget cap (a narrow terminal: the totals, on one line)"),
+    ("Requests", "every request: status, attempts, latency, tokens (prompt→output), cost, and the start of its "
+                 "answer or its error; narrow terminals show fewer columns"),
+    ("Retries & errors", "newest first, with the reason of each retry (a narrow, short terminal: the newest one, "
+                         "on one line)"),
 )
 
 

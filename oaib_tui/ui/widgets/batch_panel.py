@@ -1,11 +1,15 @@
-"""Remote batches (batch mode): id, status, request counts as a bar, age, time to expiry, and what happened."""
+"""Remote batches (batch mode): id, status, requests done as a bar and in figures, age, time to expiry, and
+what happened. Where that does not fit, the id, the age and the bar are left out."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+from rich.console import JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
 from ...progress import BatchState
+from ..fit import fit_columns
 from ..format import bar, count
 from .panel import Panel
 
@@ -15,6 +19,16 @@ STATUS_STYLES = {
 }
 BAR_WIDTH = 8
 MAX_ROWS = 7
+COLUMNS: dict[str, JustifyMethod] = {
+    "batch": "left", "part": "right", "status": "left", "requests": "left", "done/total": "left", "age": "right",
+    "expires": "right", "what happened": "left",
+}
+"""Column → how it is justified, in the order shown."""
+DROP_ORDER = ("batch", "age", "requests", "expires", "what happened")
+"""Columns given up, first to last, when the panel is too narrow for all."""
+ID_WIDTH, OUTCOME_MAX = 22, 40
+"""The id is cut beyond `ID_WIDTH`; what happened is given room for `OUTCOME_MAX` cells before anything is
+left out (a longer story is cut)."""
 
 
 class BatchPanel(Panel):
@@ -28,15 +42,19 @@ class BatchPanel(Panel):
 
     def render(self) -> Table:
         now = self.model.progress.clock()
-        table = Table(box=None, padding=(0, 1), expand=True, show_edge=False, header_style="dim")
-        table.add_column("batch", no_wrap=True, overflow="ellipsis", max_width=22)
-        for name, justify in (("part", "right"), ("status", "left"), ("requests", "left"), ("age", "right"),
-                              ("expires in", "right")):
-            table.add_column(name, justify=justify, no_wrap=True)
-        table.add_column("what happened", no_wrap=True, overflow="ellipsis", ratio=1, min_width=24)
-        for batch in self._shown():
-            table.add_row(batch.batch_id.removeprefix("batch_"), str(batch.part), Text(batch.status, STATUS_STYLES.get(batch.status, "")),
-                          _counts(batch), _coarse(now - batch.created_at), _expiry(batch, now), _outcome(batch))
+        rows = [_cells(batch, now) for batch in self._shown()]
+        widths = {name: max(len(name), *(_cell_len(row[name]) for row in rows)) for name in COLUMNS}
+        widths["batch"] = min(widths["batch"], ID_WIDTH)
+        widths["what happened"] = min(widths["what happened"], OUTCOME_MAX)
+        shown = fit_columns(widths, self.content_region.width, DROP_ORDER)
+        table = Table(box=None, padding=(0, 1, 0, 0), pad_edge=False, expand=True, show_edge=False,
+                      header_style="dim")
+        for name in shown:
+            table.add_column(name, justify=COLUMNS[name], no_wrap=True, overflow="ellipsis",
+                             ratio=1 if name == "what happened" else None,
+                             max_width=ID_WIDTH if name == "batch" else None)
+        for row in rows:
+            table.add_row(*(row[name] for name in shown))
         return table
 
     def _shown(self) -> list[BatchState]:
@@ -47,12 +65,28 @@ class BatchPanel(Panel):
         return (live + final)[:MAX_ROWS]
 
 
-def _counts(batch: BatchState) -> Text:
+def _cells(batch: BatchState, now: float) -> dict[str, Text | str]:
+    return {"batch": batch.batch_id.removeprefix("batch_"), "part": str(batch.part),
+            "status": Text(batch.status, STATUS_STYLES.get(batch.status, "")), "requests": _bar(batch),
+            "done/total": _counts(batch),
+            "age": _coarse(now - batch.created_at), "expires": _expiry(batch, now), "what happened": _outcome(batch)}
+
+
+def _cell_len(value: Text | str) -> int:
+    return value.cell_len if isinstance(value, Text) else cell_len(value)
+
+
+def _bar(batch: BatchState) -> Text:
     total = batch.total or batch.requests
     done = batch.completed + batch.failed
     fraction = done / total if total else 0.0
-    text = Text(bar(fraction, BAR_WIDTH), "red" if batch.failed and batch.failed == done else "green")
-    text.append(f" {count(done)}/{count(total)}")
+    return Text(bar(fraction, BAR_WIDTH), "red" if batch.failed and batch.failed == done else "green")
+
+
+def _counts(batch: BatchState) -> Text:
+    total = batch.total or batch.requests
+    done = batch.completed + batch.failed
+    text = Text(f"{count(done)}/{count(total)}")
     if batch.failed:
         text.append(f" {count(batch.failed)}✗", "red")
     return text

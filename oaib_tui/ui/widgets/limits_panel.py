@@ -15,6 +15,8 @@ from .panel import Panel
 
 SOURCES = {"headers": "learned from headers", "fixed": "fixed", "starting": "not learned yet"}
 SPARK_BUCKET_S = 2.0
+SPARKS_FROM_HEIGHT = 7
+"""Lines it takes to show both meters with their sparklines and the pause line; given fewer, no sparklines."""
 
 
 class LimitsPanel(Panel):
@@ -23,19 +25,14 @@ class LimitsPanel(Panel):
 
     def title(self) -> str:
         limits = self.model.progress.limits
-        if limits is None and self._batch_only():
+        if self.model.batch_only():
             return "Batch queue"
         return "Rate limits" + (f" · {SOURCES.get(limits.source, limits.source)}" if limits else "")
-
-    def _batch_only(self) -> bool:
-        """Batch mode before any realtime request: per-minute limits do not apply."""
-        p = self.model.progress
-        return p.mode == "batch" or (bool(p.batches) and p.limits is None)
 
     def render(self) -> Group:
         p = self.model.progress
         limits = p.limits
-        if limits is None and self._batch_only():
+        if self.model.batch_only():
             return self._batch_queue()
         requests, tokens = p.per_minute()
         width = max(20, self.content_region.width)
@@ -56,11 +53,15 @@ class LimitsPanel(Panel):
             figures.append(f"/{compact(limit)} ")
             figures.append(f"{share:.0%}", style)
         server = Text(f"{compact(remaining)} left" if remaining is not None else "", "dim")
-        history = self.model.progress.sent_meter.history(buckets=self._buckets(width), bucket_s=SPARK_BUCKET_S,
-                                                         what=what)
-        ceiling = limit * SPARK_BUCKET_S / 60 if limit else None
-        return [spread(figures, server, width), Text(bar(share, width), style),
-                Text(sparkline(history, ceiling), "cyan")]
+        if figures.cell_len + 1 + server.cell_len > width:
+            server = Text()
+        lines = [spread(figures, server, width), Text(bar(share, width), style)]
+        if self.content_region.height >= SPARKS_FROM_HEIGHT:
+            history = self.model.progress.sent_meter.history(buckets=self._buckets(width), bucket_s=SPARK_BUCKET_S,
+                                                             what=what)
+            ceiling = limit * SPARK_BUCKET_S / 60 if limit else None
+            lines.append(Text(sparkline(history, ceiling), "cyan"))
+        return lines
 
     def _batch_queue(self) -> Group:
         batches = self.model.progress.batches.values()

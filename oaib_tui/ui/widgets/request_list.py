@@ -12,7 +12,7 @@ import functools
 import math
 from dataclasses import dataclass
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
@@ -22,6 +22,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..fit import fit_columns
 from ..rows import DONE, FAILED, IN_FLIGHT, QUEUED, RETRYING, STATUS_NAMES, RequestRows
 
 FILTERS: tuple[int | None, ...] = (None, IN_FLIGHT, RETRYING, FAILED, DONE, QUEUED)
@@ -38,6 +39,10 @@ STATUS_STYLES = {
 }
 
 
+FAILED_ANSWER = Style(color="red")
+"""A failed request's error in the answer column: red, as its status, but not bold (it is a sentence)."""
+
+
 @dataclass(frozen=True)
 class Column:
     title: str
@@ -45,12 +50,14 @@ class Column:
     right: bool = False
 
 
-FIXED_COLUMNS = (
+COLUMNS = (
     Column("#", 7, right=True), Column("custom_id", 0), Column("status", 9), Column("try", 3, right=True),
     Column("latency", 7, right=True), Column("tokens", 10, right=True), Column("cost", 8, right=True),
-    Column("error", 0),
+    Column("answer", 0),
 )
-ID_MIN, ID_MAX, ERROR_MIN = 9, 36, 6
+DROP_ORDER = ("#", "cost", "latency", "try", "tokens", "answer")
+"""Columns given up, first to last, when the list is too narrow for all: custom_id and status stay."""
+ID_MIN, ID_MAX, ANSWER_MIN = 9, 36, 28
 
 
 def filter_name(status: int | None) -> str:
@@ -58,7 +65,7 @@ def filter_name(status: int | None) -> str:
 
 
 class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
-    """Every request with its status, attempts, latency, tokens, cost and error."""
+    """Every request with its status, attempts, latency, tokens, cost, and its answer or error."""
 
     BINDINGS = [
         Binding("up,k", "move(-1)", "Up", show=False),
@@ -75,12 +82,20 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
     follow: reactive[bool] = reactive(True, init=False)
     cursor: reactive[int] = reactive(0, init=False, repaint=False)
 
+    class AnswersWanted(Message):
+        """Rows on screen whose answer previews are not kept: row → custom_id (see :meth:`show_answers`)."""
+
+        def __init__(self, rows: dict[int, str]) -> None:
+            super().__init__()
+            self.rows = rows
+
     class Selected(Message):
         """The user asked for the details of one request."""
 
-        def __init__(self, custom_id: str) -> None:
+        def __init__(self, custom_id: str, row: int) -> None:
             super().__init__()
             self.custom_id = custom_id
+            self.row = row
 
     def __init__(self, rows: RequestRows, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -89,6 +104,9 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         self._page: list[int] = []
         self._seen_version = -1
         self._styles: tuple | None = None
+        self._wanted: dict[int, str] = {}
+        """Rows drawn without their answer preview → custom_id; asked for at the next `sync`."""
+        self._asked: set[int] = set()
 
     # -- keeping up with the model --------------------------------------------------------
 
@@ -112,6 +130,14 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
             self._follow()
         if changed:
             self.refresh()
+        self._ask_for_answers()
+
+    def _ask_for_answers(self) -> None:
+        wanted = {row: custom_id for row, custom_id in self._wanted.items() if row not in self._asked}
+        self._wanted.clear()
+        if wanted:
+            self._asked.update(wanted)
+            self.post_message(self.AnswersWanted(wanted))
 
     def _grow(self, size: Size) -> None:
         """A longer list moves no widget on screen: update the scrollbar, not the whole layout
@@ -137,7 +163,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         if position != self.cursor:
             self.cursor = position
             self.refresh()
-        margin = FOLLOW_MARGIN if self.filter is None else 0
+        margin = min(FOLLOW_MARGIN, (self.page_height - 1) // 2) if self.filter is None else 0
         self.scroll_to(y=max(0, position - self.page_height + 1 + margin), animate=False, immediate=True)
 
     def _follow_position(self) -> int | None:
@@ -191,7 +217,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
     def action_open(self) -> None:
         row = self.rows.nth(self.filter, self.cursor)
         if row is not None:
-            self.post_message(self.Selected(self.rows.custom_id(row)))
+            self.post_message(self.Selected(self.rows.custom_id(row), row))
 
     def selected_custom_id(self) -> str | None:
         row = self.rows.nth(self.filter, self.cursor)
@@ -214,7 +240,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        columns = _layout(width, self.rows.longest_id)
+        columns = layout(width, self.rows.longest_id)
         base, header, cursor = self._frame_styles()
         if y == 0:
             return _strip([(col, col.title, header) for col in columns], width, header)
@@ -242,23 +268,41 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
         rows = self.rows
         status = rows.status[row]
         cells = _cells(rows, row, status)
-        style = base + STATUS_STYLES[status]
-        styled = [(col, text, style if col.title in ("status", "error") else base)
-                  for col, text in zip(columns, cells)]
-        return _strip(styled, width, base)
+        status_style = base + STATUS_STYLES[status]
+        styles = {"status": status_style, "answer": status_style}
+        if status in (DONE, FAILED) and columns[-1].title == "answer":
+            cells["answer"] = self._answer(row) or cells["answer"]
+            styles["answer"] = base if status == DONE else base + FAILED_ANSWER
+        return _strip([(col, cells[col.title], styles.get(col.title, base)) for col in columns], width, base)
+
+    def _answer(self, row: int) -> str:
+        """The row's answer (or error) preview; if it is not kept, ask for it (see `AnswersWanted`) and show
+        nothing yet."""
+        answer = self.rows.answers.get(row)
+        if answer is None:
+            self._wanted.setdefault(row, self.rows.custom_id(row))
+            return ""
+        return answer
+
+    def show_answers(self, previews: dict[int, str]) -> None:
+        """Answer previews read from the state file for rows drawn without one."""
+        for row, text in previews.items():
+            self.rows.answers.put(row, text)
+            self._asked.discard(row)
+        self.refresh()
 
 
-def _cells(rows: RequestRows, row: int, status: int) -> tuple[str, ...]:
+def _cells(rows: RequestRows, row: int, status: int) -> dict[str, str]:
     latency, cost = rows.latency[row], rows.cost[row]
     tokens = f"{rows.prompt_tokens[row]:,}"
     if status == DONE:
         tokens += f"→{rows.output_tokens[row]:,}"
     attempts = rows.attempts[row]
-    return (
-        str(rows.seq_of(row) + 1), rows.custom_id(row), STATUS_NAMES[status], str(attempts) if attempts else "",
-        "" if math.isnan(latency) else _latency(latency), tokens, "" if math.isnan(cost) else _cost(cost),
-        rows.reason_text(row),
-    )
+    return {
+        "#": str(rows.seq_of(row) + 1), "custom_id": rows.custom_id(row), "status": STATUS_NAMES[status],
+        "try": str(attempts) if attempts else "", "latency": "" if math.isnan(latency) else _latency(latency),
+        "tokens": tokens, "cost": "" if math.isnan(cost) else _cost(cost), "answer": rows.reason_text(row),
+    }
 
 
 def _latency(seconds: float) -> str:
@@ -269,27 +313,29 @@ def _cost(value: float) -> str:
     return f"${value:.5f}" if value < 0.1 else f"${value:.3f}"
 
 
-FIXED_WIDTH = sum(col.width + 1 for col in FIXED_COLUMNS if col.width)
-
-
 @functools.lru_cache(maxsize=64)
-def _layout(width: int, longest_id: int) -> tuple[Column, ...]:
-    """Column widths for a line `width` cells wide: custom_id as wide as the longest one (within limits
-    and leaving room for the error), the error column the rest."""
-    spare = max(0, width - FIXED_WIDTH - 3)
-    id_width = max(ID_MIN, min(ID_MAX, longest_id, spare - ERROR_MIN))
-    error_width = max(0, spare - id_width)
-    sized = {"custom_id": id_width, "error": error_width}
-    return tuple(Column(col.title, sized.get(col.title, col.width), col.right) for col in FIXED_COLUMNS)
+def layout(width: int, longest_id: int) -> tuple[Column, ...]:
+    """The columns a line `width` cells wide shows: custom_id whole (up to `ID_MAX`), the answer at least
+    `ANSWER_MIN` wide and given what is left; columns in `DROP_ORDER` go first when that does not fit."""
+    widths = {col.title: col.width for col in COLUMNS}
+    widths["custom_id"] = max(ID_MIN, min(ID_MAX, longest_id))
+    widths["answer"] = ANSWER_MIN
+    room = width - 1  # the gap before the first column
+    shown = fit_columns(widths, room, DROP_ORDER)
+    spare = room - sum(widths[title] + 1 for title in shown)
+    flexible = "answer" if "answer" in shown else "custom_id"
+    widths[flexible] = max(1, widths[flexible] + spare)
+    return tuple(Column(col.title, widths[col.title], col.right) for col in COLUMNS if col.title in shown)
 
 
 def _strip(cells: list[tuple[Column, str, Style]], width: int, base: Style) -> Strip:
     gap = Segment(" ", base)
     segments = [gap]
     for col, text, style in cells:
-        if col.width <= 0:
-            continue
-        text = text.rjust(col.width) if col.right else text
+        if col.right:
+            text = text.rjust(col.width)
+        elif cell_len(text) > col.width:
+            text = set_cell_size(text, col.width - 1) + "…"
         segments.append(Segment(set_cell_size(text, col.width), style))
         segments.append(gap)
     return Strip(segments).crop_extend(0, width, base)

@@ -36,16 +36,28 @@ class RunHeader(Panel):
     def render(self) -> Text:
         p = self.model.progress
         state = self.model.shown_state()
-        project, *details = (p.project, p.model, p.endpoint, p.mode) if p.project else self.model.about
-        left = Text.assemble(("oaib-tui", "bold"), " │ ", (project or "…", "bold"))
-        for part in details:
-            if part:
-                left.append(" · " + part)
         ended = state in ("finished", "stopped", "error")
         right = Text.assemble(
             (f" {state.upper()} ", STATE_STYLES.get(state, "reverse")),
             (f" {p.finished.message}" if p.finished else "", "bold"),
             "   elapsed ", (duration(p.elapsed_s()), "bold"),
-            "   ETA ", ("—" if ended else duration(p.eta_s()), "bold"),
         )
-        return spread(left, right, self.content_region.width)
+        if not ended:
+            right.append_text(Text.assemble("   ETA ", (duration(p.eta_s()), "bold")))
+        width = self.content_region.width
+        return spread(self._about(width - right.cell_len - 1), right, width)
+
+    def _about(self, room: int) -> Text:
+        """What runs, leaving out the endpoint, the program's name, the mode, then the model, until it fits."""
+        p = self.model.progress
+        project, model, endpoint, mode = (p.project, p.model, p.endpoint, p.mode) if p.project else self.model.about
+        for details, named in (((model, endpoint, mode), True), ((model, mode), True), ((model, mode), False),
+                               ((model,), False), ((), False)):
+            text = Text.assemble(("oaib-tui", "bold"), " │ ") if named else Text()
+            text.append(project or "…", "bold")
+            for part in details:
+                if part:
+                    text.append(" · " + part)
+            if text.cell_len <= room:
+                break
+        return text
