@@ -20,9 +20,11 @@ def money(value: float | None) -> str:
     if value is None or math.isnan(value):
         return "unknown"
     size = abs(value)
+    if size == 0:
+        return "$0"
     if size >= 10:
         return f"${value:,.2f}"
-    if size >= 0.01 or size == 0:
+    if size >= 0.01:
         return f"${value:,.4f}"
     decimals = -math.floor(math.log10(size)) + 1
     text = f"{value:.{decimals}f}"

@@ -8,6 +8,7 @@ from typing import Sequence
 from rich.text import Text
 
 from ..forecast import format_duration
+from ..wording import money as money  # the one money formatter, re-exported for the widgets
 
 SPARKS = " ▁▂▃▄▅▆▇█"
 BAR_FULL, BAR_EMPTY = "█", "░"
@@ -28,16 +29,6 @@ def compact(value: float) -> str:
     if value >= 10_000:
         return f"{value / 1_000:.1f}k"
     return f"{value:,.0f}"
-
-
-def money(value: float | None) -> str:
-    if value is None or math.isnan(value):
-        return "unknown"
-    if value == 0:
-        return "$0"
-    if value < 0.001:
-        return f"${value:.6f}"
-    return f"${value:,.4f}" if value < 10 else f"${value:,.2f}"
 
 
 def duration(seconds: float | None) -> str:
