@@ -22,7 +22,7 @@ from .batch.executor import BatchExecutor
 from .connect import client_for, sender_for
 from .engine.client import Sender
 from .engine.realtime import RealtimeExecutor
-from .engine.resume import ResumeIndex
+from .engine.resume import OnlyThese, ResumeIndex
 from .errors import EXIT_OK, EXIT_SOME_FAILED, UserError
 from .project import RequestPlan
 from .redact import Redactor, secret_headers
@@ -63,7 +63,10 @@ class JobRun:
             fingerprint=self.plan.fingerprint,
             fresh=self.fresh,
         )
+        self.only: OnlyThese | None = None
+        """`retry_failed`: the items this run sends, exactly the failed ones (not those left to do)."""
         if self.retry_failed:
+            self.only = self._failed_only(self.resume_index())
             self.store.requeue_failed()
         self.engine: RealtimeExecutor | None = None
         self.accounting: Accounting | None = None
@@ -71,6 +74,29 @@ class JobRun:
         self.finished: ev.RunFinished | None = None
         """The run's last event as the front ends see it: the engine's, checked against the state file."""
         """What the state file itself recorded at the end of the run (see `checked`)."""
+
+    def _failed_only(self, base: ResumeIndex) -> OnlyThese:
+        ids = {row[1] for row in self.store.iter_rows(statuses=("failed",))}
+        fast = self.store.stored_fingerprint() == self.plan.fingerprint
+        return OnlyThese.of(self.store.finished_input_keys(("failed",)) if fast else None, ids, base)
+
+    def _say_what_is_sent_again(self) -> None:
+        """A run that resumes sends again what an earlier one left (a cancel, a stop): say so first."""
+        counts = self.store.counts()
+        if not any(counts.values()):
+            return  # a first run
+        recorded = sum(counts.values())
+        # Lines never read by the earlier run are not in the file yet: count them from the sources.
+        unread = max(0, (self.plan.estimate_total() or recorded) - recorded)
+        left = counts.get("queued", 0) + counts.get("sent", 0) + unread
+        if self.only is not None:
+            note = f"retrying exactly the {counted(len(self.only.ids), 'failed request')}"
+            if left - len(self.only.ids) > 0:
+                note += f"; {counted(left - len(self.only.ids), 'request')} left to do stay for the next run"
+            self.emit(ev.Notice(note, "info", at=time.time()))
+        elif left:
+            self.emit(ev.Notice(f"resuming: {counted(left, 'request')} an earlier run left unanswered "
+                                "(stopped or cancelled) will be sent again", "warning", at=time.time()))
 
     def resume_index(self) -> ResumeIndex:
         counts = self.store.counts()
@@ -101,10 +127,13 @@ class JobRun:
                                            own_transport=self.client is None and self.http_client is None)
         if self.store.backup_path is not None:
             await self._cancel_left_behind(client, self.store.backup_path)
+        self._say_what_is_sent_again()
         if self.project.spec.mode == "batch":
-            self.engine = BatchExecutor(self.project, client, self.emit, BatchLedger(self.store))  # type: ignore[assignment]
+            self.engine = BatchExecutor(self.project, client, self.emit, BatchLedger(self.store),  # type: ignore[assignment]
+                                        only=self.only)
         else:
-            self.engine = RealtimeExecutor(self.project, client, self.emit, resume=self.resume_index(), sender=sender)
+            self.engine = RealtimeExecutor(self.project, client, self.emit, resume=self.only or self.resume_index(),
+                                           sender=sender)
         self.engine_ready.set()
         try:
             finished = await self.engine.run()

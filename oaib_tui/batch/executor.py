@@ -33,7 +33,8 @@ from ..project import RequestPlan
 from ..project.schema import LoadedProject
 from ..wording import counted, money
 from .download import PartDownload
-from .fallback import OnlyThese, realtime_engine
+from ..engine.resume import OnlyThese
+from .fallback import realtime_engine
 from .feed import PartFeeder
 from .gate import TokenGate
 from .journey import PartJourney, StepAborted, remote_call, upload_name
@@ -50,8 +51,10 @@ class BatchExecutor:
 
     def __init__(self, project: LoadedProject, client: openai.AsyncOpenAI, emit: Callable[[ev.Event], None],
                  ledger: PartLedger, *, wall_clock: Callable[[], float] = time.time,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, only: OnlyThese | None = None) -> None:
         self.project = project
+        self.only = only
+        """Send only these items (`retry failed`), not everything the state file leaves to do."""
         self.spec = project.spec
         self.client = client
         self.ledger = ledger

@@ -8,38 +8,14 @@ batch run around it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable
 
 import openai
 
 from .. import events as ev
 from ..engine.realtime import RealtimeExecutor
-from ..engine.resume import ResumeIndex
+from ..engine.resume import OnlyThese
 from ..project.schema import LoadedProject
-
-
-@dataclass(frozen=True)
-class OnlyThese(ResumeIndex):
-    """A resume index under which every item is finished but the ones named (by input key, else by custom_id)."""
-
-    keys: frozenset[int] | None = None
-    """Input keys of the items to send, when the stored keys match the plan (the fast path)."""
-    ids: frozenset[str] = field(default_factory=frozenset)
-
-    @classmethod
-    def of(cls, keys: set[int] | None, ids: set[str]) -> "OnlyThese":
-        return cls(None, None, None, keys=None if keys is None else frozenset(keys), ids=frozenset(ids))
-
-    @property
-    def has_keys(self) -> bool:
-        return self.keys is not None
-
-    def status_by_key(self, input_key: int) -> str | None:
-        return None if self.keys is None or input_key in self.keys else "done"
-
-    def status_by_body(self, custom_id: str, body_hash: str) -> str | None:
-        return None if custom_id in self.ids else "done"
 
 
 def realtime_engine(project: LoadedProject, client: openai.AsyncOpenAI, emit: Callable[[ev.Event], None],

@@ -15,6 +15,7 @@ from typing import Callable, Iterator, Protocol
 
 from .. import events as ev
 from .. import tokens
+from ..engine.resume import OnlyThese
 from ..parts import Part
 from ..pricing import PriceBook, worst_case_cost
 from ..project import PreparedRequest, RequestPlan
@@ -39,6 +40,7 @@ class FeedOwner(Protocol):
     gate: TokenGate
     numbers: Iterator[int]
     wall: Callable[[], float]
+    only: OnlyThese | None
 
     spec: Project
     @property
@@ -103,17 +105,19 @@ class PartFeeder:
 
     def _fresh_requests(self) -> Iterator[PreparedRequest | None]:
         """Requests no part holds yet and no run finished; None now and then while skipping many."""
-        plan, ledger = self.engine.plan, self.engine.ledger
+        plan, ledger, only = self.engine.plan, self.engine.ledger, self.engine.only
         fast = ledger.fingerprint_matches(plan.fingerprint)
         skip = ledger.skip_keys() if fast else set()
         unique = UniqueIds(plan)
         for skipped, line in enumerate(plan.lines()):
-            if skip and plan.input_key(line) in skip:
+            if (skip and plan.input_key(line) in skip) or (only and only.status_by_key(plan.input_key(line))):
                 if skipped % SKIP_YIELD_EVERY == 0:
                     yield None
                 continue
             request = plan.prepare(line)
             if not fast and ledger.should_skip(request.custom_id, request.body_hash):
+                continue
+            if only and only.status_by_body(request.custom_id, request.body_hash):
                 continue
             unique.check(request, line)
             yield request

@@ -16,7 +16,7 @@ from ..pricing import PriceBook, worst_case_cost
 from ..project import PreparedRequest, RequestPlan
 from ..project.requests import UniqueIds
 from ..project.schema import LoadedProject
-from .resume import ResumeIndex
+from .resume import ELSEWHERE, ResumeIndex
 
 SKIP_YIELD_EVERY = 5_000  # yield to the loop while skipping finished lines, so a UI stays responsive
 
@@ -58,6 +58,8 @@ class Counters:
     retries: int = 0
     cost_usd: float = 0.0
     new_items: int = 0
+    left_alone: int = 0
+    """Lines this run does not send nor count, as its resume index says (`r`: only the failed ones)."""
 
 
 class RekeyedItems:
@@ -105,8 +107,13 @@ class ItemFeed:
             if status is None:
                 request = self.plan.prepare(line)
                 status = index.status_by_body(request.custom_id, request.body_hash)
-                if status is not None and self.rekeyed is not None:
+                if status in ("done", "failed") and self.rekeyed is not None:
                     self.rekeyed.append((request.custom_id, request.input_key))
+            if status == ELSEWHERE:
+                counters.left_alone += 1
+                if counters.left_alone % SKIP_YIELD_EVERY == 0:
+                    yield None
+                continue
             if status == "done":
                 counters.skipped_done += 1
             elif status == "failed":

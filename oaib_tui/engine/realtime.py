@@ -407,6 +407,11 @@ class RealtimeExecutor:
             state, reason = "finished", None
             message = "all requests answered" if not c.failed else f"{counted(c.failed, 'request')} failed"
             code = EXIT_SOME_FAILED if (c.failed + c.skipped_failed) else EXIT_OK
+            if c.left_alone:  # `retry failed` sent only the failed ones
+                message = (f"retried: {c.done:,} answered, {c.failed:,} failed; "
+                           f"{counted(c.left_alone, 'request')} left to do stay for the next run")
+                code = EXIT_SOME_FAILED
+                pending += c.left_alone
         finished = ev.RunFinished(
             state=state, reason=reason, message=message, done=c.done + c.skipped_done,
             failed=c.failed + c.skipped_failed, pending=pending if self._exhausted or self._stop is None else -1,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
+
+ELSEWHERE = "elsewhere"
+"""A line this run leaves alone, whatever the state file says of it (see OnlyThese)."""
 
 
 @dataclass(frozen=True)
@@ -42,3 +45,34 @@ class ResumeIndex:
 
     def status_by_body(self, custom_id: str, body_hash: str) -> str | None:
         return None if self.lookup is None else self.lookup(custom_id, body_hash)
+
+
+@dataclass(frozen=True)
+class OnlyThese(ResumeIndex):
+    """A resume index under which every item is finished but the ones named (by input key, else by custom_id)."""
+
+    keys: frozenset[int] | None = None
+    """Input keys of the items to send, when the stored keys match the plan (the fast path)."""
+    ids: frozenset[str] = field(default_factory=frozenset)
+    base: ResumeIndex | None = None
+    """What the state file says of the other lines, so finished ones still count as finished."""
+
+    @classmethod
+    def of(cls, keys: set[int] | None, ids: set[str], base: ResumeIndex | None = None) -> "OnlyThese":
+        done, failed = (base.done, base.failed) if base else (0, 0)
+        return cls(None, None, None, done=done, failed=failed, keys=None if keys is None else frozenset(keys),
+                   ids=frozenset(ids), base=base)
+
+    @property
+    def has_keys(self) -> bool:
+        return self.keys is not None
+
+    def status_by_key(self, input_key: int) -> str | None:
+        if self.keys is None or input_key in self.keys:
+            return None
+        return (self.base.status_by_key(input_key) if self.base and self.base.has_keys else None) or ELSEWHERE
+
+    def status_by_body(self, custom_id: str, body_hash: str) -> str | None:
+        if custom_id in self.ids:
+            return None
+        return (self.base.status_by_body(custom_id, body_hash) if self.base else None) or ELSEWHERE
