@@ -158,7 +158,8 @@ class RealtimeExecutor:
         ))
         self._emit_limits(force=True)
         self._warn_if_unpriced()
-        self.watch = HoldupWatch(self.limiter, self._emit, concurrency=self.limits.concurrency, wall=lambda: self.wall())
+        self.watch = HoldupWatch(self.limiter, self._emit, concurrency=self.limits.concurrency, now=self._now,
+                                 wall=lambda: self.wall())
         reporter = asyncio.create_task(self.watch.keep_reporting())
         try:
             await self._dispatch()
@@ -195,7 +196,8 @@ class RealtimeExecutor:
             if pending is None:
                 if self._exhausted and not self._inflight and not self._retries:
                     return
-                self.watch.waiting_for("retries" if self._retries else "answers", self._until_next_retry)
+                next_retry = self._retries[0].due if self._retries else None
+                self.watch.waiting_for("answers" if next_retry is None else "retries", next_retry)
                 await self._sleep_until_poked(self._until_next_retry())
                 continue
             if self._over_budget(pending):

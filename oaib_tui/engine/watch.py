@@ -1,8 +1,8 @@
 """What the dispatcher waits for, told to listeners every quarter second as a PaceObserved event.
 
-The dispatcher only notes why it waits (a cheap assignment at each wait);
-the limiter is asked for the details when the event is made, four times a
-second, not once per request.
+The dispatcher notes why it waits at each wait (an assignment; for the
+limiter, one more look at its buckets); the buckets themselves are read when
+the event is made, four times a second, not once per request.
 """
 
 from __future__ import annotations
@@ -19,45 +19,33 @@ PACE_EVENT_INTERVAL_S = 0.25
 class HoldupWatch:
     """Keeps the dispatcher's latest reason for waiting and reports it with the limiter's buckets."""
 
-    def __init__(self, limiter: RateLimiter, emit: Callable[[ev.Event], None], *,
-                 concurrency: int, wall: Callable[[], float]) -> None:
-        self.limiter, self._emit, self.concurrency, self._wall = limiter, emit, concurrency, wall
-        self._reason: ev.HoldupReason | None = "sources"
-        self._tokens = 0
-        self._wait_s: Callable[[], float | None] = _no_wait
-        self._last_gate: ev.HoldupReason = "starting"
+    def __init__(self, limiter: RateLimiter, emit: Callable[[ev.Event], None], *, concurrency: int,
+                 now: Callable[[], float], wall: Callable[[], float]) -> None:
+        self.limiter, self._emit, self.concurrency = limiter, emit, concurrency
+        self._now, self._wall = now, wall
+        self._reason: ev.HoldupReason = "sources"
+        self._until: float | None = None
 
-    def waiting_for(self, reason: ev.HoldupReason, wait_s: Callable[[], float | None] | None = None) -> None:
-        """The dispatcher waits for `reason`; `wait_s`, if given, tells how much longer (None: unknown)."""
-        self._reason, self._wait_s = reason, wait_s or _no_wait
+    def waiting_for(self, reason: ev.HoldupReason, until: float | None = None) -> None:
+        """The dispatcher waits for `reason`, until `until` (the loop's clock) if that is known."""
+        self._reason, self._until = reason, until
 
     def waiting_for_limiter(self, tokens: int) -> None:
-        """The limiter keeps a request of `tokens` waiting (which bucket is asked when reporting)."""
-        self._reason, self._tokens = None, tokens
+        """The limiter refused a request of `tokens` just now: which gate, and for how long, is asked at once."""
+        gate, wait = self.limiter.holdup(tokens)
+        self.waiting_for(gate or self._reason, self._now() + wait)
 
     def event(self) -> ev.PaceObserved:
         buckets = self.limiter.buckets()
-        binding = None
-        if self._reason is None:
-            gate, wait = self.limiter.holdup(self._tokens)
-            # No gate: the bucket filled a moment ago and the dispatcher is about to wake; it was that one.
-            reason: ev.HoldupReason = gate or self._last_gate
-            self._last_gate = reason
-            binding = _tightest(buckets, reason)
-        else:
-            reason, wait = self._reason, self._wait_s() or 0.0
-        return ev.PaceObserved(holdup=reason, wait_s=max(0.0, wait), binding=binding, buckets=buckets,
-                               concurrency=self.concurrency, at=self._wall())
+        wait = 0.0 if self._until is None else max(0.0, self._until - self._now())
+        return ev.PaceObserved(holdup=self._reason, wait_s=wait, binding=_tightest(buckets, self._reason),
+                               buckets=buckets, concurrency=self.concurrency, at=self._wall())
 
     async def keep_reporting(self, interval_s: float = PACE_EVENT_INTERVAL_S) -> None:
         """Emit an event every `interval_s` until cancelled."""
         while True:
             await asyncio.sleep(interval_s)
             self._emit(self.event())
-
-
-def _no_wait() -> float:
-    return 0.0
 
 
 def _tightest(buckets: tuple[ev.BucketView, ...], kind: str) -> ev.BucketView | None:
