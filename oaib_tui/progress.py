@@ -148,22 +148,20 @@ class Progress:
         return None if seconds is None else max(0.0, seconds - (self.clock() - pace.at))
 
     def _batch_eta(self) -> float | None:
-        """The slowest unfinished batch's time left at its pace so far; None until every one has moved.
+        """The slowest open batch's time left, each at its own pace so far; None until one has moved.
 
-        Batches run side by side, so the last to finish sets the time. Items not yet
-        in a batch, and the download after each, are not counted.
+        Batches run side by side, so the last to finish sets the time. One that has
+        not moved yet is taken to go at the others' mean pace (seconds per item)
+        from its creation. Items not yet in a batch, and the downloads, are not counted.
         """
-        now, longest = self.clock(), None
-        for batch in self.batches.values():
-            finished = batch.completed + batch.failed
-            left = batch.total - finished
-            if batch.is_final or left <= 0:
-                continue
-            if finished == 0:
-                return None
-            seconds = left * max(0.0, now - batch.created_at) / finished
-            longest = seconds if longest is None else max(longest, seconds)
-        return longest
+        now = self.clock()
+        open_batches = [b for b in self.batches.values() if not b.is_final and b.completed + b.failed < b.total]
+        paces = {b.batch_id: (now - b.created_at) / (b.completed + b.failed)
+                 for b in open_batches if b.completed + b.failed and now > b.created_at}
+        if not paces:
+            return None
+        usual = sum(paces.values()) / len(paces)
+        return max(max(0.0, b.total * paces.get(b.batch_id, usual) - (now - b.created_at)) for b in open_batches)
 
     def elapsed_s(self) -> float:
         """Seconds since the run started, or that it lasted once it has finished."""
