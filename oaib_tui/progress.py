@@ -121,13 +121,14 @@ class Progress:
         return self.sent_meter.per_minute()
 
     def eta_s(self) -> float | None:
-        """Seconds until the last request is answered; None while it cannot be told (or the run is paused).
+        """Seconds until the last request is answered; None while it cannot be told (or the run is paused or
+        stopping: then it will not end with every request answered).
 
         Realtime: the limiter's model of what is left (:mod:`.outlook`), as of the
         latest PaceObserved and counted down since. Batch mode: each batch's own pace.
         """
         remaining = self.remaining
-        if remaining is None or self.state == "paused":
+        if remaining is None or self.state in ("paused", "stopping"):
             return None
         if remaining == 0:
             return 0.0

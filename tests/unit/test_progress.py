@@ -93,11 +93,15 @@ def test_the_eta_expects_retries_as_often_as_so_far():
     assert p.eta_s() == pytest.approx(90 * 1.5 / 10 + 0.1)  # half of them needed a second attempt
 
 
-def test_there_is_no_eta_while_paused_and_none_is_needed_when_done():
+def test_there_is_no_eta_while_paused_or_stopping_and_none_is_needed_when_done():
     p = realtime()
     p.handle(pace())
     p.handle(ev.RunPaused(at=10.0))
     assert p.eta_s() is None
+    p.handle(ev.RunResumed(at=10.0))
+    assert p.eta_s() is not None
+    p.handle(ev.RunStopping("interrupted", "stopped by the user", at=10.0))
+    assert p.eta_s() is None  # it ends with requests left
     assert realtime(total=20).eta_s() == 0.0
 
 
