@@ -153,6 +153,50 @@ class RateLimited:
     at: float
 
 
+HoldupReason = Literal[
+    "requests", "tokens", "rate-limited", "starting", "concurrency", "paused",
+    "retries", "answers", "sources", "budget", "stopping",
+]
+"""What the dispatcher waits for before it sends the next request.
+
+`requests`/`tokens`: a rate-limit bucket refills; `rate-limited`: a 429 pause;
+`starting`: the first answers, which tell the limits; `concurrency`: the cap on
+requests in flight; `paused`: the user; `retries`: a retry's back-off (nothing
+else is left to send); `answers`: the last answers (nothing is left to send);
+`sources`: reading past lines finished earlier; `budget`/`stopping`: no more go out.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class BucketView:
+    """One rate-limit bucket as the limiter models it: a request goes when the bucket holds its cost plus the reserve."""
+
+    kind: Literal["requests", "tokens"]
+    level: float
+    """What it holds now (may be below zero after a request larger than the bucket)."""
+    capacity: float
+    refill_per_s: float
+    """The pace we let it refill at (the limit, or a share of it for fixed limits)."""
+    reserve: float = 0.0
+    """What we leave in it for other programs on the same key."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaceObserved:
+    """What holds sending back now, and the limiter's buckets; every quarter second while a realtime run sends."""
+
+    holdup: HoldupReason
+    wait_s: float
+    """Seconds until the holdup lets the next request go, where that can be told (a bucket, a pause, a back-off); else 0."""
+    binding: BucketView | None
+    """The bucket that holds it back (holdup `requests` or `tokens`)."""
+    buckets: tuple[BucketView, ...]
+    """Every bucket a request must get through (empty while the limits are unknown)."""
+    concurrency: int
+    """The most requests in flight at once."""
+    at: float
+
+
 @dataclass(frozen=True, slots=True)
 class RunPaused:
     at: float
@@ -258,6 +302,7 @@ Event = Union[
     RequestFailed,
     LimitsObserved,
     RateLimited,
+    PaceObserved,
     RunPaused,
     RunResumed,
     Notice,

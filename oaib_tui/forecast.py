@@ -11,8 +11,12 @@ from typing import Iterable
 
 from . import tokens
 from .batch.writer import LineForm, PartCounter, PartLimits
+from .engine.ratelimit import RateLimiter
+from .events import BucketView
+from .outlook import Workload, sending_time
 from .pricing import PRICES_AS_OF, PriceBook, worst_case_cost
 from .project.schema import LoadedProject
+from .sim.ratelimit import RateLimiter as SimulatedLimits
 from .wording import money
 
 
@@ -27,7 +31,7 @@ class Forecast:
     prompt_only_cost_usd: float | None
     """What the prompts alone cost: the least the job can cost."""
     shortest_s: float | None
-    """The shortest time the rate limits allow, None if the limits are unknown."""
+    """The shortest time the rate limits allow (their burst, then their refill), None if the limits are unknown."""
     limits_from: str
     batches: int
     """Batch files the Batch API mode would create."""
@@ -35,24 +39,37 @@ class Forecast:
     models: tuple[str, ...]
 
 
-def _known_limits(project: LoadedProject) -> tuple[float | None, float | None, str]:
+def _known_limits(project: LoadedProject) -> tuple[tuple[BucketView, ...], str]:
+    """The buckets the limiter paces with once the first answer is in, and where their limits come from.
+
+    The limiter itself is asked: given the project's limits, and for the simulator
+    the headers of its first answer (full buckets), as a run's limiter would see them.
+    """
     spec = project.spec
-    if spec.limits.rpm or spec.limits.tpm:
-        return spec.limits.rpm, spec.limits.tpm, "limits in the project file"
+    limits = spec.limits
+    limiter = RateLimiter(rpm=limits.rpm, tpm=limits.tpm, safety=limits.safety, learn=spec.mode == "auto",
+                          clock=lambda: 0.0)
     if spec.provider.kind == "simulator":
         sim = spec.provider.simulator
-        return sim.rpm, sim.tpm, "the simulator's settings"
-    return None, None, "unknown until the server's headers are seen (set limits.rpm/tpm to forecast)"
+        headers = SimulatedLimits(sim.rpm, sim.tpm, sim.bucket_s, clock=lambda: 0.0).headers()
+        limiter.observe({name.decode(): value.decode() for name, value in headers})
+        return limiter.buckets(), "the simulator's settings" + (" and the limits in the project file"
+                                                                 if limits.rpm or limits.tpm else "")
+    if limits.rpm or limits.tpm:
+        return limiter.buckets(), "limits in the project file"
+    return (), "unknown until the server's headers are seen (set limits.rpm/tpm to forecast)"
 
 
-def shortest_time_s(requests: int, budget_tokens: int, rpm: float | None, tpm: float | None) -> float | None:
-    """Steady-state time at the limits: the slower of the request and the token limit."""
-    times = []
-    if rpm:
-        times.append(requests / rpm * 60)
-    if tpm:
-        times.append(budget_tokens / tpm * 60)
-    return max(times) if times else None
+def shortest_time_s(project: LoadedProject, requests: int, budget_tokens: int) -> tuple[float | None, str]:
+    """The time the limits allow (the live ETA's model, :mod:`.outlook`), and where the limits come from.
+
+    A real API's latency is unknown until it answers, so only the simulator's counts (its base latency).
+    """
+    buckets, limits_from = _known_limits(project)
+    spec = project.spec
+    latency = spec.provider.simulator.latency_ms / 1000 if spec.provider.kind == "simulator" else 0.0
+    work = Workload(requests, budget_tokens / max(1, requests), latency, spec.limits.concurrency)
+    return (sending_time(work, buckets) if buckets else None), limits_from
 
 
 def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
@@ -83,7 +100,7 @@ def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
             cost["prompt"] += worst_case_cost(price, prompt, 0)
         if spec.mode == "batch":  # split as the batch writer splits
             batcher.add(request.url, model, len(form.line(request.custom_id, request.url, body)), prompt)
-    rpm, tpm, limits_from = _known_limits(project)
+    shortest, limits_from = shortest_time_s(project, count, prompt_total + output_total)
     return Forecast(
         requests=count,
         prompt_tokens=prompt_total,
@@ -91,7 +108,7 @@ def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
         realtime_cost_usd=None if unpriced else cost["realtime"],
         batch_cost_usd=None if unpriced else cost["batch"],
         prompt_only_cost_usd=None if unpriced else cost["prompt"],
-        shortest_s=shortest_time_s(count, prompt_total + output_total, rpm, tpm),
+        shortest_s=shortest,
         limits_from=limits_from,
         batches=batcher.parts if spec.mode == "batch" else math.ceil(count / spec.batch.max_requests),
         tokens_exact=all(tokens.counts_are_exact(m) for m in models) if models else True,

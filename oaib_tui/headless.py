@@ -18,6 +18,7 @@ from typing import TextIO
 from . import events as ev
 from .forecast import format_duration
 from .job import JobRun
+from .limiting import what_limits
 from .pricing import PRICES_AS_OF, PriceBook
 from .progress import Progress
 from .project.schema import LoadedProject
@@ -43,7 +44,6 @@ def status_line(p: Progress) -> str:
     rpm_limit = p.limits.rpm_limit if p.limits else None
     tpm_limit = p.limits.tpm_limit if p.limits else None
     total = f"/{p.total:,}" if p.total is not None else ""
-    eta = p.eta_s()
     parts = [
         f"{p.run_state():<12}",
         f"done {p.done_total:,}{total}",
@@ -53,9 +53,17 @@ def status_line(p: Progress) -> str:
         f"RPM {_against(rpm, rpm_limit)}",
         f"TPM {_against(tpm, tpm_limit)}",
         f"spend {_money(p.cost_usd, p.cost_known)}",
-        f"ETA {format_duration(eta) if eta is not None else '—'}",
+        _eta(p),
     ]
+    limited_by = what_limits(p)
+    if limited_by:
+        parts.append(limited_by)
     return " │ ".join(parts)
+
+
+def _eta(p: Progress) -> str:
+    eta = p.eta_s()
+    return f"ETA {format_duration(eta) if eta is not None else '—'}"
 
 
 def batch_status_line(p: Progress) -> str:
@@ -70,6 +78,7 @@ def batch_status_line(p: Progress) -> str:
         f"failed {p.failed_total:,}",
         f"in batches {waiting:,}",
         f"spend {_money(p.cost_usd, p.cost_known)}",
+        _eta(p),
     ]
     return " │ ".join(parts)
 

@@ -1,4 +1,6 @@
-"""Usage meters for the dashboard: requests and tokens per minute, a sparkline's history, an ETA.
+"""Usage meters for the dashboard: requests and tokens per minute, a recent pace, a sparkline's history.
+
+The ETA is not a pace extrapolated: it comes from the limiter's model (:mod:`.outlook`).
 
 Fed once per event, thousands of times a second at full speed, so recording
 adds to a one-second bin (amortised O(1)) and never keeps the events.
@@ -10,7 +12,7 @@ import math
 from collections import deque
 from typing import Callable, Literal
 
-__all__ = ["Eta", "RateMeter"]
+__all__ = ["RateMeter"]
 
 What = Literal["requests", "tokens"]
 
@@ -103,26 +105,3 @@ class RateMeter:
             if second < end:
                 counts[int((second - start) // bucket_s)] += bin_[column]
         return counts
-
-
-class Eta:
-    """The time left for a job at the recent pace of a :class:`RateMeter` of finished requests."""
-
-    def __init__(self, finished: RateMeter) -> None:
-        self.finished = finished
-
-    def seconds(self, done: int, total: int | None) -> float | None:
-        """Seconds until `total` are done; None while the total or the pace is unknown."""
-        return self.estimate(done, total, self.finished.per_second("requests"))
-
-    @staticmethod
-    def estimate(done: int, total: int | None, per_second: float | None) -> float | None:
-        """Seconds until `total` are done at `per_second`; 0 when done, None when it cannot be told."""
-        if total is None:
-            return None
-        left = total - done
-        if left <= 0:
-            return 0.0
-        if not per_second or per_second <= 0:
-            return None
-        return left / per_second

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import events as ev
-from .meters import Eta, RateMeter
+from .meters import RateMeter
+from .outlook import Workload, sending_time
 from .parts import TERMINAL_STATUSES
 from .pricing import PriceBook
 
 PACE_WINDOW_S = 10.0
+LATENCY_SMOOTHING = 0.1
+"""Weight of the newest answer in the running latency (an exponential moving average)."""
 PROBLEM_LOG_SIZE = 200
 """Retries and failures kept for the dashboard's log, newest first."""
 
@@ -87,6 +90,11 @@ class Progress:
     """Remote batches by id, in the order they were created."""
     by_model: dict[str, ModelCost] = field(default_factory=dict)
     """This run's answers by the model their cost was priced at: a job may ask several models."""
+    pace: ev.PaceObserved | None = None
+    """What held sending back at the latest report, and the limiter's buckets then."""
+    stopping: ev.RunStopping | None = None
+    latency_s: float | None = None
+    """How long answers take, lately (a moving average)."""
 
     def batch_savings(self, prices: PriceBook) -> tuple[float, float] | None:
         """(saved, realtime cost) of this run's answers, each model at its own price; None if a price is unknown."""
@@ -103,6 +111,9 @@ class Progress:
         self.sent_meter = RateMeter(self.clock)
         self.done_meter = RateMeter(self.clock, window_s=PACE_WINDOW_S)
         self._awaiting_retry: set[str] = set()
+        self._sends = self._first_sends = 0
+        self._reserved_tokens = 0
+        self._to_send_at_pace = 0
 
     def handle(self, event: ev.Event) -> None:
         handler = _HANDLERS.get(type(event))
@@ -134,7 +145,48 @@ class Progress:
         return self.sent_meter.per_minute()
 
     def eta_s(self) -> float | None:
-        return Eta(self.done_meter).seconds(self.finished_count, self.total)
+        """Seconds until the last request is answered; None while it cannot be told (or the run is paused or
+        stopping: then it will not end with every request answered).
+
+        Realtime: the limiter's model of what is left (:mod:`.outlook`), as of the
+        latest PaceObserved and counted down since. Batch mode: each batch's own pace.
+        """
+        remaining = self.remaining
+        if remaining is None or self.state in ("paused", "stopping"):
+            return None
+        if remaining == 0:
+            return 0.0
+        return self._batch_eta() if self.mode == "batch" else self._model_eta()
+
+    def _model_eta(self) -> float | None:
+        pace = self.pace
+        if pace is None:
+            return None
+        work = Workload(
+            requests=self._to_send_at_pace * self._sends / max(1, self._first_sends),  # retries to come, as so far
+            tokens_per_request=self._reserved_tokens / max(1, self._sends),
+            latency_s=self.latency_s or 0.0,
+            concurrency=pace.concurrency,
+        )
+        pause = max(0.0, (self.rate_limited_until or 0.0) - pace.at)
+        seconds = sending_time(work, pace.buckets, pause)
+        return None if seconds is None else max(0.0, seconds - (self.clock() - pace.at))
+
+    def _batch_eta(self) -> float | None:
+        """The slowest open batch's time left, each at its own pace so far; None until one has moved.
+
+        Batches run side by side, so the last to finish sets the time. One that has
+        not moved yet is taken to go at the others' mean pace (seconds per item)
+        from its creation. Items not yet in a batch, and the downloads, are not counted.
+        """
+        now = self.clock()
+        open_batches = [b for b in self.batches.values() if not b.is_final and b.completed + b.failed < b.total]
+        paces = {b.batch_id: (now - b.created_at) / (b.completed + b.failed)
+                 for b in open_batches if b.completed + b.failed and now > b.created_at}
+        if not paces:
+            return None
+        usual = sum(paces.values()) / len(paces)
+        return max(max(0.0, b.total * paces.get(b.batch_id, usual) - (now - b.created_at)) for b in open_batches)
 
     def elapsed_s(self) -> float:
         """Seconds since the run started, or that it lasted once it has finished."""
@@ -158,6 +210,9 @@ class Progress:
 
     def _sent(self, e: ev.RequestSent) -> None:
         self.in_flight += 1
+        self._sends += 1
+        self._first_sends += int(e.attempt == 1)
+        self._reserved_tokens += e.reserved_tokens
         # By id, not by attempt number: leftovers of a batch go to realtime as first attempts.
         self._awaiting_retry.discard(e.custom_id)
         self.retrying = len(self._awaiting_retry)
@@ -176,6 +231,8 @@ class Progress:
         tally = self.by_model.setdefault(e.model or self.model, ModelCost())
         tally.requests += 1
         tally.usage = tally.usage + e.usage
+        latency = self.latency_s
+        self.latency_s = e.latency_s if latency is None else latency + LATENCY_SMOOTHING * (e.latency_s - latency)
         if e.cost_usd is None:
             self.cost_known = tally.cost_known = False
         else:
@@ -201,6 +258,12 @@ class Progress:
     def _limits(self, e: ev.LimitsObserved) -> None:
         self.limits = e
 
+    def _pace(self, e: ev.PaceObserved) -> None:
+        self.pace = e
+        # What is left to send as of this report: the buckets in it are as of now too.
+        remaining = self.remaining
+        self._to_send_at_pace = 0 if remaining is None else max(0, remaining - self.in_flight)
+
     def _rate_limited(self, e: ev.RateLimited) -> None:
         self.rate_limited_until = e.resume_at
         self.rate_limit_kind = e.kind
@@ -213,6 +276,7 @@ class Progress:
 
     def _stopping(self, e: ev.RunStopping) -> None:
         self.state = "stopping"
+        self.stopping = e
 
     def _finished(self, e: ev.RunFinished) -> None:
         self.state = e.state
@@ -261,6 +325,7 @@ _HANDLERS: dict[type, Callable[[Progress, object], None]] = {
     ev.RequestFailed: Progress._failed,
     ev.LimitsObserved: Progress._limits,
     ev.RateLimited: Progress._rate_limited,
+    ev.PaceObserved: Progress._pace,
     ev.RunPaused: Progress._paused,
     ev.RunResumed: Progress._resumed,
     ev.RunStopping: Progress._stopping,

@@ -14,6 +14,7 @@ from typing import Any, Protocol, TextIO
 from .. import events as ev
 from ..forecast import format_duration
 from ..headless import LiveLine
+from ..limiting import what_limits
 from ..progress import Progress
 from ..wording import money
 
@@ -26,7 +27,7 @@ def _money(value: float, known: bool) -> str:
 
 
 def progress_line(p: Progress) -> str:
-    """`job: 1,200/10,000 done │ 3 failed │ RPM 480 │ TPM 52,000 │ $0.0123 │ ETA 2m10s`."""
+    """`job: 1,200/10,000 done │ 3 failed │ RPM 480 │ TPM 52,000 │ $0.0123 │ ETA 2m10s │ token bucket: …`."""
     rpm, tpm = p.per_minute()
     finished = p.done_total
     total = f"/{p.total:,}" if p.total is not None else ""
@@ -35,6 +36,9 @@ def progress_line(p: Progress) -> str:
     if p.finished is None:
         eta = p.eta_s()
         parts.append(f"ETA {format_duration(eta) if eta is not None else '—'}")
+        limited_by = what_limits(p)
+        if limited_by:
+            parts.append(limited_by)
         state = p.run_state()
         if state != "running":
             parts.insert(1, state)

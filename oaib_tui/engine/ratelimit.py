@@ -41,6 +41,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Hashable, Iterator, Literal, Mapping
 
+from ..events import BucketView
 from .ratelimit_sync import (
     Bucket,
     BucketReport,
@@ -56,6 +57,8 @@ from .ratelimit_sync import (
 __all__ = ["FIXED_BURST_S", "LimiterSnapshot", "RateLimiter", "read_limit_headers"]
 
 Source = Literal["fixed", "headers", "starting"]
+Gate = Literal["requests", "tokens", "starting"]
+"""A bucket a request must get through: the server's two (or our caps on them), or the starting trickle."""
 
 FIXED_BURST_S = 5.0
 """Seconds of refill a fixed-mode (or capped) bucket holds: half of a 10 s server bucket."""
@@ -126,30 +129,30 @@ class RateLimiter:
         if now < self._paused_until:
             return self._paused_until - now
         constraints = list(self._constraints(tokens))
-        wait = max((bucket.wait(need, now) for bucket, _, need in constraints), default=0.0)
+        wait = max((bucket.wait(need, now) for _, bucket, _, need in constraints), default=0.0)
         if wait > 0:
             return wait
-        for bucket, cost, _ in constraints:
+        for _, bucket, cost, _ in constraints:
             bucket.take(cost, now)
         self._log.add(now, float(tokens), key)
         return 0.0
 
-    def _constraints(self, tokens: int) -> Iterator[tuple[Bucket, float, float]]:
-        """(bucket, cost, level needed) for every bucket a request must get through.
+    def _constraints(self, tokens: int) -> Iterator[tuple[Gate, Bucket, float, float]]:
+        """(what it is, bucket, cost, level needed) for every bucket a request must get through.
 
         A request larger than a bucket goes when the bucket is full, and leaves it
         in debt: refusing it for ever would stall the job (the server says if it
         is too large).
         """
         if self._starting is not None:
-            yield self._starting, 1.0, 1.0
+            yield "starting", self._starting, 1.0, 1.0
         for kind, bucket in self._local.items():
             if self._cap_binds(kind):
                 cost = _cost(kind, tokens)
-                yield bucket, cost, min(cost, bucket.capacity)
+                yield kind, bucket, cost, min(cost, bucket.capacity)
         for kind, mirror in self._mirrors.items():
             cost = _cost(kind, tokens)
-            yield mirror.bucket, cost, min(cost + mirror.reserve(self._safety), mirror.bucket.capacity)
+            yield kind, mirror.bucket, cost, min(cost + mirror.reserve(self._safety), mirror.bucket.capacity)
 
     def _cap_binds(self, kind: Kind) -> bool:
         mirror = self._mirrors.get(kind)
@@ -226,6 +229,31 @@ class RateLimiter:
             remaining_tokens=self._remaining("tokens", now),
             paused_until=self._paused_until if self._paused_until > now else None,
         )
+
+    def holdup(self, tokens: int) -> tuple[Gate | Literal["rate-limited"] | None, float]:
+        """What holds back a request of `tokens` now, and for how long: (None, 0.0) if it may go.
+
+        Of several buckets short of room, the one that keeps it waiting longest.
+        """
+        now = self._clock()
+        if now < self._paused_until:
+            return "rate-limited", self._paused_until - now
+        waits = [(bucket.wait(need, now), gate) for gate, bucket, _, need in self._constraints(tokens)]
+        wait, gate = max(waits, default=(0.0, None), key=lambda pair: pair[0])
+        return (gate, wait) if wait > 0 else (None, 0.0)
+
+    def buckets(self) -> tuple[BucketView, ...]:
+        """Every rate-limit bucket a request must get through now, as the ETA's model needs it.
+
+        Not the starting trickle: it lasts only until the first answer tells the limits.
+        """
+        now = self._clock()
+        local = tuple(BucketView(kind, bucket.level_at(now), bucket.capacity, bucket.rate)
+                      for kind, bucket in self._local.items() if self._cap_binds(kind))
+        mirrored = tuple(BucketView(kind, mirror.bucket.level_at(now), mirror.bucket.capacity, mirror.bucket.rate,
+                                    min(mirror.reserve(self._safety), mirror.bucket.capacity))
+                         for kind, mirror in self._mirrors.items())
+        return local + mirrored
 
     def _source(self) -> Source:
         if self._starting is not None:

@@ -36,6 +36,7 @@ from .ratelimit import RateLimiter
 from .resume import ResumeIndex
 from .retry import Outcome, RetryPolicy, backoff_delay, classify, internal_error
 from .usage import priced_usage
+from .watch import HoldupWatch
 
 Emit = Callable[[ev.Event], None]
 LIMITS_EVENT_INTERVAL_S = 0.25
@@ -158,10 +159,15 @@ class RealtimeExecutor:
         ))
         self._emit_limits(force=True)
         self._warn_if_unpriced()
+        self.watch = HoldupWatch(self.limiter, self._emit, concurrency=self.limits.concurrency, now=self._now,
+                                 wall=lambda: self.wall())
+        reporter = asyncio.create_task(self.watch.keep_reporting())
         try:
             await self._dispatch()
+            self.watch.waiting_for("budget" if self._stop and self._stop.reason == "budget" else "stopping")
             await self._drain()
         finally:
+            reporter.cancel()
             for task in list(self._inflight):
                 task.cancel()
         return self._finish()
@@ -183,6 +189,7 @@ class RealtimeExecutor:
         pending: Item | None = None
         while self._stop is None:
             if self._paused or len(self._inflight) >= self.limits.concurrency:
+                self.watch.waiting_for("paused" if self._paused else "concurrency")
                 await self._sleep_until_poked(None)
                 continue
             if pending is None:
@@ -190,12 +197,15 @@ class RealtimeExecutor:
             if pending is None:
                 if self._exhausted and not self._inflight and not self._retries:
                     return
+                next_retry = self._retries[0].due if self._retries else None
+                self.watch.waiting_for("answers" if next_retry is None else "retries", next_retry)
                 await self._sleep_until_poked(self._until_next_retry())
                 continue
             if self._over_budget(pending):
                 return
             wait = self.limiter.try_acquire(pending.reserved_tokens, key=pending.next_key)
             if wait > 0:
+                self.watch.waiting_for_limiter(pending.reserved_tokens)
                 await self._sleep_until_poked(wait)
                 continue
             self._launch(pending)
@@ -210,6 +220,7 @@ class RealtimeExecutor:
                 self._exhausted = True
                 return None
             if item is None:  # a pause in a long run of finished lines
+                self.watch.waiting_for("sources")
                 await asyncio.sleep(0)
                 continue
             return item  # type: ignore[return-value]

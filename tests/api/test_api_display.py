@@ -111,3 +111,11 @@ async def test_a_quiet_job_prints_nothing_and_a_default_one_prints_progress(tmp_
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "t: 3/3 done │ 0 failed" in captured.err and "finished: all requests answered" in captured.err
+
+
+def test_the_line_says_what_limits_the_run_after_its_eta():
+    progress = Progress(clock=lambda: 5.0)
+    for event in _events(done=3, failed=1):
+        progress.handle(event)
+    progress.handle(ev.PaceObserved("concurrency", 0.0, None, (), 4, at=5.0))
+    assert progress_line(progress).endswith(" │ ETA 0s │ concurrency: 0 of 4 in flight")  # 6 × 0.1 s, 4 at a time

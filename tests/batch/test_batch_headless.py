@@ -29,6 +29,9 @@ def test_the_progress_line_shows_batches_by_status_and_the_items_in_them():
     progress.handle(ev.BatchCountsChanged("batch_1", 10, 4, 1, at=100.0))
     line = status_line(progress)
     assert "batches 2 in_progress, 1 validating" in line and "in batches 25" in line and "done 0/30" in line
+    assert line.endswith("ETA —")  # a batch has moved, but not in time: it was created now
+    progress.clock = lambda: 150.0
+    assert status_line(progress).endswith("ETA 50s")  # 5 of batch_1's 10 in 50 s: 5 more, and the others as long
 
 
 def test_the_summary_counts_the_batches_and_the_savings_against_realtime(tmp_path):

@@ -1,10 +1,10 @@
-"""Usage meters on a fake clock: per-minute figures, sparkline history, ETA."""
+"""Usage meters on a fake clock: per-minute figures, pace, sparkline history."""
 
 from __future__ import annotations
 
 import pytest
 
-from oaib_tui.meters import HISTORY_KEEP_S, Eta, RateMeter
+from oaib_tui.meters import HISTORY_KEEP_S, RateMeter
 
 
 class Clock:
@@ -90,24 +90,6 @@ def test_the_pace_is_taken_over_the_window_or_since_the_first_event():
     clock.now += 9.5
     assert meter.per_second() == pytest.approx(46 / 9.5)
     assert meter.per_second("tokens") == pytest.approx(450 / 9.5)
-
-
-def test_eta_is_what_is_left_at_the_recent_pace():
-    assert Eta.estimate(done=40, total=100, per_second=2.0) == 30.0
-    assert Eta.estimate(done=100, total=100, per_second=None) == 0.0
-    assert Eta.estimate(done=40, total=None, per_second=2.0) is None
-    assert Eta.estimate(done=40, total=100, per_second=0.0) is None
-
-
-def test_eta_reads_the_pace_of_a_meter_of_finished_requests():
-    clock = Clock()
-    finished = RateMeter(clock)
-    eta = Eta(finished)
-    assert eta.seconds(done=0, total=100) is None
-    for second in range(20):
-        finished.record(clock.now + second, requests=2)
-    clock.now += 20
-    assert eta.seconds(done=40, total=100) == pytest.approx(30.0)
 
 
 def test_a_window_must_have_a_length():

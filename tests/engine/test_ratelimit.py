@@ -292,3 +292,50 @@ def test_limit_headers_are_read_whatever_their_capitals_and_durations():
     assert (reports["requests"].limit, reports["requests"].remaining, reports["requests"].reset_s) == (500, 499, 0.12)
     assert (reports["tokens"].limit, reports["tokens"].remaining, reports["tokens"].reset_s) == (None, 12, 360)
     assert read_limit_headers({"content-type": "application/json"}) == {}
+
+
+# -- what it tells the ETA and the front ends ------------------------------------------------
+
+
+def test_holdup_names_the_bucket_that_keeps_a_request_waiting_longest():
+    clock = Clock()
+    limiter = RateLimiter(rpm=600, tpm=6_000, safety=0.0, learn=False, clock=clock)
+    assert limiter.holdup(100) == (None, 0.0)
+    while limiter.try_acquire(100) == 0:
+        pass  # the token bucket (500 tokens) runs dry long before the requests bucket (50)
+    gate, wait = limiter.holdup(100)
+    assert gate == "tokens" and wait == pytest.approx(limiter.try_acquire(100))
+    clock.now += 60
+    while limiter.try_acquire(1) == 0:
+        pass  # requests of 1 token: now the requests bucket runs dry first
+    assert limiter.holdup(1)[0] == "requests"
+
+
+def test_holdup_says_starting_until_headers_and_rate_limited_while_a_pause_lasts():
+    clock = Clock()
+    limiter = RateLimiter(rpm=None, tpm=None, safety=0.1, learn=True, clock=clock)
+    assert limiter.try_acquire(10) == 0.0
+    assert limiter.holdup(10)[0] == "starting"
+    limiter.pause_until(4.0)
+    assert limiter.holdup(10) == ("rate-limited", 4.0)
+
+
+def test_buckets_show_fixed_limits_paced_below_the_limit_without_a_reserve():
+    clock = Clock()
+    limiter = RateLimiter(rpm=600, tpm=60_000, safety=0.1, learn=False, clock=clock)
+    limiter.try_acquire(1_000)
+    requests, tokens = limiter.buckets()
+    assert (requests.kind, requests.capacity, requests.refill_per_s, requests.reserve) == ("requests", 45, 9, 0)
+    assert (tokens.kind, tokens.level, tokens.capacity, tokens.refill_per_s) == ("tokens", 3_500, 4_500, 900)
+
+
+def test_buckets_show_the_servers_buckets_once_learned_with_the_reserve_kept_in_them():
+    clock = Clock()
+    limiter = learned(clock, bucket_s=10)
+    assert RateLimiter(rpm=None, tpm=None, safety=0.1, learn=True, clock=clock).buckets() == ()
+    requests, tokens = limiter.buckets()
+    assert (requests.capacity, requests.refill_per_s, requests.reserve) == pytest.approx((100, 10, 10))
+    assert (tokens.capacity, tokens.refill_per_s) == pytest.approx((100_000 / 6, 100_000 / 60))
+    assert tokens.level == pytest.approx(tokens.capacity)  # our 100 tokens came back in the 0.3 s since
+    limiter.try_acquire(1_000)
+    assert limiter.buckets()[1].level == pytest.approx(tokens.capacity - 1_000)

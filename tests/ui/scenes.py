@@ -110,10 +110,20 @@ def realtime_run(total: int = 2_000, seconds: float = 38.0, rate: float = 15.0, 
     for second in range(1, int((send_at - T0) if finish else seconds) + 1):
         used = min(RPM, rate * 60)
         line.add(ev.LimitsObserved(RPM, TPM, "headers", int(RPM - used * 0.2), int(TPM * 0.55), T0 + second))
+        line.add(_pace(T0 + second, pause))
     events = line.until(float("inf") if finish else end)
     if finish:
         events.append(_finished(events))
     return events
+
+
+def _pace(at: float, pause: tuple[float, float] | None) -> ev.PaceObserved:
+    """The engine's report: the token bucket nearly spent (10 s buckets, 10% kept in reserve), or a 429 pause."""
+    requests = ev.BucketView("requests", RPM / 6 * 0.45, RPM / 6, RPM / 60, RPM / 60)
+    tokens = ev.BucketView("tokens", TPM / 6 * 0.13, TPM / 6, TPM / 60, TPM / 60)
+    if pause and pause[0] <= at < pause[1]:
+        return ev.PaceObserved("rate-limited", pause[1] - at, None, (requests, tokens), 32, at)
+    return ev.PaceObserved("tokens", 0.2, tokens, (requests, tokens), 32, at)
 
 
 def _request(line: _Timeline, i: int, at: float, rng: random.Random) -> None:

@@ -7,6 +7,7 @@ import tiktoken
 import yaml
 
 from oaib_tui import forecast
+from oaib_tui.engine.ratelimit import FIXED_BURST_S
 from oaib_tui.project import RequestPlan, load_project
 
 WORDS = ["kettle", "lamp", "oak desk organiser", "wool scarf"]
@@ -47,12 +48,29 @@ def test_costs_are_prompt_only_to_worst_case_and_half_with_batch(tmp_path):
     assert result.batch_cost_usd == pytest.approx(result.realtime_cost_usd / 2)
 
 
-def test_the_shortest_time_is_set_by_the_binding_limit(tmp_path):
-    _, result = make(tmp_path)
+def test_the_shortest_time_is_the_binding_limits_time_less_the_burst_it_starts_with(tmp_path):
+    _, result = make(tmp_path)  # caps in mode auto: paced at the limit, FIXED_BURST_S of refill at once
     budget = result.prompt_tokens + result.max_output_tokens  # tokens as the limits count them
-    assert result.shortest_s == pytest.approx(max(4 / 60 * 60, budget / 1000 * 60))
+    assert result.shortest_s == pytest.approx(budget / 1000 * 60 - FIXED_BURST_S)
     _, by_requests = make(tmp_path, limits={"rpm": 2, "tpm": 1_000_000})
-    assert by_requests.shortest_s == pytest.approx(120)
+    assert by_requests.shortest_s == pytest.approx(3 * 30)  # one at once (the smallest bucket), then one per 30 s
+
+
+def test_fixed_limits_pace_below_the_limit_by_the_safety_margin(tmp_path):
+    _, result = make(tmp_path, mode="realtime", limits={"rpm": 60, "tpm": 1000, "safety": 0.2})
+    budget = result.prompt_tokens + result.max_output_tokens
+    assert result.shortest_s == pytest.approx(budget / 800 * 60 - FIXED_BURST_S)
+
+
+def test_the_simulator_forecast_counts_its_burst_and_its_latency(tmp_path):
+    simulator = {"rpm": 600, "tpm": 6_000, "bucket_s": 10, "latency_ms": 500}
+    _, result = make(tmp_path, provider={"kind": "simulator", "simulator": simulator}, limits={"concurrency": 1})
+    # Four requests, one at a time, half a second each: the token bucket (1,000 tokens, refilling 100/s,
+    # 10% kept in reserve) holds them all, so the concurrency cap sets the time, and the last answer.
+    assert result.shortest_s == pytest.approx(4 * 0.5 + 0.5)
+    _, slow = make(tmp_path, provider={"kind": "simulator", "simulator": {**simulator, "tpm": 600}})
+    budget = slow.prompt_tokens + slow.max_output_tokens
+    assert slow.shortest_s == pytest.approx((budget - 90) / 10 + 0.5)  # 100 tokens at once, less 10 kept
 
 
 def test_unknown_limits_and_unknown_prices_are_said_not_invented(tmp_path):

@@ -1,9 +1,10 @@
-"""The top line: what runs (project, model, endpoint, mode), its state, elapsed time and ETA."""
+"""The top line: what runs (project, model, endpoint, mode), its state, what limits it now, elapsed time and ETA."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
+from ...limiting import what_limits
 from ..format import duration, spread
 from .panel import Panel
 
@@ -37,9 +38,11 @@ class RunHeader(Panel):
         p = self.model.progress
         state = self.model.shown_state()
         ended = state in ("finished", "stopped", "error")
+        limited_by = None if ended else what_limits(p)
         right = Text.assemble(
             (f" {state.upper()} ", STATE_STYLES.get(state, "reverse")),
             (f" {p.finished.message}" if p.finished else "", "bold"),
+            f" {limited_by}" if limited_by else "",
             "   elapsed ", (duration(p.elapsed_s()), "bold"),
         )
         if not ended:
