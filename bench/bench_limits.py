@@ -97,7 +97,7 @@ def run_case(folder: Path, mode: str, bucket_s: float, args: argparse.Namespace)
             _, err = process.communicate(timeout=args.case_timeout)
         except subprocess.TimeoutExpired:
             common.stop_process(process)
-            raise RuntimeError(f"{mode}/{bucket_s:g}: no end within {args.case_timeout:g}s")
+            raise RuntimeError(f"{mode}/{bucket_s:g}: no end within {args.case_timeout:g}s") from None
         wall = time.perf_counter() - started
         sim_stats = sim.stats()
     if process.returncode != 0:

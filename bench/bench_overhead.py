@@ -29,8 +29,9 @@ import gc
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import common
 

@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from oaib_tui.engine import events as ev  # noqa: E402
-from oaib_tui.state.outputs import write_outputs  # noqa: E402
-from oaib_tui.state.recording import signed64, to_json  # noqa: E402
-from oaib_tui.state.store import StateStore  # noqa: E402
+from oaib_tui.engine import events as ev
+from oaib_tui.state.outputs import write_outputs
+from oaib_tui.state.recording import signed64, to_json
+from oaib_tui.state.store import StateStore
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Summarise: " + "lorem ipsum " * 40}]}
 RESPONSE = {"id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o-mini",

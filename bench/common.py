@@ -18,9 +18,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import yaml
 
@@ -59,7 +60,7 @@ def oaib_command(*args: str) -> list[str]:
 
 
 def get_json(url: str, timeout: float = 5.0) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - always http://127.0.0.1
+    with urllib.request.urlopen(url, timeout=timeout) as answer:
         return json.loads(answer.read())
 
 
@@ -264,7 +265,7 @@ def save_results(name: str, figures: dict[str, Any]) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     record = {
         "benchmark": name,
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": git_commit(),
         "machine": machine(),
         "versions": versions(),

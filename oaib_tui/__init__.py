@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = ["Job", "Result", "Results", "Usage", "UserError", "simulator_client", "__version__"]
+__all__ = ["Job", "Result", "Results", "Usage", "UserError", "__version__", "simulator_client"]
 
 if TYPE_CHECKING:
     from .api import Job, Result, Results, simulator_client

@@ -155,7 +155,7 @@ def sim(host: str, port: int, **settings) -> None:
     try:
         sim_settings = SimulatorSettings(**chosen)
     except ValidationError as exc:
-        raise click.BadParameter("; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        raise click.BadParameter("; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
     serve(sim_settings, host=host, port=port)
 
 

@@ -8,8 +8,8 @@ prints it without a traceback and exits with :data:`EXIT_BAD_INPUT`.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1

@@ -8,7 +8,7 @@ reporter and the dashboard consume the same events. Times (`at`) are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 RunState = Literal["running", "paused", "rate-limited", "stopping", "finished", "stopped"]
 
@@ -35,7 +35,7 @@ class Usage:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def __add__(self, other: "Usage") -> "Usage":
+    def __add__(self, other: Usage) -> Usage:
         return Usage(
             self.prompt_tokens + other.prompt_tokens,
             self.cached_tokens + other.cached_tokens,
@@ -293,24 +293,24 @@ class BatchResubmitted:
     at: float
 
 
-Event = Union[
-    RunStarted,
-    RequestQueued,
-    RequestSent,
-    RequestSucceeded,
-    RetryScheduled,
-    RequestFailed,
-    LimitsObserved,
-    RateLimited,
-    PaceObserved,
-    RunPaused,
-    RunResumed,
-    Notice,
-    RunStopping,
-    RunFinished,
-    BatchCreated,
-    BatchStatusChanged,
-    BatchCountsChanged,
-    BatchDownloaded,
-    BatchResubmitted,
-]
+Event = (
+    RunStarted
+    | RequestQueued
+    | RequestSent
+    | RequestSucceeded
+    | RetryScheduled
+    | RequestFailed
+    | LimitsObserved
+    | RateLimited
+    | PaceObserved
+    | RunPaused
+    | RunResumed
+    | Notice
+    | RunStopping
+    | RunFinished
+    | BatchCreated
+    | BatchStatusChanged
+    | BatchCountsChanged
+    | BatchDownloaded
+    | BatchResubmitted
+)

@@ -6,8 +6,8 @@ Every record is streamed through the template and counted; nothing is sent.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from . import tokens
 from .batch.writer import LineForm, PartCounter, PartLimits
@@ -119,7 +119,7 @@ def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "unknown"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:

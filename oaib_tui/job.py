@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import httpx2
 import openai
@@ -25,8 +25,8 @@ from .engine.realtime import RealtimeExecutor
 from .engine.resume import OnlyThese, ResumeIndex
 from .errors import EXIT_OK, EXIT_SOME_FAILED, UserError
 from .project import RequestPlan
-from .redact import Redactor, secret_headers
 from .project.schema import LoadedProject
+from .redact import Redactor, secret_headers
 from .remote_batches import cancel_left_behind
 from .state.accounting import Accounting, account
 from .state.batches import BatchLedger
@@ -192,9 +192,9 @@ class JobRun:
     def _adopt_fingerprint(self) -> None:
         """After a slow-path resume that saw every line, re-key finished items so the next resume is fast."""
         engine = self.engine
-        if engine is not None and engine.rekeyed is not None and engine.scanned_every_line:
-            if self.store.stored_fingerprint() != self.plan.fingerprint:
-                self.store.adopt_fingerprint(engine.rekeyed)
+        if (engine is not None and engine.rekeyed is not None and engine.scanned_every_line
+                and self.store.stored_fingerprint() != self.plan.fingerprint):
+            self.store.adopt_fingerprint(engine.rekeyed)
 
     def write_outputs(self) -> tuple[Path, Path]:
         results, errors = self.project.results_path, self.project.errors_path

@@ -8,7 +8,7 @@ dashboard, the `--no-ui` line and the Python display say the same thing.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from . import events as ev
 from .progress import Progress

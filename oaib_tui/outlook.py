@@ -13,8 +13,8 @@ gets wrong.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .events import BucketView
 

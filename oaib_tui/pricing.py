@@ -9,8 +9,8 @@ cost, and we say so rather than invent one.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Collection, Mapping
 
 from .events import Usage
 
@@ -81,7 +81,7 @@ class PriceBook:
         self._prices = {**PRICE_TABLE, **(overrides or {})}
 
     @classmethod
-    def for_project(cls, pricing: Mapping[str, object]) -> "PriceBook":
+    def for_project(cls, pricing: Mapping[str, object]) -> PriceBook:
         """From the project file's `pricing:` section (schema `Price` models)."""
         overrides = {
             model: ModelPrice(p.input, p.output, p.cached_input, p.batch_discount)  # type: ignore[attr-defined]

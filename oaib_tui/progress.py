@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from . import events as ev
 from .meters import RateMeter

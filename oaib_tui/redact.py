@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import fields, is_dataclass, replace
-from typing import Any, Iterable, Mapping, TypeVar
+from typing import TypeVar
 
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 8

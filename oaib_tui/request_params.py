@@ -9,10 +9,11 @@ template that does. Only top-level parameters are listed.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 _WORDS = {
     "string": "a string",

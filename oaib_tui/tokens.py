@@ -13,8 +13,9 @@ import logging
 import math
 import os
 import threading
-from functools import lru_cache
-from typing import Any, Callable
+from collections.abc import Callable
+from functools import cache, lru_cache
+from typing import Any
 
 log = logging.getLogger("oaib_tui.tokens")
 
@@ -68,7 +69,7 @@ def _load_with_timeout(name: str) -> Any | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _encoding(name: str) -> Any | None:
     return _load_with_timeout(name)
 

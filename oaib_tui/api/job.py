@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any
 
 from .. import events as ev
 from ..job import JobRun
@@ -62,7 +63,7 @@ class Job:
         self._spool_at = Path(spool) if spool is not None else None
 
     @classmethod
-    def from_project(cls, path: str | Path, *, client: Any = None, quiet: bool = False) -> "Job":
+    def from_project(cls, path: str | Path, *, client: Any = None, quiet: bool = False) -> Job:
         """A job whose requests come from a project file's sources; a run also writes its output files."""
         project = load_project(path)
         job = cls.__new__(cls)
@@ -225,7 +226,7 @@ class Job:
         return Results(self._reader(project), state=finished.state, message=finished.message,
                        pending=max(finished.pending, 0))
 
-    def _reader(self, project: LoadedProject) -> "_ResultReader":
+    def _reader(self, project: LoadedProject) -> _ResultReader:
         return _ResultReader(project, self._metadata_of, self._spool)
 
     def _metadata_of(self, keep: dict[str, Any]) -> Any:
@@ -239,7 +240,7 @@ class Job:
             self._spool.close()
             self._spool = None
 
-    def __enter__(self) -> "Job":
+    def __enter__(self) -> Job:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

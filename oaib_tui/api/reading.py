@@ -9,7 +9,8 @@ an item found at another place (the input was reordered) is looked up by id.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ..project import PreparedRequest, RequestPlan
 from ..project.schema import LoadedProject

@@ -8,8 +8,9 @@ loads them all once.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence, overload
+from typing import Any, overload
 
 from ..events import Usage
 from ..state.outputs import answer_text

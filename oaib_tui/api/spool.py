@@ -12,9 +12,10 @@ import json
 import os
 import tempfile
 import weakref
+from collections.abc import Iterator
 from json.decoder import scanstring
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import openai
 
@@ -105,7 +106,7 @@ class RequestSpool:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = Path(path)
-        self._file = open(self.path, "w", encoding="utf-8", buffering=CHUNK_BYTES)
+        self._file = open(self.path, "w", encoding="utf-8", buffering=CHUNK_BYTES)  # noqa: SIM115 - held until close()
         self.count = 0
         self._ids = HashSet()
 

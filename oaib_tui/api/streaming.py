@@ -9,7 +9,8 @@ the memory a slow reader can cost.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import events as ev
 from .reading import MetadataOf

@@ -84,7 +84,7 @@ class PartDownload:
         finally:  # lines read before the stream broke are recorded; the rest are read again
             await self._apply(window, items)
 
-    def _judge(self, raw: bytes, items: dict[str, list[Any]], window: "_Window") -> None:
+    def _judge(self, raw: bytes, items: dict[str, list[Any]], window: _Window) -> None:
         """Keep the line for its window if it is news for one of our items (read now only if its id needs it)."""
         custom_id = quick_custom_id(raw)
         line: bytes | LineResult | None = raw
@@ -98,7 +98,7 @@ class PartDownload:
         window.add(entry[0], custom_id, line, entry[1])  # type: ignore[arg-type]
         entry[1] = _DECIDED
 
-    async def _apply(self, window: "_Window", items: dict[str, list[Any]]) -> None:
+    async def _apply(self, window: _Window, items: dict[str, list[Any]]) -> None:
         """Record a window of lines in source order: the file's order is random, the state file's is not."""
         for count, (seq, custom_id, line, before) in enumerate(window.drain(), start=1):
             if count % YIELD_EVERY == 0:

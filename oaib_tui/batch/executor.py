@@ -16,16 +16,18 @@ ends the run once what they finished is downloaded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import time
 from collections import Counter
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import openai
 
 from .. import events as ev
 from ..engine.realtime import STOP_EXIT_CODES, RealtimeExecutor
+from ..engine.resume import OnlyThese
 from ..errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
 from ..parts import TERMINAL_STATUSES, Part
 from ..pricing import PriceBook
@@ -33,7 +35,6 @@ from ..project import RequestPlan
 from ..project.schema import LoadedProject
 from ..wording import counted, money
 from .download import PartDownload
-from ..engine.resume import OnlyThese
 from .fallback import realtime_engine
 from .feed import PartFeeder
 from .gate import TokenGate
@@ -154,7 +155,7 @@ class BatchExecutor:
         for part in self.ledger.parts():
             if part.phase == "submitted" and part.batch_id and part.status not in TERMINAL_STATUSES:
                 try:
-                    await remote_call(self, "cancel batch", lambda: self.remote.cancel(part.batch_id or ""))
+                    await remote_call(self, "cancel batch", lambda: self.remote.cancel(part.batch_id or ""))  # noqa: B023 - awaited in this iteration
                 except RemoteError as error:  # it ended meanwhile
                     self.emit(ev.Notice(f"could not cancel {part.batch_id}: {error}", "info", at=self.wall()))
                 except StepAborted:
@@ -169,10 +170,8 @@ class BatchExecutor:
 
     async def sleep(self, seconds: float) -> None:
         """Wait, but not past a stop."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._halted.wait(), seconds)
-        except TimeoutError:
-            pass
 
     async def until_resumed(self) -> None:
         while self._paused and not self._halt:

@@ -8,7 +8,7 @@ batch run around it.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import openai
 

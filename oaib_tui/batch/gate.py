@@ -9,7 +9,7 @@ part waits here until earlier batches finish. The limit is the project's
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from collections.abc import Callable
 
 
 class GateClosed(Exception):

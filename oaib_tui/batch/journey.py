@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .. import events as ev
 from ..engine.client import UNREACHABLE_AFTER_ATTEMPTS, unreachable_advice
@@ -232,7 +233,7 @@ class PartJourney:
         owner = self.owner
         while True:
             try:
-                batch = await remote_call(owner, "check batch", lambda: owner.remote.retrieve(part.batch_id or ""))
+                batch = await remote_call(owner, "check batch", lambda: owner.remote.retrieve(part.batch_id or ""))  # noqa: B023 - awaited here
             except RemoteError as error:
                 if error.outcome.status != 404:
                     raise
@@ -313,7 +314,7 @@ class PartJourney:
         for file_id in (part.input_file_id, part.output_file_id, part.error_file_id):
             if file_id:
                 try:
-                    await remote_call(owner, "delete file", lambda: owner.remote.delete_file(file_id))
+                    await remote_call(owner, "delete file", lambda: owner.remote.delete_file(file_id))  # noqa: B023 - awaited here
                 except RemoteError as error:
                     owner.emit(ev.Notice(f"could not delete {file_id}: {error}", "warning", at=owner.wall()))
         owner.ledger.update(part, cleaned=True)

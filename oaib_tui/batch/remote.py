@@ -9,10 +9,11 @@ carrying the same :class:`~.retry.Outcome` the realtime engine decides with:
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import httpx2
 import openai
@@ -53,7 +54,7 @@ class RemoteBatch:
     metadata: dict[str, str] | None
 
     @classmethod
-    def of(cls, batch: Any) -> "RemoteBatch":
+    def of(cls, batch: Any) -> RemoteBatch:
         counts = batch.request_counts
         errors = batch.errors.data if batch.errors is not None and batch.errors.data else None
         return cls(
@@ -77,7 +78,7 @@ class BatchRemote:
 
     async def upload(self, path: Path, filename: str) -> str:
         """Upload a batch-input file (streamed from disk); returns its file id."""
-        with open(path, "rb") as content:
+        with open(path, "rb") as content:  # noqa: ASYNC230 - opening a local file; the upload streams it
             uploaded = await self._call("upload", self.client.files.create(
                 file=(filename, content, "application/jsonl"), purpose="batch"))
         return uploaded.id

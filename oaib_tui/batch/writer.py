@@ -9,9 +9,10 @@ straight to disk: memory holds one open file per (endpoint, model), not the line
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
     from ..project.schema import LoadedProject
@@ -53,7 +54,7 @@ class LineForm:
     """Azure: the deployment every line goes to; None: OpenAI's form."""
 
     @classmethod
-    def of(cls, project: "LoadedProject") -> "LineForm":
+    def of(cls, project: LoadedProject) -> LineForm:
         provider = project.spec.provider
         return cls(provider.deployment or project.spec.model) if provider.kind == "azure" else cls()
 

@@ -7,8 +7,8 @@ send, so a source of a million lines is never held in memory.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from .. import events as ev
 from .. import tokens

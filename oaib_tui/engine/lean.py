@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 import openai
@@ -31,7 +32,7 @@ VOLATILE_HEADERS = frozenset({"content-length", "host", "x-stainless-retry-count
 class RequestShape:
     """The URL and headers the SDK would send for one endpoint and model."""
 
-    __slots__ = ("url", "headers")
+    __slots__ = ("headers", "url")
 
     def __init__(self, url: str, headers: Mapping[str, str]) -> None:
         self.url = url
@@ -85,7 +86,7 @@ class LeanSender:
                                         timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
                     content = await response.read()
                     return _reply(response.status, response.headers, content)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             return Reply(None, {}, None, failure="timeout", message=f"no answer within {timeout_s:g}s")
         except aiohttp.ClientError as error:
             return no_answer(error, timeout_s)

@@ -38,8 +38,9 @@ answer is placed among the grants still open.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Callable, Hashable, Iterator, Literal, Mapping
+from typing import Literal
 
 from ..events import BucketView
 from .ratelimit_sync import (

@@ -20,8 +20,9 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Hashable, Iterator, Literal, Mapping
+from typing import Literal
 
 from .retry import parse_duration
 
@@ -87,7 +88,7 @@ def number(text: str | None) -> float | None:
 class Bucket:
     """Refills at `rate` per second up to `capacity`; its level may go below zero (debt)."""
 
-    __slots__ = ("rate", "capacity", "level", "updated")
+    __slots__ = ("capacity", "level", "rate", "updated")
 
     def __init__(self, rate: float, capacity: float, now: float) -> None:
         self.rate, self.capacity, self.level, self.updated = rate, capacity, capacity, now

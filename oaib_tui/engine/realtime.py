@@ -10,11 +10,12 @@ it on virtual time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import random
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import openai
 
@@ -268,7 +269,7 @@ class RealtimeExecutor:
             await self._send_and_settle(item)
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # noqa: BLE001 - any bug becomes this item's outcome, not a lost task
+        except Exception as error:
             if item.settled != settled:
                 raise
             self._fail(item, internal_error(error))
@@ -379,16 +380,14 @@ class RealtimeExecutor:
         if self._wake is not None:
             self._wake.set()
 
-    async def _sleep_until_poked(self, timeout: float | None) -> None:
+    async def _sleep_until_poked(self, timeout: float | None) -> None:  # noqa: ASYNC109 - a wake-up, not a deadline
         assert self._wake is not None
         self._wake.clear()
         if timeout is not None:
             # A wait shorter than the clock can tell apart would wake to the same instant, forever.
             timeout = max(timeout, MIN_SLEEP_S)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
-        except TimeoutError:
-            pass
 
     async def _drain(self) -> None:
         while self._inflight and not self._abandoned:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 ELSEWHERE = "elsewhere"
 """A line this run leaves alone, whatever the state file says of it (see OnlyThese)."""
@@ -29,7 +29,7 @@ class ResumeIndex:
     failed: int = 0
 
     @classmethod
-    def empty(cls) -> "ResumeIndex":
+    def empty(cls) -> ResumeIndex:
         return cls(None, None, None)
 
     def status_by_key(self, input_key: int) -> str | None:
@@ -58,7 +58,7 @@ class OnlyThese(ResumeIndex):
     """What the state file says of the other lines, so finished ones still count as finished."""
 
     @classmethod
-    def of(cls, keys: set[int] | None, ids: set[str], base: ResumeIndex | None = None) -> "OnlyThese":
+    def of(cls, keys: set[int] | None, ids: set[str], base: ResumeIndex | None = None) -> OnlyThese:
         done, failed = (base.done, base.failed) if base else (0, 0)
         return cls(None, None, None, done=done, failed=failed, keys=None if keys is None else frozenset(keys),
                    ids=frozenset(ids), base=base)

@@ -21,8 +21,9 @@ import email.utils
 import math
 import random
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 __all__ = [
     "MAX_SERVER_DELAY_S",

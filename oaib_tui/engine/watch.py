@@ -8,7 +8,7 @@ the event is made, four times a second, not once per request.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from collections.abc import Callable
 
 from .. import events as ev
 from .ratelimit import RateLimiter

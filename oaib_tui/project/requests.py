@@ -12,10 +12,11 @@ import hashlib
 import json
 import math
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 from oaib_tui.errors import Problem, UserError, did_you_mean
 from oaib_tui.project.schema import LoadedProject
@@ -117,7 +118,7 @@ class HashSet:
     addressing with linear probing.
     """
 
-    __slots__ = ("_table", "_mask", "_size", "_has_zero")
+    __slots__ = ("_has_zero", "_mask", "_size", "_table")
 
     def __init__(self) -> None:
         self._size = 0

@@ -145,7 +145,7 @@ class Provider(_Strict):
         return headers
 
     @model_validator(mode="after")
-    def _azure_needs_a_version(self) -> "Provider":
+    def _azure_needs_a_version(self) -> Provider:
         if self.kind == "azure" and not self.api_version:
             raise ValueError("provider kind `azure` needs `api_version` (e.g. 2024-10-21)")
         if self.kind == "azure" and not self.base_url:
@@ -191,7 +191,7 @@ class Source(_Strict):
     """`.txt` sources: the field name each line is given."""
 
     @model_validator(mode="after")
-    def _exactly_one_origin(self) -> "Source":
+    def _exactly_one_origin(self) -> Source:
         if (self.path is None) == (self.items is None):
             raise ValueError("a source needs exactly one of `path` or `items`")
         return self
@@ -274,7 +274,7 @@ class Project(_Strict):
     """Prices for models the built-in table lacks (or to override it), per 1M tokens."""
 
     @model_validator(mode="after")
-    def _realtime_needs_limits(self) -> "Project":
+    def _realtime_needs_limits(self) -> Project:
         if self.mode == "realtime" and (self.limits.rpm is None or self.limits.tpm is None):
             raise ValueError("`mode: realtime` needs fixed `limits.rpm` and `limits.tpm` (or use `mode: auto`)")
         return self

@@ -13,8 +13,9 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from oaib_tui.errors import Problem, UserError
 from oaib_tui.project.schema import LoadedProject, Source
@@ -82,7 +83,7 @@ class SourceReader:
     def raw_lines(self) -> Iterator[tuple[int, str]]:
         """(line number, raw text) of each record, in order; raises UserError for an empty source."""
         count = 0
-        for count, item in enumerate(self._raw_lines_of_format(), 1):
+        for count, item in enumerate(self._raw_lines_of_format(), 1):  # noqa: B007 - read after the loop
             yield item
         if count == 0:
             raise UserError(
@@ -172,7 +173,7 @@ class SourceReader:
         """Each line of the file with its ending, decoded strictly as UTF-8 (bad bytes name their line)."""
         assert self.path is not None
         try:
-            file = open(self.path, "rb")
+            file = open(self.path, "rb")  # noqa: SIM115 - the generator below owns and closes it
         except OSError as exc:
             raise UserError(f"cannot read {self.label}", [Problem(_os_reason(exc), file=self.label)]) from None
         with file:

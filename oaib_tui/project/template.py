@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{[^{}]*\}|\{|\}")
 _LITERAL_BRACE_HINT = "write `{{` and `}}` for literal braces"
@@ -201,5 +202,5 @@ class _CodeBuilder:
             code = compile(source, "<template>", "exec")
         except (SyntaxError, RecursionError, MemoryError):  # Python's parser limits nesting depth
             raise TemplateSyntaxError([TemplateIssue(key, "the template is nested too deeply")]) from None
-        exec(code, namespace)  # noqa: S102 - the code names constants, it never contains the user's text
+        exec(code, namespace)
         return namespace["factory"](as_text, *self.constants)

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from itertools import count
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from .. import tokens
 from ..project.schema import SimulatorSettings

@@ -11,9 +11,10 @@ enqueued-token check of a batch sees the others as they were at that moment.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Any, Callable
+from typing import Any
 
 from ..parts import TERMINAL_STATUSES
 from ..project.schema import SimulatorSettings

@@ -8,8 +8,9 @@ a batch is created, before a file's content is sent) to kill a client there.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from ..project.schema import SimulatorSettings
 from . import error_bodies

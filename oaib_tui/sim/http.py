@@ -7,8 +7,9 @@ nothing to the engine's overhead when it answers in-process.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, MutableMapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 Scope = MutableMapping[str, Any]

@@ -9,8 +9,9 @@ the generated text's own count.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..tokens import text_counter
 from .textgen import (

@@ -9,8 +9,8 @@ API's files and batches) add their routes with :meth:`Router.add`.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from .http import Request, Response
 

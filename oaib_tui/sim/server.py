@@ -13,7 +13,8 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import uvicorn
 

@@ -12,8 +12,9 @@ import math
 import random
 import sys
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 MIN_OUTPUT_TOKENS = 10
 DEFAULT_OUTPUT_TOKENS = 64
@@ -24,15 +25,7 @@ MAX_GENERATED_TOKENS = 32_768
 # Each is one token, with its leading space, in both cl100k_base and o200k_base (checked by a test),
 # so a text's token count stays close to its word count and trimming converges at once.
 WORDS = tuple(
-    """the of and to in is that for it as with was on be at by this are from or have an not they which
-    one you were all we can her has there been if more when will would who so no time their about what
-    some out up them into only other new like then also could these two may first any my now such people
-    over its most made after well year way many even work because good where much back through long those
-    both great day little each world just part life own still last never same while state place under since
-    very might right down make know think take see come use find give tell ask seem feel try leave call keep
-    let begin help show hear play run move live hold bring write provide sit stand pay meet include continue
-    set learn change lead understand watch follow stop create speak read spend grow open walk win offer
-    remember love consider appear buy wait serve send expect build stay reach remain""".split()
+    ["the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with", "was", "on", "be", "at", "by", "this", "are", "from", "or", "have", "an", "not", "they", "which", "one", "you", "were", "all", "we", "can", "her", "has", "there", "been", "if", "more", "when", "will", "would", "who", "so", "no", "time", "their", "about", "what", "some", "out", "up", "them", "into", "only", "other", "new", "like", "then", "also", "could", "these", "two", "may", "first", "any", "my", "now", "such", "people", "over", "its", "most", "made", "after", "well", "year", "way", "many", "even", "work", "because", "good", "where", "much", "back", "through", "long", "those", "both", "great", "day", "little", "each", "world", "just", "part", "life", "own", "still", "last", "never", "same", "while", "state", "place", "under", "since", "very", "might", "right", "down", "make", "know", "think", "take", "see", "come", "use", "find", "give", "tell", "ask", "seem", "feel", "try", "leave", "call", "keep", "let", "begin", "help", "show", "hear", "play", "run", "move", "live", "hold", "bring", "write", "provide", "sit", "stand", "pay", "meet", "include", "continue", "set", "learn", "change", "lead", "understand", "watch", "follow", "stop", "create", "speak", "read", "spend", "grow", "open", "walk", "win", "offer", "remember", "love", "consider", "appear", "buy", "wait", "serve", "send", "expect", "build", "stay", "reach", "remain"]
 )
 
 _SENTENCE_WORDS = (6, 14)

@@ -7,7 +7,8 @@ rejects it. Which models exist is :class:`ModelCatalog`'s business.
 
 from __future__ import annotations
 
-from typing import Any, Collection
+from collections.abc import Collection
+from typing import Any
 
 from ..pricing import PRICE_TABLE, is_known_model
 from ..request_params import describe_value, params_for

@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, ContextManager, Iterable
+from typing import Any
 
 from ..parts import Part
 from ..redact import redact
@@ -84,7 +86,7 @@ class BatchLedger:
         """Whether the state file was written by the same plan (so finished lines can be skipped by key)."""
         return self.store.stored_fingerprint() == fingerprint
 
-    def deferred_commits(self) -> ContextManager[None]:
+    def deferred_commits(self) -> AbstractContextManager[None]:
         """Many writes, one commit: a whole downloaded file's lines."""
         return self.store.deferred_commits()
 

@@ -38,7 +38,7 @@ class RunLock:
         self._alive = alive
 
     @classmethod
-    def acquire(cls, state_path: Path) -> "RunLock":
+    def acquire(cls, state_path: Path) -> RunLock:
         """Take the lock, or raise UserError naming the run that holds it."""
         path = lock_path(state_path)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)

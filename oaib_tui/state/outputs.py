@@ -8,16 +8,16 @@ never a truncated line. Reading needs no lock, so this works during a run.
 from __future__ import annotations
 
 import csv
-import io
 import itertools
 import json
 import os
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator, Sequence, TextIO
+from typing import Any, TextIO
 
 from .. import testhooks
 from ..errors import Problem, UserError
@@ -128,7 +128,7 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
     except OSError as exc:
         raise cannot_write(path, exc) from None
     try:
-        with io.open(fd, "w", encoding="utf-8", newline="") as file:
+        with open(fd, "w", encoding="utf-8", newline="") as file:
             yield file
             file.flush()
             os.fsync(file.fileno())

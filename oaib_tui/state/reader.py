@@ -11,10 +11,11 @@ import functools
 import heapq
 import json
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import UserError
 from ..events import Usage
@@ -62,7 +63,7 @@ def damaged(path: Path, detail: str) -> UserError:
 
 def _reading(method: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(method)
-    def guarded(self: "StateReader", *args: Any, **kwargs: Any) -> T:
+    def guarded(self: StateReader, *args: Any, **kwargs: Any) -> T:
         try:
             self._before_read()
             return method(self, *args, **kwargs)
@@ -98,7 +99,7 @@ class StateReader:
         self.meta = meta
 
     @classmethod
-    def open_readonly(cls, path: Path | str, *, project_name: str | None = None) -> "StateReader":
+    def open_readonly(cls, path: Path | str, *, project_name: str | None = None) -> StateReader:
         """Open an existing state file for reading only; no lock is taken.
 
         Raises UserError if there is no state file yet, or if it is not ours
@@ -122,7 +123,7 @@ class StateReader:
             raise
         return StateReader(conn, path, meta)
 
-    def __enter__(self) -> "StateReader":
+    def __enter__(self) -> StateReader:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -10,7 +10,8 @@ a run never holds two events of one item whose statements would conflict
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..events import (
     JsonText,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from ..events import Event, RunFinished
 from ..testhooks import pause_point
@@ -66,7 +67,7 @@ class StateStore(StateReader):
     @classmethod
     def open(cls, path: Path | str, *, project_name: str, project_path: str, fingerprint: str,
              fresh: bool = False, clock: Callable[[], float] = time.time,
-             max_pending: int = DEFAULT_MAX_PENDING) -> "StateStore":
+             max_pending: int = DEFAULT_MAX_PENDING) -> StateStore:
         """Lock the state file and open it, creating it (and its folder) if missing.
 
         `fresh=True` first moves an existing file aside as a timestamped backup

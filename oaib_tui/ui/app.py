@@ -10,7 +10,8 @@ event.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -304,7 +305,7 @@ class DashboardApp(App[int]):
                 previews = await self.session.previews(custom_ids)
             else:
                 previews = {custom_id: item_preview(self._detail(custom_id)) for custom_id in custom_ids}
-        except Exception:  # a preview is a nicety: a state file that cannot be read now leaves it blank
+        except Exception:  # noqa: BLE001 - a preview is a nicety: a state file that cannot be read now leaves it blank
             previews = {}
         self.query_one(RequestList).show_answers({row: previews.get(custom_id, "")
                                                   for row, custom_id in wanted.items()})

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 STOP_TIMEOUT_S = 10.0
@@ -44,7 +45,7 @@ class EngineThread:
                 return
             try:
                 future.set_result(work())
-            except BaseException as error:  # handed to the caller, who re-raises it
+            except BaseException as error:  # noqa: BLE001 - handed to the caller, who re-raises it
                 future.set_exception(error)
 
         self.loop.call_soon_threadsafe(run)

@@ -5,7 +5,7 @@ No Textual here: widgets hand in widths and get back what to show.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def fit_columns(widths: dict[str, int], width: int, drop_order: Sequence[str], gap: int = 1) -> tuple[str, ...]:

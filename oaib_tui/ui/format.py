@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from rich.text import Text
 
@@ -38,7 +38,7 @@ def duration(seconds: float | None) -> str:
 def bar(fraction: float, width: int) -> str:
     """A horizontal bar `width` cells wide, in eighths of a cell."""
     fraction = min(1.0, max(0.0, fraction))
-    eighths = int(round(fraction * width * 8))
+    eighths = round(fraction * width * 8)
     full, part = divmod(eighths, 8)
     text = BAR_FULL * full + (BAR_PARTS[part] if part and full < width else "")
     return text + BAR_EMPTY * (width - len(text))

@@ -9,8 +9,8 @@ know that events do not say (prices, the budget cap, earlier runs' totals).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .. import events as ev
 from ..pricing import ModelPrice, PriceBook
@@ -31,7 +31,7 @@ class CostSettings:
     """Every model's price, for jobs whose requests name several models."""
 
     @classmethod
-    def for_project(cls, project: LoadedProject) -> "CostSettings":
+    def for_project(cls, project: LoadedProject) -> CostSettings:
         """Prices, budget cap and mode from the project file."""
         spec = project.spec
         prices = PriceBook.for_project(spec.pricing)

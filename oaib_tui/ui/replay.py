@@ -6,7 +6,7 @@ a known state without running anything.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .. import events as ev
 from .model import DashboardModel

@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, islice
-from typing import Iterator, Sequence
 
 from .. import events as ev
 from .answers import AnswerPreviews, error_preview, preview
@@ -52,7 +52,7 @@ class EarlierRows:
     """More chunks follow; the last one says False."""
 
     @classmethod
-    def from_rows(cls, rows: Sequence[tuple], *, more: bool) -> "EarlierRows":
+    def from_rows(cls, rows: Sequence[tuple], *, more: bool) -> EarlierRows:
         """From :meth:`StateReader.iter_rows` tuples (done and failed items)."""
         columns = list(zip(*rows)) or [()] * 9
         seqs, ids, statuses, attempts, latency, prompt, output, cost, reasons = columns

@@ -9,9 +9,11 @@ state file, live in an :class:`~oaib_tui.ui.engine_thread.EngineThread`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
+from collections.abc import Callable
 from itertools import islice
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from .. import events as ev
 from ..job import JobRun
@@ -186,10 +188,9 @@ class RunSession:
             return
         if self._run_future is not None and not self._run_future.done():
             self.abandon()
-            try:
+            # The run's own error was reported already; closing must go on whatever it was.
+            with contextlib.suppress(BaseException):
                 self._run_future.result(ABANDON_WAIT_S)
-            except BaseException:  # the run's own error was reported already; closing must go on
-                pass
         try:
             self.call(self.job.close)
         finally:

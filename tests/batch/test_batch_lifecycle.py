@@ -87,7 +87,7 @@ async def test_expiry_resubmits_exactly_the_missing_items(tmp_path):
     path = write_batch_project(tmp_path, n=30)
     app = batch_sim(batch_validation_s=0, batch_lines_per_s=1, batch_expire_after_s=20)
     finished, rec, job = await run_batch(path, app)
-    first, second = rec.of(ev.BatchDownloaded)[:2]
+    first, _second = rec.of(ev.BatchDownloaded)[:2]
     assert 0 < first.succeeded < 30 and first.succeeded + first.unfinished == 30
     assert [e.items for e in rec.of(ev.BatchResubmitted)][0] == first.unfinished
     assert rec.of(ev.BatchCreated)[1].requests == first.unfinished

@@ -97,7 +97,7 @@ async def test_a_crash_after_the_batch_was_created_finds_it_instead_of_creating_
     [part] = parts_of(path)
     assert part.phase == "creating" and app.batch_api.stats.batches_created == 1
     monkeypatch.undo()
-    finished, rec, _ = await run_batch(path, app)
+    finished, _rec, _ = await run_batch(path, app)
     assert finished.done == 6 and app.batch_api.stats.batches_created == 1
     assert app.batch_api.input_files_used() == {part.input_file_id: 1}
     assert_each_item_once(path, 6)
@@ -129,7 +129,7 @@ async def test_items_of_a_part_never_recorded_are_written_again(tmp_path, monkey
     monkeypatch.setattr(BatchLedger, "add", add)
     await crashed_run(path, app)
     monkeypatch.undo()
-    finished, rec, _ = await run_batch(path, app)
+    finished, _rec, _ = await run_batch(path, app)
     assert finished.done == 7 and sorted(p.requests for p in parts_of(path)) == [1, 3, 3]
     assert app.batch_api.stats.batches_created == 3
     assert_each_item_once(path, 7)

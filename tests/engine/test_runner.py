@@ -106,7 +106,7 @@ async def test_auth_and_quota_stop_the_run_and_keep_the_rest_pending(tmp_path, f
     path = write_project(tmp_path, n=10, limits={"concurrency": 1})
     app = sim_app()
     app.inject("ok", "ok", fault)
-    finished, rec, job = await run_job(path, app)
+    finished, rec, _job = await run_job(path, app)
     assert (finished.state, finished.reason, finished.exit_code) == ("stopped", reason, EXIT_STOPPED)
     assert finished.done == 2 and not rec.of(ev.RequestFailed)
     assert "resume" in finished.message
@@ -337,7 +337,7 @@ async def test_every_endpoint_runs_and_records_usage(tmp_path, endpoint, request
     spec = yaml.safe_load(path.read_text())
     spec["request"] = request_body  # in place of the chat template: the endpoint refuses its keys
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    finished, rec, job = await run_job(path, sim_app())
+    finished, rec, _job = await run_job(path, sim_app())
     assert finished.done == 3
     succeeded = rec.of(ev.RequestSucceeded)
     if endpoint != "/v1/moderations":

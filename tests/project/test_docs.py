@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import types
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Union, get_args, get_origin
+from typing import Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel

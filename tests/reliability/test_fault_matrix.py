@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import gc
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from reliability_helpers import (
@@ -260,7 +261,7 @@ def test_fault(case: Case, tmp_path, capsys, monkeypatch):
             case.then(scene)
             code, printed = run_cli_in_process(scene.project, capsys)
             assert code == EXIT_OK and "Traceback" not in printed, printed
-        results, errors = assert_each_item_once(scene.project, N)
+        _results, errors = assert_each_item_once(scene.project, N)
     assert len(errors) == case.failed if case.failed is not None else errors
 
 

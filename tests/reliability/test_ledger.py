@@ -9,7 +9,6 @@ sending everything again, a truncated export).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil

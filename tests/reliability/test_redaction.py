@@ -9,13 +9,12 @@ searched for the key.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
 import pytest
 from hostile_server import KEY, KEY_ENV, Answer, hostile_project, hostile_server, prompt_id
-from reliability_helpers import ROOT, cli_env
+from reliability_helpers import cli_env
 
 from oaib_tui.errors import EXIT_SOME_FAILED, EXIT_STOPPED
 from oaib_tui.redact import REDACTED, Redactor, redact, secret_headers
@@ -89,7 +88,7 @@ def test_key_shaped_text_is_redacted(text, expected):
 def test_the_projects_own_secrets_are_redacted_wherever_they_appear():
     azure_key = "0123456789abcdef0123456789abcdef"  # not key-shaped: known only as the project's key
     redactor = Redactor([azure_key, *secret_headers({"api-key": "hunter2-hunter2", "X-Team": "search-team"})])
-    error = {"message": f"key {azure_key} denied", "nested": [f"hunter2-hunter2 x"], azure_key: 1}
+    error = {"message": f"key {azure_key} denied", "nested": ["hunter2-hunter2 x"], azure_key: 1}
     assert redactor(error) == {"message": "key [redacted] denied", "nested": ["[redacted] x"], "[redacted]": 1}
     unchanged = {"message": "search-team is fine", "n": [1, 2]}
     assert redactor(unchanged) is unchanged

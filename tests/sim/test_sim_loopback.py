@@ -73,9 +73,8 @@ def test_the_server_stops_when_the_block_ends() -> None:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.com", "::"])
 def test_non_loopback_hosts_are_refused(host: str) -> None:
-    with pytest.raises(ValueError, match="only loopback"):
-        with running_server(SimulatorSettings(), host=host):
-            pass  # pragma: no cover - never reached
+    with pytest.raises(ValueError, match="only loopback"), running_server(SimulatorSettings(), host=host):
+        pass  # pragma: no cover - never reached
     with pytest.raises(ValueError, match="only loopback"):
         serve(SimulatorSettings(), host=host, port=0)
 
@@ -86,7 +85,7 @@ def test_is_loopback(host: str, loopback: bool) -> None:
 
 
 class FakeTransport:
-    def __init__(self, cycle: "FakeCycle") -> None:
+    def __init__(self, cycle: FakeCycle) -> None:
         self.cycle = cycle
 
     def close(self) -> None:

@@ -114,7 +114,7 @@ async def test_f_filters_the_list_by_status(tmp_path):
 
 
 async def test_t_toggles_follow_and_moving_the_cursor_stops_it(tmp_path):
-    app, rec = dashboard(slow_project(tmp_path, n=60), sim_app(latency_ms=10))
+    app, _rec = dashboard(slow_project(tmp_path, n=60), sim_app(latency_ms=10))
     try:
         async with app.run_test(size=SIZE) as pilot:
             requests = app.query_one(RequestList)

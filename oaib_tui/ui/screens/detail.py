@@ -7,7 +7,8 @@ list changes (another attempt, an answer, a failure), the item is read again.
 from __future__ import annotations
 
 import time
-from typing import Any, Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
 
 from rich.console import RenderableType
 from rich.json import JSON
