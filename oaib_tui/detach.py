@@ -38,7 +38,7 @@ def batches_hold_the_rest(engine: BatchExecutor) -> bool:
     held = [part.part for part in parts if part.phase in HELD_REMOTELY]
     if not held:
         return False  # nothing remote to wait for: the run ends by itself
-    counts = engine.ledger.store.counts()
+    counts = engine.ledger.counts()
     return counts["queued"] + counts["sent"] == engine.ledger.unfinished_count(held)
 
 

@@ -128,15 +128,16 @@ class JobRun:
         if self.store.backup_path is not None:
             await self._cancel_left_behind(client, self.store.backup_path)
         self._say_what_is_sent_again()
+        engine: RealtimeExecutor | BatchExecutor
         if self.project.spec.mode == "batch":
-            self.engine = BatchExecutor(self.project, client, self.emit, BatchLedger(self.store),  # type: ignore[assignment]
-                                        only=self.only)
+            engine = BatchExecutor(self.project, client, self.emit, BatchLedger(self.store), only=self.only)
         else:
-            self.engine = RealtimeExecutor(self.project, client, self.emit, resume=self.only or self.resume_index(),
-                                           sender=sender)
+            engine = RealtimeExecutor(self.project, client, self.emit, resume=self.only or self.resume_index(),
+                                      sender=sender)
+        self.engine = engine  # type: ignore[assignment]  # both executors steer alike (pause, resume, stop, …)
         self.engine_ready.set()
         try:
-            finished = await self.engine.run()
+            finished = await engine.run()
             self._adopt_fingerprint()
             return self.finished or finished
         finally:

@@ -11,6 +11,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import events as ev
 from .meters import RateMeter
@@ -317,7 +318,8 @@ class Progress:
         return self.state
 
 
-_HANDLERS: dict[type, Callable[[Progress, object], None]] = {
+# Each handler takes its own event type; the table is keyed by that type, so Any is exact enough here.
+_HANDLERS: dict[type, Callable[[Progress, Any], None]] = {
     ev.RunStarted: Progress._started,
     ev.RequestSent: Progress._sent,
     ev.RequestSucceeded: Progress._succeeded,

@@ -49,7 +49,7 @@ class Redactor:
 
     def event(self, event: T) -> T:
         """An engine event with its message, error and reason fields redacted (other fields as they are)."""
-        names = _text_fields(type(event))
+        names = _text_fields(type(event))  # type: ignore[arg-type]  # classes are hashable
         if not names:
             return event
         changes = {name: redact(getattr(event, name), self._secrets) for name in names}

@@ -49,6 +49,9 @@ class Job:
     (default: a hidden file next to the state file, deleted with the job).
     """
 
+    _settings: dict[str, Any]
+    _spool_at: Path | None
+
     def __init__(self, model: str, *, mode: str = "auto", endpoint: str = "chat.completions.create",
                  limits: dict[str, Any] | None = None, provider: str | dict[str, Any] | None = None,
                  batch: dict[str, Any] | None = None, pricing: dict[str, Any] | None = None,
@@ -77,9 +80,9 @@ class Job:
         self.quiet = quiet
         self._client = engine_client(client) if client is not None else None
         self._project: LoadedProject | None = None
-        self._settings: dict[str, Any] = {}
+        self._settings = {}
         self._spool: RequestSpool | None = None
-        self._spool_at: Path | None = None
+        self._spool_at = None
         self._run: JobRun | None = None
 
     # -- adding requests ------------------------------------------------------------------

@@ -13,7 +13,7 @@ import os
 import tempfile
 import weakref
 from collections.abc import Iterator
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # public in CPython, missing from typeshed
 from pathlib import Path
 from typing import Any
 

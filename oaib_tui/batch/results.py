@@ -54,17 +54,19 @@ def read_line(raw: bytes, now: float) -> LineResult | None:
         return None
     custom_id, response = data["custom_id"], data.get("response")
     if not isinstance(response, dict):
-        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        found = data.get("error")
+        error: dict[str, Any] = found if isinstance(found, dict) else {}
         code = str(error.get("code") or "no response")
         return LineResult(custom_id, "retry", None, code, str(error.get("message") or ""), error or None)
     status, body = response.get("status_code"), response.get("body")
     status = status if isinstance(status, int) else None
     if status is not None and 200 <= status < 300 and isinstance(body, dict):
         return LineResult(custom_id, "succeeded", status, "ok", body=body)
-    error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
-    outcome = classify(status=status, error=error, headers={}, failure=None if status else "malformed", now=now)
+    found = body.get("error") if isinstance(body, dict) else None
+    body_error: dict[str, Any] | None = found if isinstance(found, dict) else None
+    outcome = classify(status=status, error=body_error, headers={}, failure=None if status else "malformed", now=now)
     verdict: Verdict = "failed" if outcome.action == "fail" else "retry"
-    return LineResult(custom_id, verdict, status, outcome.reason, outcome.message, error)
+    return LineResult(custom_id, verdict, status, outcome.reason, outcome.message, body_error)
 
 
 def quick_custom_id(raw: bytes) -> str | None:

@@ -22,6 +22,7 @@ import openai
 
 from ..errors import UserError
 from ..project.schema import LoadedProject
+from .retry import Failure
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 TIMEOUT_GRACE_S = 0.5
@@ -34,7 +35,7 @@ class Reply:
     status: int | None
     headers: Mapping[str, str]
     body: dict[str, Any] | None
-    failure: str | None = None
+    failure: Failure | None = None
     """`timeout`, `connect` (never connected), `connection` (dropped) or `malformed` when there is no usable body."""
     message: str = ""
 
@@ -71,7 +72,7 @@ def build_client(project: LoadedProject, http_client: httpx2.AsyncClient | None 
     common["http_client"] = http_client
     if provider.kind == "azure":
         return openai.AsyncAzureOpenAI(
-            azure_endpoint=provider.base_url,
+            azure_endpoint=provider.base_url or "",  # the schema requires it for azure
             api_version=provider.api_version,
             azure_deployment=provider.deployment,
             **common,
@@ -129,7 +130,7 @@ _DROPPED = (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError, aiohttp.Clie
             httpx2.NetworkError, httpx2.RemoteProtocolError)
 
 
-def network_failure(error: BaseException) -> str:
+def network_failure(error: BaseException) -> Failure:
     """`connect` (never connected), `connection` (dropped after connecting) or `timeout`.
 
     The SDK's aiohttp transport reports every connection error as a timeout

@@ -42,7 +42,7 @@ class RequestShape:
 async def resolve_shape(client: openai.AsyncOpenAI, url: str, model: str | None, timeout_s: float) -> RequestShape:
     """Ask the SDK's own request builder for the URL and headers of a POST to `url` for `model`."""
     body: dict[str, Any] = {} if model is None else {"model": model}
-    options = FinalRequestOptions.construct(  # type: ignore[call-arg]
+    options = FinalRequestOptions.construct(
         method="post", url=sdk_path(url), json_data=body, timeout=timeout_s)
     options = await client._prepare_options(options)
     request = client._build_request(options)

@@ -201,7 +201,7 @@ class RateLimiter:
         if limit:
             # No single request can use more than a minute's tokens: a server that says so is wrong,
             # and believing it would leave a debt that stalls the run for hours.
-            actual_prompt = min(actual_prompt, limit)
+            actual_prompt = min(actual_prompt, int(limit))
         difference = actual_prompt - estimated_prompt
         if not difference:
             return

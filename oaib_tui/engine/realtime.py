@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 import openai
 
@@ -300,6 +301,7 @@ class RealtimeExecutor:
 
     def _succeeded(self, item: Item, reply: Reply, latency: float) -> None:
         request = item.request
+        assert reply.body is not None  # an answer: the caller checked
         usage, cost, model = priced_usage(reply.body, self.prices,
                                           str(request.body.get("model") or self.project.spec.model))
         item.settled += 1
@@ -410,6 +412,7 @@ class RealtimeExecutor:
     def _finish(self) -> ev.RunFinished:
         c = self.counters
         pending = len(self._retries) + len(self._inflight)
+        state: Literal["finished", "stopped"]
         if self._stop is not None:
             state, reason, message = "stopped", self._stop.reason, self._stop.message
             code = STOP_EXIT_CODES.get(reason, EXIT_STOPPED)

@@ -210,7 +210,8 @@ class _SourceCheck:
         return readers, problems
 
     def _shared_names(self, readers: list[SourceReader]) -> list[Problem]:
-        problems, seen = [], {}
+        problems: list[Problem] = []
+        seen: dict[str, int] = {}
         for reader in readers:
             if reader.name in seen:
                 message = f"sources[{seen[reader.name]}] and sources[{reader.index}] are both named `{reader.name}`"
@@ -244,9 +245,11 @@ class _SourceCheck:
         message = f"the first {what} has no field `{use.name}` (used in {use.key})"
         names = [k for k in record if isinstance(k, str)]
         hint = did_you_mean(use.name, names) if len(use.path) == 1 else None
-        return Problem(message, file=reader.label, hint=hint, **where)
+        return Problem(message, file=reader.label, hint=hint, line=where.get("line"), column=where.get("column"))
 
 
 def _distinct(uses: list[FieldUse]) -> list[FieldUse]:
-    seen: set[tuple[str, str]] = set()
-    return [u for u in uses if (u.name, u.key) not in seen and not seen.add((u.name, u.key))]
+    seen: dict[tuple[str, str], FieldUse] = {}
+    for use in uses:
+        seen.setdefault((use.name, use.key), use)
+    return list(seen.values())

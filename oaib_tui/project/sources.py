@@ -13,7 +13,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ class SourceReader:
         self._items = self.spec.items
         self._header: list[str] | None = None
 
-    def raw_lines(self) -> Iterator[tuple[int, str]]:
+    def raw_lines(self) -> Generator[tuple[int, str], None, None]:
         """(line number, raw text) of each record, in order; raises UserError for an empty source."""
         count = 0
         for count, item in enumerate(self._raw_lines_of_format(), 1):  # noqa: B007 - read after the loop

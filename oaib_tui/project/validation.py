@@ -29,7 +29,7 @@ def schema_problems(
     return [_problem(err, model, data, positions, file) for err in error.errors()]
 
 
-def _problem(err: dict, model: type[BaseModel], data: Any, positions: dict[str, Position], file: str) -> Problem:
+def _problem(err: Any, model: type[BaseModel], data: Any, positions: dict[str, Position], file: str) -> Problem:
     loc = tuple(err["loc"])
     kind = err["type"]
     is_key_error = bool(loc) and loc[-1] == "[key]"

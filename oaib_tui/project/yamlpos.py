@@ -86,9 +86,9 @@ def _malformed(file: str, exc: yaml.MarkedYAMLError) -> UserError:
     message = exc.problem or "malformed YAML"
     if exc.context:
         message += f" ({exc.context})"
-    where = {"line": mark.line + 1, "column": mark.column + 1} if mark else {}
+    line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
     hint = "YAML indents with spaces, never tabs" if "'\\t'" in message else None
-    return UserError(f"{file} is not valid YAML", [Problem(message, file=file, hint=hint, **where)])
+    return UserError(f"{file} is not valid YAML", [Problem(message, file=file, line=line, column=column, hint=hint)])
 
 
 def _unprintable(text: str, file: str, exc: yaml.reader.ReaderError) -> UserError:

@@ -48,7 +48,7 @@ from .http import (
     run_lifespan,
     send_response,
 )
-from .ratelimit import ORGANIZATION, BucketKind, RateLimiter
+from .ratelimit import ORGANIZATION, BucketKind, RateLimiter, Refusal
 from .responses import BUILDERS, Job, model_list, model_object
 from .router import Router
 from .stats import SimulatorStats
@@ -183,7 +183,7 @@ class SimulatorApp:
             await self._delay(settings.latency_ms)
             return self._with_limits(error_bodies.server_error(int(fault)), settings.latency_ms)
         if fault in SCRIPTED_429:
-            refusal = self.limiter.forced_refusal(SCRIPTED_429[fault], parsed.reserved)
+            refusal: Refusal | None = self.limiter.forced_refusal(SCRIPTED_429[fault], parsed.reserved)
         else:
             refusal = self.limiter.admit(parsed.reserved)
         if refusal:

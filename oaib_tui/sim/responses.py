@@ -99,7 +99,7 @@ def _completion_usage(prompt: int, output: int) -> dict[str, Any]:
 
 def chat_completion(job: Job) -> Answer:
     texts, capped = _texts(job, int(job.body.get("n") or 1))
-    choices = [
+    choices: list[dict[str, Any]] = [
         {
             "index": index,
             "message": {"role": "assistant", "content": text.text, "refusal": None, "annotations": []},

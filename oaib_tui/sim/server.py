@@ -66,7 +66,7 @@ class DropConnections:
         except ConnectionDropped:
             cycle = getattr(send, "__self__", None)
             transport = getattr(cycle, "transport", None)
-            if transport is None or not hasattr(cycle, "disconnected"):
+            if cycle is None or transport is None or not hasattr(cycle, "disconnected"):
                 await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]})
                 raise
             transport.close()

@@ -26,7 +26,7 @@ def preview(response: Any) -> str:
     return _one_line(text)
 
 
-def error_preview(reason: str, message: str) -> str:
+def error_preview(reason: str | None, message: str | None) -> str:
     """One line saying why a request failed: `400: Invalid 'messages': too long`."""
     return _one_line(error_line(reason, message))
 
@@ -41,7 +41,8 @@ def item_preview(item: dict[str, Any] | None) -> str:
     if item is None:
         return ""
     if item.get("status") == "failed":
-        error = item.get("error") if isinstance(item.get("error"), dict) else {}
+        found = item.get("error")
+        error: dict[str, Any] = found if isinstance(found, dict) else {}
         return error_preview(error.get("reason") or item.get("last_reason"), error.get("message"))
     return preview(item.get("response"))
 

@@ -180,9 +180,10 @@ class DashboardApp(App[int]):
             return
         state = event.state
         if state == WorkerState.SUCCESS:
-            self.finished = event.worker.result
-            self.exit_code = self.finished.exit_code
-            if self.finished.state == "stopped" and self.model.resume_hint and not self._quitting:
+            finished = self.finished = event.worker.result
+            assert finished is not None  # the job worker returns the run's end
+            self.exit_code = finished.exit_code
+            if finished.state == "stopped" and self.model.resume_hint and not self._quitting:
                 self.notify(f"Run `{self.model.resume_hint}` to resume.", title="Stopped", timeout=30)
         elif state == WorkerState.ERROR:
             self._failed(event.worker.error)

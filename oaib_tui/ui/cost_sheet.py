@@ -40,9 +40,9 @@ def cost_sheet(model: DashboardModel) -> CostSheet:
     usage = earlier_usage + p.usage
     price = settings.price
     uncached = max(0, usage.prompt_tokens - usage.cached_tokens)
-    rows = (("input", uncached, price and price.input),
-            ("cached input", usage.cached_tokens, price and price.cached),
-            ("output", usage.completion_tokens, price and price.output))
+    rows = (("input", uncached, price.input if price else None),
+            ("cached input", usage.cached_tokens, price.cached if price else None),
+            ("output", usage.completion_tokens, price.output if price else None))
     lines = tuple(CostLine(label, tokens, per_m, None if per_m is None else tokens * per_m / PER_TOKENS)
                   for label, tokens, per_m in rows)
     known = price is not None and p.cost_known

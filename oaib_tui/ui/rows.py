@@ -191,7 +191,7 @@ class RequestRows:
             row = self._row(event)
             self._set_status(row, RETRYING if kind is ev.RetryScheduled else FAILED)
             self.attempts[row] = min(event.attempt, MAX_ATTEMPTS_SHOWN)  # type: ignore[union-attr]
-            self.reason[row] = self._intern(event.reason)  # type: ignore[union-attr]
+            self.reason[row] = self._intern(event.reason or "")  # type: ignore[union-attr]
             if kind is ev.RequestFailed:
                 self.answers.put(row, error_preview(event.reason, event.message))  # type: ignore[union-attr]
         elif kind is EarlierRows:

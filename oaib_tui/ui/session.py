@@ -9,6 +9,7 @@ state file, live in an :class:`~oaib_tui.ui.engine_thread.EngineThread`.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 from collections import deque
 from collections.abc import Callable
@@ -46,7 +47,7 @@ class RunSession:
             raise
         self.finished: ev.RunFinished | None = None
         self.running = False
-        self._run_future = None
+        self._run_future: concurrent.futures.Future[ev.RunFinished] | None = None
         self.loads_earlier = True
         """The next run first hands over the rows earlier runs finished (only the session's first run does)."""
         self._early_calls: list[tuple[str, tuple]] = []
@@ -74,8 +75,9 @@ class RunSession:
         load_earlier, self.loads_earlier = self.loads_earlier, False
         self._run_future = self._thread.run(self._run_job(load_earlier))
         try:
-            self.finished = await asyncio.wrap_future(self._run_future)
-            return self.finished
+            finished = await asyncio.wrap_future(self._run_future)
+            self.finished = finished
+            return finished
         finally:
             self.running = False
 

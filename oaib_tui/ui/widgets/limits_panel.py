@@ -4,6 +4,7 @@ the server's remaining figures, a sparkline of recent sending, and a rate-limit 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from rich.console import Group
 from rich.text import Text
@@ -44,7 +45,7 @@ class LimitsPanel(Panel):
             self._pause_line(width),
         )
 
-    def _meter(self, label: str, used: float, limit: float | None, remaining: int | None, what: str,
+    def _meter(self, label: str, used: float, limit: float | None, remaining: int | None, what: Literal["requests", "tokens"],
                width: int) -> list[Text]:
         share = used / limit if limit else 0.0
         style = "red" if share >= 0.95 else "yellow" if share >= 0.8 else "green"

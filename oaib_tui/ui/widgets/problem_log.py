@@ -80,7 +80,7 @@ def _line(text: Text, event: ev.RetryScheduled | ev.RequestFailed, request_width
     text.append(time.strftime("%H:%M:%S", time.localtime(event.at)) + " ", "dim")
     text.append(cell(event.reason, REASON_WIDTH) + " ", "yellow" if retry else "red")
     text.append(cell(event.custom_id, request_width))
-    if retry:
+    if isinstance(event, ev.RetryScheduled):
         text.append(cell(f"+{event.delay_s:.1f}s", THEN_WIDTH, right=True) + "\n", "dim")
     else:
         text.append(cell("failed", THEN_WIDTH, right=True) + "\n", "bold red")
