@@ -83,12 +83,12 @@ def run_raw_aiohttp(base_url: str, bodies: list[dict[str, Any]], concurrency: in
 
 
 def run_engine(project_path: Path) -> int:
-    from oaib_tui.job import JobRun, run_to_end
+    from oaib_tui.job import JobRun
     from oaib_tui.project import load_project
 
     job = JobRun(load_project(project_path))
     try:
-        finished = run_to_end(job)
+        finished = asyncio.run(job.run())
     finally:
         job.close()
     return finished.done

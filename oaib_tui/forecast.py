@@ -16,7 +16,7 @@ from .events import BucketView
 from .outlook import Workload, sending_time
 from .pricing import PRICES_AS_OF, PriceBook, worst_case_cost
 from .project.schema import LoadedProject
-from .sim.ratelimit import RateLimiter as SimulatedLimits
+from .sim.ratelimit import ServerLimits
 from .wording import money
 
 
@@ -51,7 +51,7 @@ def _known_limits(project: LoadedProject) -> tuple[tuple[BucketView, ...], str]:
                           clock=lambda: 0.0)
     if spec.provider.kind == "simulator":
         sim = spec.provider.simulator
-        headers = SimulatedLimits(sim.rpm, sim.tpm, sim.bucket_s, clock=lambda: 0.0).headers()
+        headers = ServerLimits(sim.rpm, sim.tpm, sim.bucket_s, clock=lambda: 0.0).headers()
         limiter.observe({name.decode(): value.decode() for name, value in headers})
         return limiter.buckets(), "the simulator's settings" + (" and the limits in the project file"
                                                                  if limits.rpm or limits.tpm else "")

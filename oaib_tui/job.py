@@ -205,7 +205,3 @@ class JobRun:
     def close(self) -> None:
         self.store.close()
 
-
-def run_to_end(job: JobRun) -> ev.RunFinished:
-    """Run a job on a fresh event loop (for callers that are not async)."""
-    return asyncio.run(job.run())

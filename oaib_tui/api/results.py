@@ -16,9 +16,6 @@ from ..events import Usage
 from ..state.outputs import answer_text
 from ..wording import counted, money
 
-RESULT_COLUMNS = ("custom_id", "ok", "text", "response", "error", "prompt_tokens", "cached_tokens",
-                  "completion_tokens", "cost", "attempts")
-
 
 @dataclass(frozen=True, slots=True)
 class Result:
@@ -115,7 +112,8 @@ class Results(Sequence[Result]):
         return total
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One flat dict per result: metadata keys (dict metadata) or `metadata`, then RESULT_COLUMNS."""
+        """One flat dict per result: custom_id, metadata keys (dict metadata) or `metadata`, then ok, text,
+        response, error, prompt_tokens, cached_tokens, completion_tokens, cost and attempts."""
         return [_record(result) for result in self]
 
     def to_pandas(self):

@@ -54,8 +54,6 @@ class Counters:
     skipped_done: int = 0
     """Items the state file holds as done with the same request: not sent again."""
     skipped_failed: int = 0
-    sent: int = 0
-    retries: int = 0
     cost_usd: float = 0.0
     new_items: int = 0
     left_alone: int = 0

@@ -245,7 +245,6 @@ class RealtimeExecutor:
 
     def _launch(self, item: Item) -> None:
         item.attempt += 1
-        self.counters.sent += 1
         self._inflight_worst_cost += item.worst_cost
         request = item.request
         self._emit(ev.RequestSent(
@@ -329,7 +328,6 @@ class RealtimeExecutor:
             self._pause_for_rate_limit(item, outcome)
         if outcome.action == "retry" and self.policy.should_retry(item.attempt, outcome):
             delay = backoff_delay(item.attempt, outcome.server_delay_s, self.rng)
-            self.counters.retries += 1
             self._emit(ev.RetryScheduled(
                 custom_id=item.request.custom_id, seq=item.request.seq, attempt=item.attempt,
                 reason=outcome.reason, status_code=outcome.status,

@@ -6,7 +6,7 @@ it in-process; `server.running_server(settings)` serves it on 127.0.0.1.
 
 from .app import SimulatorApp, create_app
 from .faults import FAULT_KINDS, ConnectionDropped
-from .ratelimit import format_duration
+from .ratelimit import openai_duration
 from .stats import SimulatorStats
 
-__all__ = ["FAULT_KINDS", "ConnectionDropped", "SimulatorApp", "SimulatorStats", "create_app", "format_duration"]
+__all__ = ["FAULT_KINDS", "ConnectionDropped", "SimulatorApp", "SimulatorStats", "create_app", "openai_duration"]

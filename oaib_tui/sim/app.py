@@ -48,8 +48,8 @@ from .http import (
     run_lifespan,
     send_response,
 )
-from .ratelimit import ORGANIZATION, BucketKind, RateLimiter, Refusal
-from .responses import BUILDERS, Job, model_list, model_object
+from .ratelimit import ORGANIZATION, BucketKind, Refusal, ServerLimits
+from .responses import BUILDERS, Admitted, model_list, model_object
 from .router import Router
 from .stats import SimulatorStats
 from .textgen import DEFAULT_OUTPUT_TOKENS
@@ -80,7 +80,7 @@ class SimulatorApp:
         self._request_ids = count(1)
         self.stats = SimulatorStats()
         self.faults = FaultPlan()
-        self.limiter = RateLimiter(settings.rpm, settings.tpm, settings.bucket_s, clock)
+        self.limiter = ServerLimits(settings.rpm, settings.tpm, settings.bucket_s, clock)
         self.models = ModelCatalog(settings.models)
         self.router = Router()
         """The route table; other features (the Batch API) add their routes here."""
@@ -196,8 +196,8 @@ class SimulatorApp:
         stats.admitted += 1
         stats.tokens_admitted += parsed.reserved
         limit_headers = self.limiter.headers()  # as of admission, as OpenAI reports them
-        job = Job(endpoint, parsed.body, parsed.model, parsed.prompt, settings.seed, ordinal, int(self._wall_clock()))
-        answer = BUILDERS[endpoint](job)
+        admitted = Admitted(endpoint, parsed.body, parsed.model, parsed.prompt, settings.seed, ordinal, int(self._wall_clock()))
+        answer = BUILDERS[endpoint](admitted)
         delay_ms = settings.latency_ms + settings.latency_per_token_ms * answer.output_tokens
         if fault == "slow":
             delay_ms += settings.slow_ms

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import tokens
 from ..project.schema import SimulatorSettings
-from .responses import BUILDERS, Job
+from .responses import BUILDERS, Admitted
 from .textgen import seeded_random
 from .validation import ModelCatalog, validate
 
@@ -147,7 +147,7 @@ def answer_line(line: InputLine, *, endpoint: str, batch_id: str, index: int, se
                  "type": "server_error", "param": None, "code": None}
         return LineAnswer(_dump(line, batch_id, index, 500, request_id, {"error": error}), False)
     model = str(line.body.get("model") or DEFAULT_MODEL)
-    answer = BUILDERS[endpoint](Job(endpoint, line.body, model, line.prompt_tokens, settings.seed, index + 1, created))
+    answer = BUILDERS[endpoint](Admitted(endpoint, line.body, model, line.prompt_tokens, settings.seed, index + 1, created))
     return LineAnswer(_dump(line, batch_id, index, 200, request_id, answer.body), True,
                       line.prompt_tokens, answer.output_tokens)
 

@@ -26,7 +26,7 @@ _FLOAT_DUST = 1e-9
 _UNITS = {"requests": "requests per min (RPM)", "tokens": "tokens per min (TPM)"}
 
 
-def format_duration(seconds: float) -> str:
+def openai_duration(seconds: float) -> str:
     """A wait as OpenAI writes it: `0s`, `120ms`, `1s`, `1.5s`, `6m0s`, `1h2m3.5s`.
 
     Rounded up to the millisecond, so a client that waits this long is never early.
@@ -47,7 +47,7 @@ def format_duration(seconds: float) -> str:
     return secs
 
 
-class Bucket:
+class ServerBucket:
     """A continuously refilling allowance of one unit (requests or tokens)."""
 
     def __init__(self, limit_per_min: int, bucket_s: float, now: float, *, at_least: float = 0.0) -> None:
@@ -105,11 +105,11 @@ class Refusal:
             )
         return (
             f"Rate limit reached {where}: Limit {self.limit}, Used {self.used}, Requested {self.requested}. "
-            f"Please try again in {format_duration(self.wait_s)}. Visit {RATE_LIMIT_DOCS} to learn more."
+            f"Please try again in {openai_duration(self.wait_s)}. Visit {RATE_LIMIT_DOCS} to learn more."
         )
 
 
-class RateLimiter:
+class ServerLimits:
     """The request and token buckets of one simulated organization (thread-safe)."""
 
     def __init__(self, rpm: int, tpm: int, bucket_s: float, clock: Callable[[], float]) -> None:
@@ -117,8 +117,8 @@ class RateLimiter:
         self._lock = threading.Lock()
         now = clock()
         # A request bucket smaller than one request would refuse everything forever.
-        self.requests = Bucket(rpm, bucket_s, now, at_least=1.0)
-        self.tokens = Bucket(tpm, bucket_s, now)
+        self.requests = ServerBucket(rpm, bucket_s, now, at_least=1.0)
+        self.tokens = ServerBucket(tpm, bucket_s, now)
 
     def resize(self, rpm: int, tpm: int, bucket_s: float) -> None:
         """New limits; what the buckets hold is kept (up to their new size)."""
@@ -173,8 +173,8 @@ class RateLimiter:
                 (b"x-ratelimit-limit-tokens", str(tokens.limit_per_min).encode()),
                 (b"x-ratelimit-remaining-requests", str(math.floor(requests.level)).encode()),
                 (b"x-ratelimit-remaining-tokens", str(math.floor(tokens.level)).encode()),
-                (b"x-ratelimit-reset-requests", format_duration(requests.seconds_to_full()).encode()),
-                (b"x-ratelimit-reset-tokens", format_duration(tokens.seconds_to_full()).encode()),
+                (b"x-ratelimit-reset-requests", openai_duration(requests.seconds_to_full()).encode()),
+                (b"x-ratelimit-reset-tokens", openai_duration(tokens.seconds_to_full()).encode()),
             ]
 
     def _refill(self) -> None:
@@ -183,6 +183,6 @@ class RateLimiter:
         self.tokens.refill(now)
 
     @staticmethod
-    def _refusal(kind: BucketKind, bucket: Bucket, requested: int, wait: float, retry_after: float) -> Refusal:
+    def _refusal(kind: BucketKind, bucket: ServerBucket, requested: int, wait: float, retry_after: float) -> Refusal:
         used = round(bucket.capacity - bucket.level)
         return Refusal(kind, bucket.limit_per_min, used, requested, wait, retry_after)

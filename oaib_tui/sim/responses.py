@@ -1,6 +1,6 @@
 """Answer bodies per endpoint, shaped as the official SDK's types expect them.
 
-Each builder takes a :class:`Job` (the admitted request and its facts) and
+Each builder takes a :class:`Admitted` (the admitted request and its facts) and
 returns an :class:`Answer`: the JSON body and the output tokens it holds,
 which the latency and the statistics need. Usage figures are exact: prompt
 tokens as :func:`oaib_tui.tokens.prompt_tokens` counts them, output tokens as
@@ -50,7 +50,7 @@ MODERATION_CATEGORIES = (
 
 
 @dataclass(frozen=True)
-class Job:
+class Admitted:
     """An admitted request, with what every builder needs to answer it."""
 
     endpoint: str
@@ -76,10 +76,10 @@ def output_cap(body: dict[str, Any]) -> int | None:
     return None
 
 
-def _texts(job: Job, choices: int) -> tuple[list[GeneratedText], bool]:
-    cap = output_cap(job.body)
-    rng = seeded_random(job.seed, job.endpoint, fingerprint(job.body))
-    count = text_counter(job.model)
+def _texts(admitted: Admitted, choices: int) -> tuple[list[GeneratedText], bool]:
+    cap = output_cap(admitted.body)
+    rng = seeded_random(admitted.seed, admitted.endpoint, fingerprint(admitted.body))
+    count = text_counter(admitted.model)
     return [generate_text(rng, cap or DEFAULT_OUTPUT_TOKENS, count) for _ in range(choices)], cap is not None
 
 
@@ -97,8 +97,8 @@ def _completion_usage(prompt: int, output: int) -> dict[str, Any]:
     }
 
 
-def chat_completion(job: Job) -> Answer:
-    texts, capped = _texts(job, int(job.body.get("n") or 1))
+def chat_completion(admitted: Admitted) -> Answer:
+    texts, capped = _texts(admitted, int(admitted.body.get("n") or 1))
     choices: list[dict[str, Any]] = [
         {
             "index": index,
@@ -111,12 +111,12 @@ def chat_completion(job: Job) -> Answer:
     output = sum(text.tokens for text in texts)
     return Answer(
         {
-            "id": f"chatcmpl-sim{job.ordinal:012d}",
+            "id": f"chatcmpl-sim{admitted.ordinal:012d}",
             "object": "chat.completion",
-            "created": job.created,
-            "model": job.model,
+            "created": admitted.created,
+            "model": admitted.model,
             "choices": choices,
-            "usage": _completion_usage(job.prompt_tokens, output),
+            "usage": _completion_usage(admitted.prompt_tokens, output),
             "service_tier": "default",
             "system_fingerprint": "fp_simulator",
         },
@@ -124,10 +124,10 @@ def chat_completion(job: Job) -> Answer:
     )
 
 
-def completion(job: Job) -> Answer:
-    prompt = job.body.get("prompt")
+def completion(admitted: Admitted) -> Answer:
+    prompt = admitted.body.get("prompt")
     prompts = len(prompt) if isinstance(prompt, list) and prompt and not isinstance(prompt[0], int) else 1
-    texts, capped = _texts(job, prompts * int(job.body.get("n") or 1))
+    texts, capped = _texts(admitted, prompts * int(admitted.body.get("n") or 1))
     choices = [
         {"index": index, "text": text.text, "logprobs": None, "finish_reason": _finish_reason(text, capped)}
         for index, text in enumerate(texts)
@@ -135,59 +135,59 @@ def completion(job: Job) -> Answer:
     output = sum(text.tokens for text in texts)
     return Answer(
         {
-            "id": f"cmpl-sim{job.ordinal:012d}",
+            "id": f"cmpl-sim{admitted.ordinal:012d}",
             "object": "text_completion",
-            "created": job.created,
-            "model": job.model,
+            "created": admitted.created,
+            "model": admitted.model,
             "choices": choices,
-            "usage": {"prompt_tokens": job.prompt_tokens, "completion_tokens": output, "total_tokens": job.prompt_tokens + output},
+            "usage": {"prompt_tokens": admitted.prompt_tokens, "completion_tokens": output, "total_tokens": admitted.prompt_tokens + output},
             "system_fingerprint": "fp_simulator",
         },
         output,
     )
 
 
-def response(job: Job) -> Answer:
+def response(admitted: Admitted) -> Answer:
     """`POST /v1/responses`: one assistant message with one `output_text` part."""
-    [text], capped = _texts(job, 1)
+    [text], capped = _texts(admitted, 1)
     incomplete = capped and text.reached_cap
     status = "incomplete" if incomplete else "completed"
     message = {
-        "id": f"msg_sim{job.ordinal:012d}",
+        "id": f"msg_sim{admitted.ordinal:012d}",
         "type": "message",
         "status": status,
         "role": "assistant",
         "content": [{"type": "output_text", "text": text.text, "annotations": [], "logprobs": []}],
     }
-    instructions = job.body.get("instructions")
+    instructions = admitted.body.get("instructions")
     return Answer(
         {
-            "id": f"resp_sim{job.ordinal:012d}",
+            "id": f"resp_sim{admitted.ordinal:012d}",
             "object": "response",
-            "created_at": job.created,
-            "completed_at": None if incomplete else job.created,
+            "created_at": admitted.created,
+            "completed_at": None if incomplete else admitted.created,
             "status": status,
             "error": None,
             "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
             "instructions": instructions if isinstance(instructions, str) else None,
-            "max_output_tokens": job.body.get("max_output_tokens"),
-            "metadata": job.body.get("metadata") or {},
-            "model": job.model,
+            "max_output_tokens": admitted.body.get("max_output_tokens"),
+            "metadata": admitted.body.get("metadata") or {},
+            "model": admitted.model,
             "output": [message],
             "parallel_tool_calls": True,
             "previous_response_id": None,
             "service_tier": "default",
-            "temperature": job.body.get("temperature", 1.0),
+            "temperature": admitted.body.get("temperature", 1.0),
             "tool_choice": "auto",
             "tools": [],
-            "top_p": job.body.get("top_p", 1.0),
+            "top_p": admitted.body.get("top_p", 1.0),
             "truncation": "disabled",
             "usage": {
-                "input_tokens": job.prompt_tokens,
+                "input_tokens": admitted.prompt_tokens,
                 "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                 "output_tokens": text.tokens,
                 "output_tokens_details": {"reasoning_tokens": 0},
-                "total_tokens": job.prompt_tokens + text.tokens,
+                "total_tokens": admitted.prompt_tokens + text.tokens,
             },
         },
         text.tokens,
@@ -203,15 +203,15 @@ def _embedding_items(value: Any) -> list[str]:
     return [item if isinstance(item, str) else fingerprint({"tokens": item}) for item in value]
 
 
-def embeddings(job: Job) -> Answer:
-    dimensions = job.body.get("dimensions") or native_dimensions(job.model)
-    as_base64 = job.body.get("encoding_format") == "base64"
+def embeddings(admitted: Admitted) -> Answer:
+    dimensions = admitted.body.get("dimensions") or native_dimensions(admitted.model)
+    as_base64 = admitted.body.get("encoding_format") == "base64"
     data = []
-    for index, item in enumerate(_embedding_items(job.body["input"])):
-        vector = embedding_vector(job.seed, job.model, item, dimensions)
+    for index, item in enumerate(_embedding_items(admitted.body["input"])):
+        vector = embedding_vector(admitted.seed, admitted.model, item, dimensions)
         data.append({"object": "embedding", "index": index, "embedding": base64_floats(vector) if as_base64 else vector})
-    usage = {"prompt_tokens": job.prompt_tokens, "total_tokens": job.prompt_tokens}
-    return Answer({"object": "list", "data": data, "model": job.model, "usage": usage}, 0)
+    usage = {"prompt_tokens": admitted.prompt_tokens, "total_tokens": admitted.prompt_tokens}
+    return Answer({"object": "list", "data": data, "model": admitted.model, "usage": usage}, 0)
 
 
 def _moderation_items(value: Any) -> list[str]:
@@ -233,12 +233,12 @@ def _moderation_result(seed: int, item: str) -> dict[str, Any]:
     }
 
 
-def moderations(job: Job) -> Answer:
-    results = [_moderation_result(job.seed, item) for item in _moderation_items(job.body["input"])]
-    return Answer({"id": f"modr-sim{job.ordinal:012d}", "model": job.model, "results": results}, 0)
+def moderations(admitted: Admitted) -> Answer:
+    results = [_moderation_result(admitted.seed, item) for item in _moderation_items(admitted.body["input"])]
+    return Answer({"id": f"modr-sim{admitted.ordinal:012d}", "model": admitted.model, "results": results}, 0)
 
 
-BUILDERS: dict[str, Callable[[Job], Answer]] = {
+BUILDERS: dict[str, Callable[[Admitted], Answer]] = {
     "/v1/chat/completions": chat_completion,
     "/v1/responses": response,
     "/v1/embeddings": embeddings,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate, islice
 
@@ -164,9 +164,6 @@ class RequestRows:
             if counts[block * 5 + status]:
                 return self.status.rfind(status, block * BLOCK, (block + 1) * BLOCK)
         return None
-
-    def iter_statuses(self) -> Iterator[str]:
-        return (STATUS_NAMES[code] for code in self.status)
 
     def memory_bytes(self) -> int:
         """Bytes held by the columns (what a million rows cost)."""

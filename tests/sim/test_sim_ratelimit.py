@@ -9,7 +9,7 @@ import pytest
 from sim_helpers import FakeClock, chat_body
 
 from oaib_tui import tokens
-from oaib_tui.sim.ratelimit import RateLimiter, format_duration
+from oaib_tui.sim.ratelimit import ServerLimits, openai_duration
 
 
 @pytest.mark.parametrize(
@@ -30,17 +30,17 @@ from oaib_tui.sim.ratelimit import RateLimiter, format_duration
         (3723.5, "1h2m3.5s"),
     ],
 )
-def test_format_duration_writes_waits_like_openai(seconds: float, text: str) -> None:
-    assert format_duration(seconds) == text
+def test_openai_duration_writes_waits_like_openai(seconds: float, text: str) -> None:
+    assert openai_duration(seconds) == text
 
 
-def test_format_duration_never_rounds_a_wait_down() -> None:
-    assert format_duration(0.0201) == "21ms"
-    assert format_duration(1.0001) == "1.001s"
+def test_openai_duration_never_rounds_a_wait_down() -> None:
+    assert openai_duration(0.0201) == "21ms"
+    assert openai_duration(1.0001) == "1.001s"
 
 
 def test_buckets_start_full_and_refuse_the_request_past_the_limit(clock: FakeClock) -> None:
-    limiter = RateLimiter(rpm=60, tpm=10_000, bucket_s=60, clock=clock)
+    limiter = ServerLimits(rpm=60, tpm=10_000, bucket_s=60, clock=clock)
     for _ in range(60):
         assert limiter.admit(10) is None
     refusal = limiter.admit(10)
@@ -50,7 +50,7 @@ def test_buckets_start_full_and_refuse_the_request_past_the_limit(clock: FakeClo
 
 
 def test_buckets_refill_continuously_at_limit_per_60_seconds(clock: FakeClock) -> None:
-    limiter = RateLimiter(rpm=600, tpm=6_000, bucket_s=60, clock=clock)
+    limiter = ServerLimits(rpm=600, tpm=6_000, bucket_s=60, clock=clock)
     assert limiter.admit(6_000) is None
     clock.advance(0.5)  # 100 tokens/s
     assert limiter.tokens.level == pytest.approx(0)  # levels refresh only when asked
@@ -62,7 +62,7 @@ def test_buckets_refill_continuously_at_limit_per_60_seconds(clock: FakeClock) -
 
 
 def test_token_refusal_reports_the_true_wait_in_the_message(clock: FakeClock) -> None:
-    limiter = RateLimiter(rpm=1000, tpm=100_000, bucket_s=60, clock=clock)
+    limiter = ServerLimits(rpm=1000, tpm=100_000, bucket_s=60, clock=clock)
     assert limiter.admit(99_800) is None
     refusal = limiter.admit(500)
     assert refusal is not None
@@ -76,7 +76,7 @@ def test_token_refusal_reports_the_true_wait_in_the_message(clock: FakeClock) ->
 
 
 def test_retry_after_covers_both_buckets(clock: FakeClock) -> None:
-    limiter = RateLimiter(rpm=60, tpm=600, bucket_s=60, clock=clock)
+    limiter = ServerLimits(rpm=60, tpm=600, bucket_s=60, clock=clock)
     assert limiter.admit(600) is None
     for _ in range(59):
         limiter.charge(0)
@@ -87,7 +87,7 @@ def test_retry_after_covers_both_buckets(clock: FakeClock) -> None:
 
 
 def test_a_smaller_bucket_holds_fewer_seconds_of_refill(clock: FakeClock) -> None:
-    limiter = RateLimiter(rpm=600, tpm=60_000, bucket_s=6, clock=clock)
+    limiter = ServerLimits(rpm=600, tpm=60_000, bucket_s=6, clock=clock)
     assert (limiter.requests.capacity, limiter.tokens.capacity) == (60, 6_000)
     admitted = sum(limiter.admit(10) is None for _ in range(100))
     assert admitted == 60
@@ -97,7 +97,7 @@ def test_a_smaller_bucket_holds_fewer_seconds_of_refill(clock: FakeClock) -> Non
 
 
 def test_a_request_larger_than_the_bucket_is_too_large_and_waiting_cannot_help(clock: FakeClock) -> None:
-    limiter = RateLimiter(rpm=60, tpm=1_000, bucket_s=60, clock=clock)
+    limiter = ServerLimits(rpm=60, tpm=1_000, bucket_s=60, clock=clock)
     refusal = limiter.admit(1_001)
     assert refusal is not None and refusal.too_large and refusal.retry_after_s is None
     assert refusal.message("gpt-4o").startswith(
@@ -107,12 +107,12 @@ def test_a_request_larger_than_the_bucket_is_too_large_and_waiting_cannot_help(c
 
 
 def test_a_request_bucket_always_holds_at_least_one_request(clock: FakeClock) -> None:
-    limiter = RateLimiter(rpm=1, tpm=1_000, bucket_s=1, clock=clock)
+    limiter = ServerLimits(rpm=1, tpm=1_000, bucket_s=1, clock=clock)
     assert limiter.admit(1) is None
 
 
 def test_resize_keeps_what_the_bucket_holds(clock: FakeClock) -> None:
-    limiter = RateLimiter(rpm=60, tpm=1_000, bucket_s=60, clock=clock)
+    limiter = ServerLimits(rpm=60, tpm=1_000, bucket_s=60, clock=clock)
     limiter.admit(900)
     limiter.resize(rpm=120, tpm=2_000, bucket_s=60)
     assert limiter.tokens.level == pytest.approx(100)
@@ -161,7 +161,7 @@ async def test_tokens_429_through_the_sdk(make_app, client_for) -> None:
         await client.chat.completions.create(**body)
     wait_s = (reserved - (600 - reserved)) / 10  # 600 tpm refill 10 tokens a second
     assert caught.value.body["type"] == "tokens"
-    assert f"Please try again in {format_duration(wait_s)}." in caught.value.body["message"]
+    assert f"Please try again in {openai_duration(wait_s)}." in caught.value.body["message"]
     assert caught.value.response.headers["retry-after-ms"] == str(math.ceil(wait_s * 1000))
     assert app.stats.rate_limited == {"tokens": 1}
 
