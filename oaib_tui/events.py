@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+StopReason = Literal["interrupted", "budget", "quota", "auth", "unreachable", "cancelled", "error", "detached"]
+"""Why a run stopped before its end: the one vocabulary of the engines, the state file and the front ends."""
 RunState = Literal["running", "paused", "rate-limited", "stopping", "finished", "stopped"]
 
 
@@ -220,7 +222,7 @@ class Notice:
 class RunStopping:
     """No new requests go out; those in flight are allowed to finish."""
 
-    reason: Literal["interrupted", "budget", "quota", "auth", "unreachable", "cancelled", "error", "detached"]
+    reason: StopReason
     message: str
     at: float
 

@@ -28,6 +28,7 @@ import openai
 from .. import events as ev
 from ..engine.realtime import STOP_EXIT_CODES, RealtimeExecutor
 from ..engine.resume import OnlyThese
+from ..engine.retry import refusal_reason
 from ..errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
 from ..parts import TERMINAL_STATUSES, Part
 from ..pricing import PriceBook
@@ -107,10 +108,10 @@ class BatchExecutor:
     def paused(self) -> bool:
         return self._paused
 
-    def stop(self, reason: str = "interrupted", message: str = "stopped by the user") -> None:
+    def stop(self, reason: ev.StopReason = "interrupted", message: str = "stopped by the user") -> None:
         """End the run after the step each part is taking; live batches keep running at the provider."""
         if self._stop is None or self._draining:
-            self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())  # type: ignore[arg-type]
+            self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())
             self.emit(self._stop)
         self._halt = True
         self._halted.set()
@@ -143,10 +144,10 @@ class BatchExecutor:
         """No batch is created any more, but live ones are followed to their end (cancel)."""
         return self._draining
 
-    def _drain(self, reason: str, message: str) -> None:
+    def _drain(self, reason: ev.StopReason, message: str) -> None:
         if not self._draining and not self._halt:
             self._draining = True
-            self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())  # type: ignore[arg-type]
+            self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())
             self.emit(self._stop)
             self.gate.poke()
             self._poke()
@@ -178,8 +179,7 @@ class BatchExecutor:
             await self._sleep_until_poked()
 
     def stop_for(self, outcome_reason: str, message: str) -> None:
-        reason = "auth" if outcome_reason in ("401", "403") else "quota"
-        self.stop(reason, f"the provider refused ({message}); fix it, then run the same command to resume")
+        self.stop(refusal_reason(outcome_reason), f"the provider refused ({message}); fix it, then run the same command to resume")
 
     def budget_allows(self, part: Part) -> bool:
         cap = self.spec.limits.max_cost_usd

@@ -36,7 +36,7 @@ from .client import (
 from .feed import Counters, Item, ItemFeed, RekeyedItems
 from .ratelimit import RateLimiter
 from .resume import ResumeIndex
-from .retry import Outcome, RetryPolicy, backoff_delay, classify, internal_error
+from .retry import Outcome, RetryPolicy, backoff_delay, classify, internal_error, refusal_reason
 from .usage import priced_usage
 from .watch import HoldupWatch
 
@@ -120,10 +120,10 @@ class RealtimeExecutor:
     def paused(self) -> bool:
         return self._paused
 
-    def stop(self, reason: str = "interrupted", message: str = "stopped by the user") -> None:
+    def stop(self, reason: ev.StopReason = "interrupted", message: str = "stopped by the user") -> None:
         """Send nothing more; let requests in flight finish."""
         if self._stop is None:
-            self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())  # type: ignore[arg-type]
+            self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())
             self._emit(self._stop)
             self._poke()
 
@@ -317,8 +317,7 @@ class RealtimeExecutor:
     def _handle_outcome(self, item: Item, outcome: Outcome) -> None:
         if outcome.action == "stop":
             self._requeue(item, 0.0)
-            reason = "auth" if outcome.reason in ("401", "403") else "quota"
-            self.stop(reason, _stop_advice(outcome))
+            self.stop(refusal_reason(outcome.reason), _stop_advice(outcome))
             return
         if outcome.reason == "cannot connect" and self._unreachable(item, outcome):
             self._requeue(item, 0.0)

@@ -194,6 +194,11 @@ class Outcome:
     """The error object of the answer's body, if it had one."""
 
 
+def refusal_reason(outcome_reason: str) -> Literal["auth", "quota"]:
+    """Why a refusal that no request can get past stops the run: the key (401, 403), else the account."""
+    return "auth" if outcome_reason in ("401", "403") else "quota"
+
+
 def internal_error(error: BaseException) -> Outcome:
     """An attempt that broke inside the engine: the item fails with the error named, never vanishes."""
     return Outcome("fail", "internal error", None, None, f"{type(error).__name__}: {error}")
