@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -83,16 +85,36 @@ def test_ctrl_c_lets_requests_in_flight_finish_and_exits_130(tmp_path):
     assert ids == [f"item-{i}" for i in range(80)]
 
 
+def paused_at(proc: subprocess.Popen, marker: str) -> None:
+    """Read the child's stderr until its pause point says it stopped there (a run that ends first fails)."""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if marker in line:
+            return
+    raise AssertionError(f"the run ended without reaching {marker}")
+
+
+def done_in(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT count(*) FROM items WHERE status = 'done'").fetchone()[0]
+
+
 def test_kill_9_loses_nothing_answered_and_resends_at_most_what_was_in_flight(tmp_path):
     concurrency, n = 4, 120
     app = create_app(SimulatorSettings(latency_ms=100))
     with running_server(app=app) as url:
         path = loopback_project(tmp_path, url, n=n, limits={"concurrency": concurrency})
-        for delay in (1.0, 1.7, 2.4):
-            proc = start(str(path), "--no-ui")
-            time.sleep(delay)
+        done_before_kills = []
+        for _ in range(3):
+            # Each kill lands half-way through the run's 15th commit, with requests in flight: never
+            # before the first request (a sleep could), never after the last.
+            proc = subprocess.Popen([sys.executable, "-m", "oaib_tui.cli", str(path), "--no-ui"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    env={**os.environ, "OAIB_TUI_PAUSE_AT": "state-commit:15"})
+            paused_at(proc, "oaib-tui paused at state-commit:15")
             proc.kill()
             proc.wait(timeout=10)
+            done_before_kills.append(done_in(tmp_path / "out" / "t.state.db"))
         done = oaib(str(path), "--no-ui")
         answered = app.stats.as_dict()["answered"]
     assert done.returncode == 0, done.stderr
@@ -100,6 +122,7 @@ def test_kill_9_loses_nothing_answered_and_resends_at_most_what_was_in_flight(tm
     assert sorted(ids) == sorted(f"item-{i}" for i in range(n)) and len(ids) == len(set(ids))
     # Only requests in flight at a kill may be paid twice: at most `concurrency` per kill.
     assert n <= answered <= n + 3 * concurrency
+    assert 0 < done_before_kills[0] < done_before_kills[1] < done_before_kills[2] < n  # each run got further
 
 
 def test_a_second_run_on_the_same_state_file_is_refused(tmp_path):
