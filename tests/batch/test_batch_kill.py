@@ -79,9 +79,11 @@ def test_kill_9_in_every_phase_then_resume_loses_nothing_and_doubles_nothing(tmp
         assert "creating" in {p.phase for p in parts_of(path)}
         polling = start(path)
         deadline = time.monotonic() + 30
-        while app.batch_api.stats.batches_created < N // PER_PART and time.monotonic() < deadline:
+        # Until every batch is created and the state file records one as submitted (polled, not slept).
+        while (app.batch_api.stats.batches_created < N // PER_PART
+               or "submitted" not in {p.phase for p in parts_of(path)}):
+            assert time.monotonic() < deadline, "the batches were not all created and recorded within 30 s"
             time.sleep(0.05)
-        time.sleep(0.3)
         polling.kill()
         polling.wait(10)
         assert "submitted" in {p.phase for p in parts_of(path)}

@@ -30,6 +30,31 @@ def start(*args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
+def wait_for_items(state: Path, statuses: tuple[str, ...], at_least: int = 1, timeout: float = 60) -> None:
+    """Until the run's state file holds `at_least` items in `statuses`: the run is really under way."""
+    marks = ", ".join("?" * len(statuses))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if state.exists():
+            try:
+                with sqlite3.connect(f"{state.resolve().as_uri()}?mode=ro", uri=True) as conn:
+                    found = conn.execute(f"SELECT count(*) FROM items WHERE status IN ({marks})", statuses).fetchone()
+                if found[0] >= at_least:
+                    return
+            except sqlite3.OperationalError:
+                pass  # created but not yet initialised
+        time.sleep(0.05)
+    raise AssertionError(f"no {at_least} items {statuses} in {state} within {timeout}s")
+
+
+def stderr_until(proc: subprocess.Popen, marker: str) -> None:
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if marker in line:
+            return
+    raise AssertionError(f"the run ended without printing {marker!r}")
+
+
 def loopback_project(tmp_path: Path, url: str, n: int, **overrides) -> Path:
     return write_project(tmp_path, n=n, provider={"kind": "simulator", "base_url": url}, **overrides)
 
@@ -72,7 +97,7 @@ def test_ctrl_c_lets_requests_in_flight_finish_and_exits_130(tmp_path):
     with running_server(SimulatorSettings(latency_ms=300)) as url:
         path = loopback_project(tmp_path, url, n=80, limits={"concurrency": 8})
         proc = start(str(path), "--no-ui")
-        time.sleep(2.0)
+        wait_for_items(tmp_path / "out" / "t.state.db", ("done",), at_least=8)  # under way, far from the end
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 130, err
@@ -129,7 +154,7 @@ def test_a_second_run_on_the_same_state_file_is_refused(tmp_path):
     with running_server(SimulatorSettings(latency_ms=300)) as url:
         path = loopback_project(tmp_path, url, n=100, limits={"concurrency": 2})
         first = start(str(path), "--no-ui")
-        time.sleep(1.5)
+        wait_for_items(tmp_path / "out" / "t.state.db", ("sent", "done"))
         second = oaib(str(path), "--no-ui")
         first.send_signal(signal.SIGINT)
         first.communicate(timeout=30)
@@ -148,12 +173,16 @@ def test_export_writes_csv_while_nothing_runs(tmp_path):
 
 
 def test_a_second_ctrl_c_abandons_requests_in_flight(tmp_path):
-    with running_server(SimulatorSettings(latency_ms=20_000)) as url:
+    app = create_app(SimulatorSettings(latency_ms=20_000))
+    with running_server(app=app) as url:
         path = loopback_project(tmp_path, url, n=10, limits={"concurrency": 3})
         proc = start(str(path), "--no-ui")
-        time.sleep(2.0)
+        deadline = time.monotonic() + 60
+        while app.stats.received < 3:  # three in flight, for 20 s each
+            assert time.monotonic() < deadline, "the run sent nothing within 60 s"
+            time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.5)
+        stderr_until(proc, "stopping:")  # the first Ctrl-C was heard
         started = time.monotonic()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=15)
