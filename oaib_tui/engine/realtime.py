@@ -14,7 +14,7 @@ import heapq
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Awaitable, Callable, Iterator
 
 import openai
 
@@ -65,12 +65,16 @@ class RealtimeExecutor:
         limiter: RateLimiter | None = None,
         wall_clock: Callable[[], float] = time.time,
         sender: Sender | None = None,
+        committed: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`committed`, if given, is awaited after each attempt before its slot is freed: it returns
+        once the answers emitted so far are in the state file (see state.group_commit)."""
         spec = project.spec
         self.project = project
         self.client = client
         self.sender = sender or SdkSender(client)
         self._emit = emit
+        self._committed = committed
         self.plan = RequestPlan(project)
         self.resume_index = resume or ResumeIndex.empty()
         self.rng = rng or random.Random()
@@ -261,6 +265,8 @@ class RealtimeExecutor:
             if item.settled != settled:
                 raise
             self._fail(item, internal_error(error))
+        if self._committed is not None:
+            await self._committed()  # the slot stays taken until the answer is recorded: see state.group_commit
 
     async def _send_and_settle(self, item: Item) -> None:
         started = self._now()

@@ -5,6 +5,9 @@ failed request is committed before `handle` returns, so a run stopped at any
 moment — Ctrl-C, a crash, `kill -9` — never pays twice for an answer it had
 recorded. Cheaper bookkeeping (queued, sent, retries) rides along with the
 next commit: losing it costs nothing, the next run queues those items again.
+
+`stage` records an answer without committing it, for a caller that commits
+several at once and reports none before its commit (see :mod:`.group_commit`).
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ class StateStore(StateReader):
         # recipe the parameter rows to execute).
         self._segments: list[tuple[type, list[list[tuple]]]] = []
         self._pending = 0
+        self.answers_waiting = 0
+        """Answers (and failures) handled but not yet committed."""
         self._deferring = 0  # open deferred_commits() blocks
         self.identity = file_identity(path)
         """The state file this run opened, so a deleted or replaced file is noticed before the next commit."""
@@ -93,25 +98,35 @@ class StateStore(StateReader):
 
     def handle(self, event: Event) -> None:
         """Record one engine event; answers and failures are committed before this returns."""
+        if self.stage(event) and not self._deferring:
+            self.flush()
+
+    def stage(self, event: Event) -> bool:
+        """Record one engine event, leaving an answer uncommitted; True if it is an answer (or failure).
+
+        The caller must `flush()` before it tells anyone else of that answer: until
+        then a crash loses it, and the next run sends it again.
+        """
         kind = type(event)
         recipe = RECIPES.get(kind)
         if recipe is None:
             if kind is RunFinished:
                 self.flush()
-            return
+            return False
         # Parameters are built now, so that an event that cannot be stored fails here, alone,
         # instead of poisoning the commit of everything pending.
         rows = [params(event) for _, params in recipe]
-        if not self._segments or self._segments[-1][0] is not kind:
-            self._segments.append((kind, [[] for _ in recipe]))
-        for pending, row in zip(self._segments[-1][1], rows):
+        segments = self._segments
+        if not segments or segments[-1][0] is not kind:
+            segments.append((kind, [[] for _ in recipe]))
+        for pending, row in zip(segments[-1][1], rows):
             pending.append(row)
         self._pending += 1
-        if self._deferring:
-            if self._pending >= DEFERRED_MAX_PENDING:
-                self.flush()
-        elif kind in COMMIT_AT_ONCE or self._pending >= self._max_pending:
+        answer = kind in COMMIT_AT_ONCE
+        self.answers_waiting += answer
+        if self._pending >= (DEFERRED_MAX_PENDING if self._deferring else self._max_pending):
             self.flush()
+        return answer
 
     @contextmanager
     def deferred_commits(self) -> Iterator[None]:
@@ -151,7 +166,7 @@ class StateStore(StateReader):
 
         self._transaction(write)
         self._segments.clear()
-        self._pending = 0
+        self._pending = self.answers_waiting = 0
 
     def check_still_the_file(self) -> None:
         """Raise StateFileLost if the file at our path is gone or another one: commits would go nowhere."""
