@@ -60,7 +60,9 @@ def dynamic_auth(client: openai.AsyncOpenAI) -> str | None:
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:
-    """The body's bytes exactly as the SDK's transport encodes its JSON."""
+    """The body's bytes exactly as the SDK's transport encodes its JSON (a JsonText's own text is that)."""
+    if type(body) is JsonText:
+        return body.text.encode("utf-8")
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 

@@ -215,6 +215,10 @@ class RateLimiter:
 
     # -- reporting -----------------------------------------------------------------------
 
+    def limits(self) -> tuple[float | None, float | None, Source]:
+        """(rpm limit, tpm limit, source): the part of `snapshot()` that changes seldom, and costs little."""
+        return self._limit("requests"), self._limit("tokens"), self._source()
+
     def snapshot(self) -> LimiterSnapshot:
         """Limits, where they come from, what remains, and any pause."""
         now = self._clock()

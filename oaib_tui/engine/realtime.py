@@ -271,7 +271,7 @@ class RealtimeExecutor:
     async def _send_and_settle(self, item: Item) -> None:
         started = self._now()
         try:
-            reply = await self.sender.send(item.request.url, item.request.body, self.limits.timeout_s)
+            reply = await self.sender.send(item.request.url, item.body, self.limits.timeout_s)
         finally:
             self._inflight_worst_cost -= item.worst_cost
         self._answered = self._answered or reply.status is not None
@@ -294,7 +294,7 @@ class RealtimeExecutor:
 
     def _succeeded(self, item: Item, reply: Reply, latency: float) -> None:
         request = item.request
-        usage, cost = priced_usage(reply.body, self.prices, str(request.body.get("model") or self.project.spec.model))
+        usage, cost = priced_usage(reply.body, self.prices, str(item.body.get("model") or self.project.spec.model))
         item.settled += 1
         self.counters.done += 1
         # An answer whose cost is unknown counts at its worst case against the budget cap.
@@ -391,12 +391,11 @@ class RealtimeExecutor:
     def _emit_limits(self, force: bool = False) -> None:
         """Tell listeners what the limiter believes: at once when the limits change, else at most every 250 ms."""
         now = self._now()
-        snap = self.limiter.snapshot()
-        changed = (snap.rpm_limit, snap.tpm_limit, snap.source) != self._last_limits
-        if not (force or changed) and now - self._last_limits_event < LIMITS_EVENT_INTERVAL_S:
+        limits = self.limiter.limits()
+        if not (force or limits != self._last_limits) and now - self._last_limits_event < LIMITS_EVENT_INTERVAL_S:
             return
-        self._last_limits_event = now
-        self._last_limits = (snap.rpm_limit, snap.tpm_limit, snap.source)
+        self._last_limits_event, self._last_limits = now, limits
+        snap = self.limiter.snapshot()
         self._emit(ev.LimitsObserved(
             rpm_limit=snap.rpm_limit, tpm_limit=snap.tpm_limit, source=snap.source,
             remaining_requests=snap.remaining_requests, remaining_tokens=snap.remaining_tokens, at=self.wall(),

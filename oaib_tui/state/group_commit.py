@@ -69,7 +69,7 @@ class GroupCommit:
         """Commit what waits and deliver the answers it held; a failed commit keeps them held, unreported."""
         self._cancel_timer()
         try:
-            self.store.flush()
+            self.store.commit_answers()
         except Exception as error:  # noqa: BLE001 - the owner stops the run; the answers stay pending in the store
             self._on_store_error(error)
             self._wake_waiters()  # the engine must not wait for a commit that may never come
