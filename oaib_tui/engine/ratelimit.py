@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Hashable, Iterator, Literal, Mapping
+from typing import Callable, Hashable, Literal, Mapping
 
 from .ratelimit_sync import (
     Bucket,
@@ -125,8 +125,12 @@ class RateLimiter:
         now = self._clock()
         if now < self._paused_until:
             return self._paused_until - now
-        constraints = list(self._constraints(tokens))
-        wait = max((bucket.wait(need, now) for bucket, _, need in constraints), default=0.0)
+        constraints = self._constraints(tokens)
+        wait = 0.0
+        for bucket, _, need in constraints:
+            bucket_wait = bucket.wait(need, now)
+            if bucket_wait > wait:
+                wait = bucket_wait
         if wait > 0:
             return wait
         for bucket, cost, _ in constraints:
@@ -134,22 +138,22 @@ class RateLimiter:
         self._log.add(now, float(tokens), key)
         return 0.0
 
-    def _constraints(self, tokens: int) -> Iterator[tuple[Bucket, float, float]]:
+    def _constraints(self, tokens: int) -> list[tuple[Bucket, float, float]]:
         """(bucket, cost, level needed) for every bucket a request must get through.
 
         A request larger than a bucket goes when the bucket is full, and leaves it
         in debt: refusing it for ever would stall the job (the server says if it
         is too large).
         """
-        if self._starting is not None:
-            yield self._starting, 1.0, 1.0
+        found = [] if self._starting is None else [(self._starting, 1.0, 1.0)]
         for kind, bucket in self._local.items():
             if self._cap_binds(kind):
                 cost = _cost(kind, tokens)
-                yield bucket, cost, min(cost, bucket.capacity)
+                found.append((bucket, cost, min(cost, bucket.capacity)))
         for kind, mirror in self._mirrors.items():
             cost = _cost(kind, tokens)
-            yield mirror.bucket, cost, min(cost + mirror.reserve(self._safety), mirror.bucket.capacity)
+            found.append((mirror.bucket, cost, min(cost + mirror.reserve(self._safety), mirror.bucket.capacity)))
+        return found
 
     def _cap_binds(self, kind: Kind) -> bool:
         mirror = self._mirrors.get(kind)
@@ -165,7 +169,8 @@ class RateLimiter:
         """Learn from an answer's headers (any status, even without `x-ratelimit-*`)."""
         now = self._clock()
         reports = {kind: r for kind, r in read_limit_headers(headers).items() if r.remaining is not None}
-        self._reported.update({kind: r.remaining for kind, r in reports.items() if r.remaining is not None})
+        for kind, report in reports.items():
+            self._reported[kind] = report.remaining  # type: ignore[assignment]
         self._learn_from(reports, self._log.find(key), now)
         processing_ms = number(header(headers, "openai-processing-ms"))
         if processing_ms is not None:

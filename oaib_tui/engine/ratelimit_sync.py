@@ -99,7 +99,10 @@ class Bucket:
         self.rate, self.capacity, self.level, self.updated = rate, capacity, capacity, now
 
     def level_at(self, now: float) -> float:
-        return min(self.capacity, self.level + max(0.0, now - self.updated) * self.rate)
+        # Several calls an answer: comparisons, not min()/max() calls.
+        elapsed = now - self.updated
+        level = self.level + elapsed * self.rate if elapsed > 0 else self.level
+        return level if level < self.capacity else self.capacity
 
     def wait(self, need: float, now: float) -> float:
         """Seconds until the bucket holds `need`."""
@@ -109,7 +112,9 @@ class Bucket:
         return shortfall / self.rate if self.rate > 0 else math.inf
 
     def set(self, level: float, now: float) -> None:
-        self.level, self.updated = min(level, self.capacity), max(now, self.updated)
+        self.level = level if level < self.capacity else self.capacity
+        if now > self.updated:
+            self.updated = now
 
     def take(self, amount: float, now: float) -> None:
         self.set(self.level_at(now) - amount, now)
@@ -244,6 +249,13 @@ class GrantLog:
             del self._by_key[grant.key]
 
 
+def _median(values: deque[float]) -> float:
+    """statistics.median, without its generality (a few small deques an answer)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 class ServerMirror:
     """Our estimate of one server bucket: its limit and capacity from headers, its level re-synced."""
 
@@ -267,7 +279,7 @@ class ServerMirror:
         self._remainings.append(report.remaining)
         if report.reset_s is not None:
             self._capacities.append(report.remaining + report.reset_s * self.bucket.rate)
-        median = statistics.median(self._capacities) if self._capacities else 0.0
+        median = _median(self._capacities) if self._capacities else 0.0
         self.bucket.capacity = max(median, max(self._remainings), 1.0)
 
     def reserve(self, safety: float) -> float:
