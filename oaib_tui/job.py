@@ -30,6 +30,7 @@ from .redact import Redactor, secret_headers
 from .remote_batches import cancel_left_behind
 from .state.accounting import Accounting, account
 from .state.batches import BatchLedger
+from .state.group_commit import GroupCommit
 from .state.outputs import prepare_folders, write_outputs
 from .state.store import StateStore
 from .wording import counted
@@ -68,6 +69,11 @@ class JobRun:
         if self.retry_failed:
             self.only = self._failed_only(self.resume_index())
             self.store.requeue_failed()
+        self.commits: GroupCommit | None = None
+        """Realtime: answers are committed a few at a time, and reported only once committed."""
+        if self.project.spec.mode != "batch":
+            self.commits = GroupCommit(self.store, self._deliver, on_store_error=self._stop_sending,
+                                       on_delivery_error=self._consumer_failed)
         self.engine: RealtimeExecutor | None = None
         self.accounting: Accounting | None = None
         """What the state file itself recorded at the end of the run (see `checked`)."""
@@ -112,10 +118,17 @@ class JobRun:
 
     def emit(self, event: ev.Event) -> None:
         event = self.redactor.event(event)  # a server may echo the key in a message: never store nor show it
+        if self.commits is not None:
+            self.commits.emit(event)
+            return
         try:
             self.store.handle(event)
         except Exception as error:  # noqa: BLE001 - unrecordable: stop before anything is paid twice
             self._stop_sending(error)
+        self._deliver(event)
+
+    def _deliver(self, event: ev.Event) -> None:
+        """Hand a recorded event to the front end's consumers."""
         if isinstance(event, ev.RunFinished):
             event = self.finished = self.checked(event)
         for consume in self.consumers:
@@ -133,7 +146,7 @@ class JobRun:
             engine = BatchExecutor(self.project, client, self.emit, BatchLedger(self.store), only=self.only)
         else:
             engine = RealtimeExecutor(self.project, client, self.emit, resume=self.only or self.resume_index(),
-                                      sender=sender)
+                                      sender=sender, committed=self.commits.committed if self.commits else None)
         self.engine = engine  # type: ignore[assignment]  # both executors steer alike (pause, resume, stop, …)
         self.engine_ready.set()
         try:
@@ -189,6 +202,10 @@ class JobRun:
         else:
             self.engine.stop("error", f"an event could not be recorded in the state file ({error!r:.300}); "
                                       "nothing more is sent")
+
+    def _consumer_failed(self, error: Exception) -> None:
+        if self.engine is not None:
+            self.engine.stop("error", f"the run stopped on an internal error: {error!r:.300}")
 
     def _adopt_fingerprint(self) -> None:
         """After a slow-path resume that saw every line, re-key finished items so the next resume is fast."""

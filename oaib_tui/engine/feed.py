@@ -6,9 +6,11 @@ send, so a source of a million lines is never held in memory.
 
 from __future__ import annotations
 
+import json
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .. import events as ev
 from .. import tokens
@@ -26,6 +28,8 @@ class Item:
     """One request on its way: what it reserves, what it may cost, how often it was tried."""
 
     request: PreparedRequest
+    body: dict[str, Any]
+    """The request's body; a JsonText when it could be encoded, so that it is encoded once only."""
     prompt_tokens: int
     max_output_tokens: int
     worst_cost: float
@@ -83,6 +87,18 @@ class RekeyedItems:
         return len(self.custom_ids)
 
 
+def encoded_once(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with its compact JSON text attached, which the state file and the lean sender both use.
+
+    The text is what the SDK's transport would send. A body JSON cannot carry (NaN) stays a plain
+    dict, and fails where it did before: when it is sent.
+    """
+    try:
+        return ev.JsonText(body, json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+    except ValueError:
+        return body
+
+
 class ItemFeed:
     """Turns the plan's lines into items: skips finished ones, checks ids, counts tokens, emits RequestQueued."""
 
@@ -132,12 +148,13 @@ class ItemFeed:
         self.counters.new_items += 1
         if self.counters.new_items == 1:
             self._say_if_estimated()
+        body = encoded_once(request.body)
         self._emit(ev.RequestQueued(
             custom_id=request.custom_id, seq=request.seq, source=request.source, line=request.line,
             body_hash=request.body_hash, input_key=request.input_key, prompt_tokens=prompt,
-            max_output_tokens=out, body=request.body, keep=request.keep, at=self.wall(),
+            max_output_tokens=out, body=body, keep=request.keep, at=self.wall(),
         ))
-        return Item(request, prompt, out, worst)
+        return Item(request, body, prompt, out, worst)
 
     def _say_if_estimated(self) -> None:
         notice = tokens.estimation_notice()

@@ -13,7 +13,6 @@ the SDK path is used (see :func:`lean_sender_for`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -23,7 +22,7 @@ import openai
 from openai._models import FinalRequestOptions
 
 from ..events import JsonText
-from .client import TIMEOUT_GRACE_S, Reply, no_answer, sdk_path
+from .client import Reply, no_answer, sdk_path
 
 VOLATILE_HEADERS = frozenset({"content-length", "host", "x-stainless-retry-count", "idempotency-key"})
 """Headers aiohttp sets per request, or the SDK's per-attempt bookkeeping."""
@@ -32,11 +31,12 @@ VOLATILE_HEADERS = frozenset({"content-length", "host", "x-stainless-retry-count
 class RequestShape:
     """The URL and headers the SDK would send for one endpoint and model."""
 
-    __slots__ = ("headers", "url")
+    __slots__ = ("headers", "timeout", "url")
 
-    def __init__(self, url: str, headers: Mapping[str, str]) -> None:
+    def __init__(self, url: str, headers: Mapping[str, str], timeout_s: float | None = None) -> None:
         self.url = url
         self.headers = dict(headers)
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
 
 
 async def resolve_shape(client: openai.AsyncOpenAI, url: str, model: str | None, timeout_s: float) -> RequestShape:
@@ -48,7 +48,7 @@ async def resolve_shape(client: openai.AsyncOpenAI, url: str, model: str | None,
     request = client._build_request(options)
     await client._prepare_request(request)
     headers = {name: value for name, value in request.headers.items() if name.lower() not in VOLATILE_HEADERS}
-    return RequestShape(str(request.url), headers)
+    return RequestShape(str(request.url), headers, timeout_s)
 
 
 def dynamic_auth(client: openai.AsyncOpenAI) -> str | None:
@@ -61,7 +61,9 @@ def dynamic_auth(client: openai.AsyncOpenAI) -> str | None:
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:
-    """The body's bytes exactly as the SDK's transport encodes its JSON."""
+    """The body's bytes exactly as the SDK's transport encodes its JSON (a JsonText's own text is that)."""
+    if type(body) is JsonText:
+        return body.text.encode("utf-8")
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
@@ -78,14 +80,17 @@ class LeanSender:
 
     async def send(self, url: str, body: dict[str, Any], timeout_s: float) -> Reply:
         """One attempt. Never raises for what the server or the network did; it is all in the Reply."""
-        shape = await self._shape(url, body.get("model"), timeout_s)
+        model = body.get("model")
+        shape = self._shapes.get((url, model, timeout_s)) if type(model) is str else None
+        if shape is None:
+            shape = await self._shape(url, model, timeout_s)
         session = self._session or self._open()
         try:
-            async with asyncio.timeout(timeout_s + TIMEOUT_GRACE_S):
-                async with session.post(shape.url, data=encode_body(body), headers=shape.headers,
-                                        timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
-                    content = await response.read()
-                    return _reply(response.status, response.headers, content)
+            # aiohttp's total timeout bounds the whole attempt, reading the body included: no second timer.
+            async with session.post(shape.url, data=encode_body(body), headers=shape.headers,
+                                    timeout=shape.timeout) as response:
+                content = await response.read()
+                return _reply(response.status, response.headers, content)
         except TimeoutError:
             return Reply(None, {}, None, failure="timeout", message=f"no answer within {timeout_s:g}s")
         except aiohttp.ClientError as error:

@@ -38,7 +38,7 @@ answer is placed among the grants still open.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -129,8 +129,12 @@ class RateLimiter:
         now = self._clock()
         if now < self._paused_until:
             return self._paused_until - now
-        constraints = list(self._constraints(tokens))
-        wait = max((bucket.wait(need, now) for _, bucket, _, need in constraints), default=0.0)
+        constraints = self._constraints(tokens)
+        wait = 0.0
+        for _, bucket, _, need in constraints:
+            bucket_wait = bucket.wait(need, now)
+            if bucket_wait > wait:
+                wait = bucket_wait
         if wait > 0:
             return wait
         for _, bucket, cost, _ in constraints:
@@ -138,22 +142,23 @@ class RateLimiter:
         self._log.add(now, float(tokens), key)
         return 0.0
 
-    def _constraints(self, tokens: int) -> Iterator[tuple[Gate, Bucket, float, float]]:
+    def _constraints(self, tokens: int) -> list[tuple[Gate, Bucket, float, float]]:
         """(what it is, bucket, cost, level needed) for every bucket a request must get through.
 
         A request larger than a bucket goes when the bucket is full, and leaves it
         in debt: refusing it for ever would stall the job (the server says if it
         is too large).
         """
-        if self._starting is not None:
-            yield "starting", self._starting, 1.0, 1.0
+        found: list[tuple[Gate, Bucket, float, float]] = (
+            [] if self._starting is None else [("starting", self._starting, 1.0, 1.0)])
         for kind, bucket in self._local.items():
             if self._cap_binds(kind):
                 cost = _cost(kind, tokens)
-                yield kind, bucket, cost, min(cost, bucket.capacity)
+                found.append((kind, bucket, cost, min(cost, bucket.capacity)))
         for kind, mirror in self._mirrors.items():
             cost = _cost(kind, tokens)
-            yield kind, mirror.bucket, cost, min(cost + mirror.reserve(self._safety), mirror.bucket.capacity)
+            found.append((kind, mirror.bucket, cost, min(cost + mirror.reserve(self._safety), mirror.bucket.capacity)))
+        return found
 
     def _cap_binds(self, kind: Kind) -> bool:
         mirror = self._mirrors.get(kind)
@@ -169,7 +174,8 @@ class RateLimiter:
         """Learn from an answer's headers (any status, even without `x-ratelimit-*`)."""
         now = self._clock()
         reports = {kind: r for kind, r in read_limit_headers(headers).items() if r.remaining is not None}
-        self._reported.update({kind: r.remaining for kind, r in reports.items() if r.remaining is not None})
+        for kind, report in reports.items():
+            self._reported[kind] = report.remaining  # type: ignore[assignment]
         self._learn_from(reports, self._log.find(key), now)
         processing_ms = number(header(headers, "openai-processing-ms"))
         if processing_ms is not None:
@@ -218,6 +224,10 @@ class RateLimiter:
             mirror.bucket.take(difference, now)
 
     # -- reporting -----------------------------------------------------------------------
+
+    def limits(self) -> tuple[float | None, float | None, Source]:
+        """(rpm limit, tpm limit, source): the part of `snapshot()` that changes seldom, and costs little."""
+        return self._limit("requests"), self._limit("tokens"), self._source()
 
     def snapshot(self) -> LimiterSnapshot:
         """Limits, where they come from, what remains, and any pause."""

@@ -24,6 +24,9 @@ from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+import httpx2
+import multidict
+
 from .retry import parse_duration
 
 Kind = Literal["requests", "tokens"]
@@ -55,17 +58,20 @@ class BucketReport:
 
 def read_limit_headers(headers: Mapping[str, str]) -> dict[Kind, BucketReport]:
     """The `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` headers, per bucket that has any."""
-    lowered = {str(name).lower(): str(value) for name, value in headers.items()}
+    lowered = headers if isinstance(headers, CASE_BLIND) else {str(k).lower(): str(v) for k, v in headers.items()}
     reports: dict[Kind, BucketReport] = {}
-    for kind in KINDS:
-        report = BucketReport(
-            number(lowered.get(f"x-ratelimit-limit-{kind}")),
-            number(lowered.get(f"x-ratelimit-remaining-{kind}")),
-            parse_duration(lowered.get(f"x-ratelimit-reset-{kind}")),
-        )
-        if report != BucketReport(None, None, None):
+    for kind, (limit, remaining, reset) in _LIMIT_HEADERS.items():
+        report = BucketReport(number(lowered.get(limit)), number(lowered.get(remaining)),
+                              parse_duration(lowered.get(reset)))
+        if report != _NO_REPORT:
             reports[kind] = report
     return reports
+
+
+CASE_BLIND = (multidict.CIMultiDictProxy, multidict.CIMultiDict, httpx2.Headers)
+"""Header mappings whose lookups ignore case already (aiohttp's, the SDK's): no lower-cased copy needed."""
+_LIMIT_HEADERS = {kind: tuple(f"x-ratelimit-{part}-{kind}" for part in ("limit", "remaining", "reset")) for kind in KINDS}
+_NO_REPORT = BucketReport(None, None, None)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -94,7 +100,10 @@ class Bucket:
         self.rate, self.capacity, self.level, self.updated = rate, capacity, capacity, now
 
     def level_at(self, now: float) -> float:
-        return min(self.capacity, self.level + max(0.0, now - self.updated) * self.rate)
+        # Several calls an answer: comparisons, not min()/max() calls.
+        elapsed = now - self.updated
+        level = self.level + elapsed * self.rate if elapsed > 0 else self.level
+        return level if level < self.capacity else self.capacity
 
     def wait(self, need: float, now: float) -> float:
         """Seconds until the bucket holds `need`."""
@@ -104,7 +113,9 @@ class Bucket:
         return shortfall / self.rate if self.rate > 0 else math.inf
 
     def set(self, level: float, now: float) -> None:
-        self.level, self.updated = min(level, self.capacity), max(now, self.updated)
+        self.level = level if level < self.capacity else self.capacity
+        if now > self.updated:
+            self.updated = now
 
     def take(self, amount: float, now: float) -> None:
         self.set(self.level_at(now) - amount, now)
@@ -184,6 +195,27 @@ class GrantLog:
             yield grant, min(top, remaining + gain)
             later = grant
 
+    def level_now(self, grant: Grant, kind: Kind, bucket: Bucket, remaining: float, now: float) -> float:
+        """What `replay` yields for `grant` (a logged one), in one pass over the grants after it.
+
+        Every answer of a keyed run comes here, so this is `replay` unrolled: the
+        clip a later grant h puts on the level now is capacity − cost(h) + refill
+        since h − the costs of the grants after h.
+        """
+        capacity, rate = bucket.capacity, bucket.rate
+        by_tokens = kind == "tokens"
+        top, spent = capacity, 0.0
+        for later in reversed(self._grants):
+            if later is grant:
+                break
+            cost = later.tokens if by_tokens else 1.0
+            clip = capacity - cost + rate * (now - later.at) - spent
+            if clip < top:
+                top = clip
+            spent += cost
+        level = remaining + rate * (now - grant.at) - spent
+        return level if level < top else top
+
     def prune(self, now: float) -> None:
         """Forget the oldest grants while answered (or stale): no answer can be placed before the oldest open one."""
         self._close_lost(now)
@@ -218,6 +250,13 @@ class GrantLog:
             del self._by_key[grant.key]
 
 
+def _median(values: deque[float]) -> float:
+    """statistics.median, without its generality (a few small deques an answer)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 class ServerMirror:
     """Our estimate of one server bucket: its limit and capacity from headers, its level re-synced."""
 
@@ -241,7 +280,7 @@ class ServerMirror:
         self._remainings.append(report.remaining)
         if report.reset_s is not None:
             self._capacities.append(report.remaining + report.reset_s * self.bucket.rate)
-        median = statistics.median(self._capacities) if self._capacities else 0.0
+        median = _median(self._capacities) if self._capacities else 0.0
         self.bucket.capacity = max(median, max(self._remainings), 1.0)
 
     def reserve(self, safety: float) -> float:
@@ -251,8 +290,7 @@ class ServerMirror:
     def resync(self, log: GrantLog, remaining: float, grant: Grant | None, now: float) -> None:
         """Re-sync from an answer's `remaining`; `grant` is the one it answers, if known."""
         if grant is not None and grant.open:
-            level = next(level for g, level in log.replay(self.kind, self.bucket, remaining, now) if g is grant)
-            self._sync_exact(level, grant.seq, now)
+            self._sync_exact(log.level_now(grant, self.kind, self.bucket, remaining, now), grant.seq, now)
             return
         low, high = math.inf, -math.inf
         for candidate, level in log.replay(self.kind, self.bucket, remaining, now):

@@ -14,7 +14,7 @@ import contextlib
 import heapq
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -68,12 +68,16 @@ class RealtimeExecutor:
         limiter: RateLimiter | None = None,
         wall_clock: Callable[[], float] = time.time,
         sender: Sender | None = None,
+        committed: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`committed`, if given, is awaited after each attempt before its slot is freed: it returns
+        once the answers emitted so far are in the state file (see state.group_commit)."""
         spec = project.spec
         self.project = project
         self.client = client
         self.sender = sender or SdkSender(client)
         self._emit = emit
+        self._committed = committed
         self.plan = RequestPlan(project)
         self.resume_index = resume or ResumeIndex.empty()
         self.rng = rng or random.Random()
@@ -273,11 +277,13 @@ class RealtimeExecutor:
             if item.settled != settled:
                 raise
             self._fail(item, internal_error(error))
+        if self._committed is not None:
+            await self._committed()  # the slot stays taken until the answer is recorded: see state.group_commit
 
     async def _send_and_settle(self, item: Item) -> None:
         started = self._now()
         try:
-            reply = await self.sender.send(item.request.url, item.request.body, self.limits.timeout_s)
+            reply = await self.sender.send(item.request.url, item.body, self.limits.timeout_s)
         finally:
             self._inflight_worst_cost -= item.worst_cost
         self._answered = self._answered or reply.status is not None
@@ -302,7 +308,7 @@ class RealtimeExecutor:
         request = item.request
         assert reply.body is not None  # an answer: the caller checked
         usage, cost, model = priced_usage(reply.body, self.prices,
-                                          str(request.body.get("model") or self.project.spec.model))
+                                          str(item.body.get("model") or self.project.spec.model))
         item.settled += 1
         self.counters.done += 1
         # An answer whose cost is unknown counts at its worst case against the budget cap.
@@ -395,12 +401,11 @@ class RealtimeExecutor:
     def _emit_limits(self, force: bool = False) -> None:
         """Tell listeners what the limiter believes: at once when the limits change, else at most every 250 ms."""
         now = self._now()
-        snap = self.limiter.snapshot()
-        changed = (snap.rpm_limit, snap.tpm_limit, snap.source) != self._last_limits
-        if not (force or changed) and now - self._last_limits_event < LIMITS_EVENT_INTERVAL_S:
+        limits = self.limiter.limits()
+        if not (force or limits != self._last_limits) and now - self._last_limits_event < LIMITS_EVENT_INTERVAL_S:
             return
-        self._last_limits_event = now
-        self._last_limits = (snap.rpm_limit, snap.tpm_limit, snap.source)
+        self._last_limits_event, self._last_limits = now, limits
+        snap = self.limiter.snapshot()
         self._emit(ev.LimitsObserved(
             rpm_limit=snap.rpm_limit, tpm_limit=snap.tpm_limit, source=snap.source,
             remaining_requests=snap.remaining_requests, remaining_tokens=snap.remaining_tokens, at=self.wall(),

@@ -23,6 +23,7 @@ import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 __all__ = [
@@ -69,6 +70,11 @@ def parse_duration(text: str | None) -> float | None:
     """Seconds in an OpenAI duration (`1s`, `6m0s`, `120ms`, `1h2m3.5s`) or a plain number; None if unparseable."""
     if text is None:
         return None
+    return _parse_duration(text)
+
+
+@lru_cache(maxsize=1024)  # every answer has two, and they repeat: "0s", "6ms", "1m0s" …
+def _parse_duration(text: str) -> float | None:
     text = text.strip()
     if not text:
         return None

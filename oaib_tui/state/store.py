@@ -5,10 +5,14 @@ failed request is committed before `handle` returns, so a run stopped at any
 moment — Ctrl-C, a crash, `kill -9` — never pays twice for an answer it had
 recorded. Cheaper bookkeeping (queued, sent, retries) rides along with the
 next commit: losing it costs nothing, the next run queues those items again.
+
+`stage` records an answer without committing it, for a caller that commits
+several at once and reports none before its commit (see :mod:`.group_commit`).
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -16,13 +20,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..events import Event, RunFinished
+from ..events import Event, RequestQueued, RequestSent, RequestSucceeded, RunFinished
 from ..testhooks import pause_point
 from . import schema
 from .files import check_header, create_private, file_identity, make_sidecars_private, move_aside, state_file_lost
 from .lock import RunLock
 from .reader import StateReader
-from .recording import COMMIT_AT_ONCE, RECIPES, signed64
+from .recording import COMMIT_AT_ONCE, RECIPES, FirstTryDone, signed64
 from .schema import (
     check_project,
     check_version,
@@ -38,6 +42,18 @@ DEFAULT_MAX_PENDING = 2000
 """Bookkeeping events held before a commit is forced, which bounds memory when no answers arrive."""
 DEFERRED_MAX_PENDING = 10_000
 """Events held within `deferred_commits`: fewer, larger commits, as results stream in from a batch file."""
+HOLD_IN_FLIGHT_S = 1.0
+"""How long `commit_answers` keeps an unanswered item's bookkeeping back, waiting to write it with its answer."""
+
+
+class _Fresh:
+    """A realtime item's RequestQueued (as rows) and its first RequestSent, not yet written."""
+
+    __slots__ = ("held_at", "rows", "sent")
+
+    def __init__(self, rows: list[tuple], held_at: float) -> None:
+        self.rows, self.held_at = rows, held_at
+        self.sent: RequestSent | None = None
 
 
 class StateStore(StateReader):
@@ -60,6 +76,10 @@ class StateStore(StateReader):
         # recipe the parameter rows to execute).
         self._segments: list[tuple[type, list[list[tuple]]]] = []
         self._pending = 0
+        self._fresh: dict[str, _Fresh] = {}
+        """Realtime items queued and maybe sent, not yet written: see `stage`. At most `concurrency` of them."""
+        self.answers_waiting = 0
+        """Answers (and failures) handled but not yet committed."""
         self._deferring = 0  # open deferred_commits() blocks
         self.identity = file_identity(path)
         """The state file this run opened, so a deleted or replaced file is noticed before the next commit."""
@@ -94,25 +114,86 @@ class StateStore(StateReader):
 
     def handle(self, event: Event) -> None:
         """Record one engine event; answers and failures are committed before this returns."""
+        if self.stage(event) and not self._deferring:
+            self.commit_answers()
+
+    def stage(self, event: Event) -> bool:
+        """Record one engine event, leaving an answer uncommitted; True if it is an answer (or failure).
+
+        The caller must `flush()` before it tells anyone else of that answer: until
+        then a crash loses it, and the next run sends it again.
+
+        A realtime item's RequestQueued and first RequestSent wait in memory for its
+        answer, which then writes all three at once (FirstTryDone). Whatever else
+        happens to the item first (a retry, a failure) writes them as they came.
+        """
+        kind = type(event)
+        if kind not in RECIPES:
+            if kind is RunFinished:
+                self.flush()
+            return False
+        recorded: Any = event  # every event with a recipe names its item
+        custom_id = recorded.custom_id
+        if kind is RequestQueued and recorded.batch is None:
+            self._hold(event)  # type: ignore[arg-type]
+            return False
+        fresh = self._fresh.get(custom_id)
+        if fresh is not None:
+            if kind is RequestSent and fresh.sent is None:
+                fresh.sent = event  # type: ignore[assignment]
+                return False
+            del self._fresh[custom_id]
+            if kind is RequestSucceeded and fresh.sent is not None:
+                return self._append(FirstTryDone(fresh.rows, fresh.sent.at, event))  # type: ignore[arg-type]
+            self._write_fresh(fresh)
+        return self._append(event)
+
+    def _append(self, event: Any) -> bool:
         kind = type(event)
         recipe = RECIPES.get(kind)
         if recipe is None:
-            if kind is RunFinished:
-                self.flush()
-            return
+            return False
         # Parameters are built now, so that an event that cannot be stored fails here, alone,
         # instead of poisoning the commit of everything pending.
-        rows = [params(event) for _, params in recipe]
-        if not self._segments or self._segments[-1][0] is not kind:
-            self._segments.append((kind, [[] for _ in recipe]))
-        for pending, row in zip(self._segments[-1][1], rows):
+        self._append_rows(kind, [params(event) for _, params in recipe])
+        answer = kind in COMMIT_AT_ONCE
+        self.answers_waiting += answer
+        self._flush_if_too_much()
+        return answer
+
+    def _flush_if_too_much(self) -> None:
+        if self._pending + len(self._fresh) >= (DEFERRED_MAX_PENDING if self._deferring else self._max_pending):
+            self.flush()
+
+    def _append_rows(self, kind: type, rows: list[tuple]) -> None:
+        segments = self._segments
+        if not segments or segments[-1][0] is not kind:
+            segments.append((kind, [[] for _ in rows]))
+        for pending, row in zip(segments[-1][1], rows):
             pending.append(row)
         self._pending += 1
-        if self._deferring:
-            if self._pending >= DEFERRED_MAX_PENDING:
-                self.flush()
-        elif kind in COMMIT_AT_ONCE or self._pending >= self._max_pending:
-            self.flush()
+
+    def _hold(self, event: RequestQueued) -> None:
+        earlier = self._fresh.pop(event.custom_id, None)
+        if earlier is not None:
+            self._write_fresh(earlier)
+        self._fresh[event.custom_id] = _Fresh([params(event) for _, params in RECIPES[RequestQueued]], self._clock())
+        self._flush_if_too_much()
+
+    def _write_fresh(self, fresh: _Fresh) -> None:
+        """Write a held item's events as they came."""
+        self._append_rows(RequestQueued, fresh.rows)
+        if fresh.sent is not None:
+            self._append_rows(RequestSent, [params(fresh.sent) for _, params in RECIPES[RequestSent]])
+
+    def _write_held(self, before: float = math.inf) -> None:
+        """Write the held items queued before `before` (all of them by default)."""
+        fresh = self._fresh
+        while fresh:
+            custom_id = next(iter(fresh))  # the oldest: held in the order they were queued
+            if fresh[custom_id].held_at >= before:
+                return
+            self._write_fresh(fresh.pop(custom_id))
 
     @contextmanager
     def deferred_commits(self) -> Iterator[None]:
@@ -139,6 +220,19 @@ class StateStore(StateReader):
         If the commit fails the events stay pending, and the error (a full
         disk, say) is raised as a UserError.
         """
+        self._write_held()
+        self._commit()
+
+    def commit_answers(self) -> None:
+        """Commit what `flush` would, except the items still in flight for less than HOLD_IN_FLIGHT_S.
+
+        Their RequestQueued and RequestSent stay in memory so that their answer writes
+        all three at once; older ones are written, so the file shows them as sent.
+        """
+        self._write_held(before=self._clock() - HOLD_IN_FLIGHT_S)
+        self._commit()
+
+    def _commit(self) -> None:
         if not self._segments:
             return
         self.check_still_the_file()
@@ -152,7 +246,7 @@ class StateStore(StateReader):
 
         self._transaction(write)
         self._segments.clear()
-        self._pending = 0
+        self._pending = self.answers_waiting = 0
 
     def check_still_the_file(self) -> None:
         """Raise StateFileLost if the file at our path is gone or another one: commits would go nowhere."""

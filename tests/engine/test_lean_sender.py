@@ -33,12 +33,24 @@ class Recorder:
     def __init__(self) -> None:
         self.seen: list[dict[str, Any]] = []
         self.reply: tuple[int, bytes, dict[str, str]] = (200, json.dumps(ANSWER).encode(), {})
+        self.stall: str | None = None
+        """"before headers": never answer; "mid-body": send the headers and half the body, then nothing."""
+        self.release = asyncio.Event()
 
-    async def handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         self.seen.append({"method": request.method, "path_qs": request.path_qs,
                           "headers": {k.lower(): v for k, v in request.headers.items()},
                           "body": await request.read()})
+        if self.stall == "before headers":
+            await self.release.wait()
         status, body, headers = self.reply
+        if self.stall == "mid-body":
+            stream = web.StreamResponse(status=status, headers={"content-type": "application/json"})
+            stream.content_length = len(body)
+            await stream.prepare(request)
+            await stream.write(body[: len(body) // 2])
+            await self.release.wait()
+            return stream
         return web.Response(status=status, body=body, headers={"content-type": "application/json", **headers})
 
 
@@ -141,6 +153,22 @@ async def test_no_server_is_a_connect_failure_on_both_paths(tmp_path, monkeypatc
         await lean.close()
         await client.close()
     assert [r.failure for r in replies] == ["connect", "connect"]
+
+
+@pytest.mark.parametrize("stall", ["before headers", "mid-body"])
+async def test_an_answer_that_stalls_is_a_timeout(recorder, tmp_path, monkeypatch, stall):
+    """The lean sender's one timer (aiohttp's total timeout) bounds the whole attempt, reading the body too."""
+    project = project_for(tmp_path, providers(recorder.base)["openai"], monkeypatch)
+    recorder.stall = stall
+    client = client_for(project)
+    lean = LeanSender(client, connections=4)
+    try:
+        reply = await asyncio.wait_for(lean.send("/v1/chat/completions", BODY, 0.2), 10)
+    finally:
+        recorder.release.set()
+        await lean.close()
+        await client.close()
+    assert (reply.status, reply.failure) == (None, "timeout")
 
 
 async def test_the_sdk_path_is_kept_where_the_lean_one_cannot_send_the_same(tmp_path, monkeypatch):

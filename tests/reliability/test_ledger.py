@@ -117,14 +117,14 @@ async def test_an_exception_inside_a_request_task_fails_that_item_with_the_error
 
 
 async def test_an_event_the_store_cannot_record_stops_the_run_and_leaves_the_item_to_do(tmp_path, monkeypatch):
-    real_handle = StateStore.handle
+    real_stage = StateStore.stage
 
-    def handle(self, event):
+    def stage(self, event):
         if isinstance(event, ev.RequestSucceeded) and event.custom_id == "r003":
             raise ValueError("cannot encode this answer")
-        return real_handle(self, event)
+        return real_stage(self, event)
 
-    monkeypatch.setattr(StateStore, "handle", handle)
+    monkeypatch.setattr(StateStore, "stage", stage)  # handle() records through it too
     async with hostile_server() as server:
         job, finished = await run_job(hostile_project(tmp_path, server.base_url, records(12),
                                                       limits={"concurrency": 1}))
