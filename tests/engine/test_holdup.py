@@ -40,7 +40,10 @@ async def test_a_token_limit_binds_with_the_token_bucket_and_its_refill(tmp_path
     paces = await reports(path, sim_app(rpm=100_000, tpm=6_000, bucket_s=1))
     assert most_said(paces) == "tokens"
     binding = next(p.binding for p in paces if p.holdup == "tokens")
-    assert binding is not None and (binding.kind, binding.refill_per_s, binding.capacity) == ("tokens", 100, 100)
+    assert binding is not None and (binding.kind, binding.refill_per_s) == ("tokens", 100)
+    # The capacity is learned from headers that round `remaining` to a token and `reset` to a millisecond:
+    # the median of a few such readings lands within half a token of the server's 100.
+    assert binding.capacity == pytest.approx(100, abs=0.5)
 
 
 async def test_a_request_limit_binds_with_the_requests_bucket(tmp_path):
