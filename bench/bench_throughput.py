@@ -158,19 +158,29 @@ def unlimited_pairs(folder: Path, args: argparse.Namespace) -> list[dict[str, An
 
 
 def limited_runs(folder: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Engine against the limits, a raw loop paced to the same limits, and the engine unlimited: same requests."""
     source = common.write_products(folder / "products-limited.jsonl", args.limited_requests)
+    burst = int(LIMITED["rpm"] * LIMITED["bucket_s"] / 60)
     runs = []
     for n in range(args.limited_runs):
         figures = {}
-        for name, settings in (("limited", LIMITED), ("unlimited", UNLIMITED)):
+        for name, settings in (("limited", LIMITED), ("raw-paced", LIMITED), ("unlimited", UNLIMITED)):
             with common.simulator(**settings, seed=1) as sim:
                 pin_server(sim, args)
-                figures[name] = run_engine(Contender(args, folder, sim), source, settings, f"{name}-{n}")
+                contender = Contender(args, folder, sim)
+                if name == "raw-paced":
+                    command = [sys.executable, str(RAW_CLIENT), sim.base_url, str(source), "50",
+                               str(LIMITED["rpm"]), str(burst)]
+                    figures[name] = contender.measure(name, command, read_raw)
+                else:
+                    figures[name] = run_engine(contender, source, settings, f"{name}-{n}")
                 figures[name]["simulator_stats"] = sim.stats()
-        limited, unlimited = figures["limited"], figures["unlimited"]
-        runs.append({**figures, "cpu_ratio": limited["cpu_s"] / unlimited["cpu_s"]})
-        print(f"  rate-limited run {n + 1}: {limited['cpu_s']:.2f} CPU s over {limited['wall_s']:.1f} s, "
-              f"unlimited {unlimited['cpu_s']:.2f} CPU s: {runs[-1]['cpu_ratio']:.3f} ×", flush=True)
+        limited, paced, unlimited = figures["limited"], figures["raw-paced"], figures["unlimited"]
+        runs.append({**figures, "cpu_ratio": limited["cpu_s"] / unlimited["cpu_s"],
+                     "cpu_ratio_to_raw_paced": limited["cpu_s"] / paced["cpu_s"]})
+        print(f"  rate-limited run {n + 1}: engine {limited['cpu_s']:.2f} CPU s over {limited['wall_s']:.1f} s, "
+              f"raw paced alike {paced['cpu_s']:.2f} CPU s, engine unlimited {unlimited['cpu_s']:.2f} CPU s",
+              flush=True)
     return runs
 
 
@@ -198,10 +208,17 @@ def summarise(pairs: list[dict[str, Any]], limited: list[dict[str, Any]], args: 
         m = args.limited_requests
         summary.update({
             "limited_cpu_ms_per_request": round(per_request_ms([r["limited"] for r in limited], m), 4),
+            "raw_paced_cpu_ms_per_request": round(per_request_ms([r["raw-paced"] for r in limited], m), 4),
             "unlimited_same_size_cpu_ms_per_request": round(per_request_ms([r["unlimited"] for r in limited], m), 4),
             "limited_cpu_ratio_median": round(statistics.median(r["cpu_ratio"] for r in limited), 3),
+            "limited_to_raw_paced_ratio_median": round(
+                statistics.median(r["cpu_ratio_to_raw_paced"] for r in limited), 3),
             "limited_elapsed_s": round(statistics.median(r["limited"]["run_elapsed_s"] for r in limited), 1),
+            "limited_429s": sum(sum(r["limited"]["simulator_stats"].get("rate_limited", {}).values()) for r in limited),
         })
+    if pairs and limited:
+        summary["limited_to_unlimited_20k_ratio"] = round(
+            summary["limited_cpu_ms_per_request"] / summary["engine_cpu_ms_per_request"], 3)
     return summary
 
 
