@@ -96,7 +96,7 @@ def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
             unpriced.add(model)
         else:
             cost["realtime"] += worst_case_cost(price, prompt, out)
-            cost["batch"] += worst_case_cost(price, prompt, out, batch=True)
+            cost["batch"] += worst_case_cost(price, prompt, out, tier="batch")
             cost["prompt"] += worst_case_cost(price, prompt, 0)
         if spec.mode == "batch":  # split as the batch writer splits
             batcher.add(request.url, model, len(form.line(request.custom_id, request.url, body)), prompt)

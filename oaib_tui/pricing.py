@@ -11,12 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from .events import Usage
 
 PRICES_AS_OF = "2025-08-07"
 BATCH_DISCOUNT = 0.5
 PER_TOKENS = 1_000_000
+
+Tier = Literal["standard", "flex", "priority", "batch"]
+"""What a request is charged at: OpenAI's `service_tier` (`default` is `standard`), or the Batch API."""
+TIERS: tuple[Tier, ...] = ("standard", "flex", "priority", "batch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +31,24 @@ class ModelPrice:
     cached_input: float | None = None
     batch_discount: float = BATCH_DISCOUNT
 
+    flex: ModelPrice | None = None
+    """Prices with `service_tier: flex`, if the model offers it."""
+    priority: ModelPrice | None = None
+    """Prices with `service_tier: priority`, if the model offers it."""
+
     @property
     def cached(self) -> float:
         return self.input if self.cached_input is None else self.cached_input
+
+    def for_tier(self, tier: Tier) -> ModelPrice | None:
+        """The prices charged at `tier`; None when the model is not sold at that tier."""
+        if tier == "standard":
+            return self
+        if tier == "batch":
+            keep = 1 - self.batch_discount
+            return ModelPrice(self.input * keep, self.output * keep, None if self.cached_input is None
+                              else self.cached_input * keep, batch_discount=0.0)
+        return self.flex if tier == "flex" else self.priority
 
 
 # input, cached input, output — per 1M tokens.
@@ -103,22 +123,27 @@ class PriceBook:
         base = _SNAPSHOT_SUFFIX.sub("", model)
         return self._prices.get(base)
 
-    def cost(self, model: str, usage: Usage, *, batch: bool = False) -> float | None:
-        """US dollars for real usage; None when the model's price is unknown."""
+    def cost(self, model: str, usage: Usage, *, tier: Tier = "standard") -> float | None:
+        """US dollars for real usage at `tier`; None when the model's price at that tier is unknown."""
         price = self.price(model)
-        return None if price is None else usage_cost(price, usage, batch=batch)
+        at_tier = None if price is None else price.for_tier(tier)
+        return None if at_tier is None else usage_cost(at_tier, usage)
 
 
-def usage_cost(price: ModelPrice, usage: Usage, *, batch: bool = False) -> float:
+def usage_cost(price: ModelPrice, usage: Usage) -> float:
+    """US dollars for `usage` at `price` (one tier's prices: see `ModelPrice.for_tier`)."""
     uncached = max(0, usage.prompt_tokens - usage.cached_tokens)
-    dollars = (
+    return (
         uncached * price.input
         + usage.cached_tokens * price.cached
         + usage.completion_tokens * price.output
     ) / PER_TOKENS
-    return dollars * (1 - price.batch_discount) if batch else dollars
 
 
-def worst_case_cost(price: ModelPrice, prompt_tokens: int, max_output_tokens: int, *, batch: bool = False) -> float:
-    """The most a request can cost: every prompt token uncached, every allowed output token used."""
-    return usage_cost(price, Usage(prompt_tokens, 0, max_output_tokens), batch=batch)
+def worst_case_cost(price: ModelPrice, prompt_tokens: int, max_output_tokens: int, *, tier: Tier = "standard") -> float:
+    """The most a request can cost at `tier`: every prompt token uncached, every allowed output token used.
+
+    A tier the model is not sold at is priced as standard: the cap stays conservative.
+    """
+    at_tier = price.for_tier(tier) or price
+    return usage_cost(at_tier, Usage(prompt_tokens, 0, max_output_tokens))

@@ -115,7 +115,7 @@ class PartDownload:
                 self._again(custom_id, seq, result.reason, result.status_code, result.message, result.body)
 
     def _succeeded(self, custom_id: str, seq: int, status: int, body: dict[str, Any]) -> None:
-        usage, cost, model = priced_usage(body, self.prices, self.part.model, batch=True)
+        usage, cost, model = priced_usage(body, self.prices, self.part.model, tier="batch")
         self.tally["succeeded"] += 1
         self.owner.emit(ev.RequestSucceeded(
             custom_id=custom_id, seq=seq, attempt=self.round, status_code=status, latency_s=self._latency,

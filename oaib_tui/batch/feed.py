@@ -146,7 +146,7 @@ class PartFeeder:
         prompt = tokens.prompt_tokens(url, body, model)
         output = tokens.max_output_tokens(url, body, self.engine.spec.limits.default_max_output_tokens)
         price = self.engine.prices.price(model)
-        return prompt, output, worst_case_cost(price, prompt, output, batch=True) if price else 0.0
+        return prompt, output, worst_case_cost(price, prompt, output, tier="batch") if price else 0.0
 
     # -- leftovers ------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..events import Usage
-from ..pricing import PriceBook
+from ..pricing import PriceBook, Tier
 
 MAX_TOKENS_READ = 100_000_000  # 100x the largest context window; a larger count is a server's mistake
 
@@ -63,7 +63,7 @@ def usage_from_response(body: Any) -> Usage | None:
 
 
 def priced_usage(body: Any, prices: PriceBook, fallback_model: str, *,
-                 batch: bool = False) -> tuple[Usage, float | None, str]:
+                 tier: Tier = "standard") -> tuple[Usage, float | None, str]:
     """The answer's usage, its cost, and the model priced: the answering model if priced, else the requested one.
 
     Unreadable usage is stored as zero tokens with the cost unknown (None): the answer is kept.
@@ -74,4 +74,4 @@ def priced_usage(body: Any, prices: PriceBook, fallback_model: str, *,
         model = fallback_model
     if usage is None:
         return Usage(), None, model
-    return usage, prices.cost(model, usage, batch=batch), model
+    return usage, prices.cost(model, usage, tier=tier), model

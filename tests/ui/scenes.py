@@ -213,7 +213,7 @@ def _downloaded(batch_id: str, first: int, completed: int, failed: int, requests
         usage = ev.Usage(80, 0, 30)
         answer = chat_answer(TICKET_LABELS[seq * 3 % len(TICKET_LABELS)], seq, 80, 30)
         events.append(ev.RequestSucceeded(f"label-{seq + 1:05d}", seq, 1, 200, 0.0, usage,
-                                          PRICES.cost(MODEL, usage, batch=True), answer, at))
+                                          PRICES.cost(MODEL, usage, tier="batch"), answer, at))
     for seq in range(first + completed, first + completed + failed):
         events.append(ev.RequestFailed(f"label-{seq + 1:05d}", seq, 1, "400", 400, "bad request", None, at))
     unfinished = requests - completed - failed

@@ -61,7 +61,7 @@ def model_after(*events: ev.Event, costs: CostSettings = CostSettings(PRICE), ea
 
 
 def answered(i: int, usage: ev.Usage, batch: bool = False) -> list[ev.Event]:
-    cost = PriceBook().cost("gpt-4o-mini", usage, batch=batch)
+    cost = PriceBook().cost("gpt-4o-mini", usage, tier="batch" if batch else "standard")
     return [ev.RequestSent(f"id-{i}", i, 1, 1, 1.0), ev.RequestSucceeded(f"id-{i}", i, 1, 200, 0.1, usage, cost, {}, 2.0)]
 
 
