@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 StopReason = Literal["interrupted", "budget", "quota", "auth", "unreachable", "cancelled", "error", "detached"]
 """Why a run stopped before its end: the one vocabulary of the engines, the state file and the front ends."""
+RetryCode = Literal["rate_limited", "resource_unavailable", "other"]
+"""Why a retry waits: a rate limit (the whole run pauses), flex capacity gone (this request alone backs off), or any other failure."""
 RunState = Literal["running", "paused", "rate-limited", "stopping", "finished", "stopped"]
 
 
@@ -105,6 +107,8 @@ class RequestSucceeded:
     at: float
     model: str = ""
     """The model the cost was priced at (the answer's, or the requested one if the answer's has no price)."""
+    tier: str = "standard"
+    """The tier the cost was priced at (a `pricing.Tier`): what the answer's `service_tier` says was charged, or `batch`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +123,8 @@ class RetryScheduled:
     delay_s: float
     message: str
     at: float
+    code: RetryCode = "other"
+    """`resource_unavailable`: flex capacity ran out; this request alone waits, the run goes on."""
 
 
 @dataclass(frozen=True, slots=True)

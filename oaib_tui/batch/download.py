@@ -119,7 +119,7 @@ class PartDownload:
         self.tally["succeeded"] += 1
         self.owner.emit(ev.RequestSucceeded(
             custom_id=custom_id, seq=seq, attempt=self.round, status_code=status, latency_s=self._latency,
-            usage=usage, cost_usd=cost, response=body, at=self.owner.wall(), model=model))
+            usage=usage, cost_usd=cost, response=body, at=self.owner.wall(), model=model, tier="batch"))
 
     def _fail(self, custom_id: str, seq: int, reason: str, status: int | None, message: str,
               error: dict[str, Any] | None) -> None:

@@ -62,13 +62,13 @@ def build_client(project: LoadedProject, http_client: httpx2.AsyncClient | None 
     common: dict[str, Any] = {
         "api_key": api_key_for(project),
         "max_retries": 0,
-        "timeout": project.spec.limits.timeout_s,
+        "timeout": project.spec.timeout_s,
         "default_headers": dict(provider.headers) or None,
     }
     if http_client is None and provider.kind == "simulator" and not provider.base_url:
         raise ValueError("the in-process simulator needs its http_client (see oaib_tui.connect.client_for)")
     if http_client is None:
-        http_client = openai.DefaultAioHttpClient(timeout=project.spec.limits.timeout_s)
+        http_client = openai.DefaultAioHttpClient(timeout=project.spec.timeout_s)
     common["http_client"] = http_client
     if provider.kind == "azure":
         return openai.AsyncAzureOpenAI(

@@ -18,6 +18,7 @@ from ..pricing import PriceBook, worst_case_cost
 from ..project import PreparedRequest, RequestPlan
 from ..project.requests import UniqueIds
 from ..project.schema import LoadedProject
+from ..tiers import ChargedTier, requested_tier
 from .resume import ELSEWHERE, ResumeIndex
 
 SKIP_YIELD_EVERY = 5_000  # yield to the loop while skipping finished lines, so a UI stays responsive
@@ -33,7 +34,11 @@ class Item:
     prompt_tokens: int
     max_output_tokens: int
     worst_cost: float
+    tier: ChargedTier = "standard"
+    """The tier the body asks for: the answer's `service_tier` may say otherwise (priority downgraded)."""
     attempt: int = 0
+    refusals: int = 0
+    """Attempts refused for flex capacity (429 `resource_unavailable`): they have their own retry budget."""
     settled: int = 0
     """How many times an attempt ended in an outcome (done, failed or sent again): the ledger's check."""
 
@@ -144,7 +149,8 @@ class ItemFeed:
         prompt = tokens.prompt_tokens(request.url, request.body, model)
         out = tokens.max_output_tokens(request.url, request.body, self.limits.default_max_output_tokens)
         price = self.prices.price(model)
-        worst = worst_case_cost(price, prompt, out) if price else 0.0
+        tier = requested_tier(request.body)
+        worst = worst_case_cost(price, prompt, out, tier=tier) if price else 0.0
         self.counters.new_items += 1
         if self.counters.new_items == 1:
             self._say_if_estimated()
@@ -154,7 +160,7 @@ class ItemFeed:
             body_hash=request.body_hash, input_key=request.input_key, prompt_tokens=prompt,
             max_output_tokens=out, body=body, keep=request.keep, at=self.wall(),
         ))
-        return Item(request, body, prompt, out, worst)
+        return Item(request, body, prompt, out, worst, tier)
 
     def _say_if_estimated(self) -> None:
         notice = tokens.estimation_notice()

@@ -25,6 +25,7 @@ from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
 from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject
+from ..tiers import charged_tier
 from ..wording import counted, money
 from .client import (
     UNREACHABLE_AFTER_ATTEMPTS,
@@ -283,16 +284,12 @@ class RealtimeExecutor:
     async def _send_and_settle(self, item: Item) -> None:
         started = self._now()
         try:
-            reply = await self.sender.send(item.request.url, item.body, self.limits.timeout_s)
+            reply = await self.sender.send(item.request.url, item.body, self.project.spec.timeout_s)
         finally:
             self._inflight_worst_cost -= item.worst_cost
         self._answered = self._answered or reply.status is not None
-        if reply.headers:
-            self.limiter.observe(reply.headers, key=item.key)
-            self._emit_limits()
-        else:
-            self.limiter.lost(key=item.key)
         if reply.status is not None and 200 <= reply.status < 300 and reply.body is not None:
+            self._observe(item, reply, refused=False)
             self._succeeded(item, reply, self._now() - started)
             return
         error = reply.body.get("error") if isinstance(reply.body, dict) else None
@@ -302,13 +299,23 @@ class RealtimeExecutor:
         )
         if not outcome.message:
             outcome = _with_message(outcome, reply.message)
+        self._observe(item, reply, refused=outcome.capacity_refused)
         self._handle_outcome(item, outcome)
+
+    def _observe(self, item: Item, reply: Reply, *, refused: bool) -> None:
+        """The limiter learns from the answer's headers; a flex capacity refusal teaches it nothing."""
+        if reply.headers and not refused:
+            self.limiter.observe(reply.headers, key=item.key)
+            self._emit_limits()
+        else:
+            self.limiter.lost(key=item.key)
 
     def _succeeded(self, item: Item, reply: Reply, latency: float) -> None:
         request = item.request
         assert reply.body is not None  # an answer: the caller checked
+        tier = charged_tier(reply.body, item.tier)
         usage, cost, model = priced_usage(reply.body, self.prices,
-                                          str(item.body.get("model") or self.project.spec.model))
+                                          str(item.body.get("model") or self.project.spec.model), tier=tier)
         item.settled += 1
         self.counters.done += 1
         # An answer whose cost is unknown counts at its worst case against the budget cap.
@@ -316,6 +323,7 @@ class RealtimeExecutor:
         self._emit(ev.RequestSucceeded(
             custom_id=request.custom_id, seq=request.seq, attempt=item.attempt, status_code=reply.status or 200,
             latency_s=latency, usage=usage, cost_usd=cost, response=reply.body, at=self.wall(), model=model,
+            tier=tier,
         ))
         if usage.prompt_tokens:
             self.limiter.reconcile(item.prompt_tokens, usage.prompt_tokens, key=item.key)
@@ -331,12 +339,13 @@ class RealtimeExecutor:
             return
         if outcome.action == "retry" and outcome.rate_limit_kind:
             self._pause_for_rate_limit(item, outcome)
-        if outcome.action == "retry" and self.policy.should_retry(item.attempt, outcome):
-            delay = backoff_delay(item.attempt, outcome.server_delay_s, self.rng)
+        item.refusals += outcome.capacity_refused
+        if self.policy.should_retry(item.attempt, outcome, refusals=item.refusals):
+            delay = self.policy.delay(item.attempt, outcome, self.rng, refusals=item.refusals)
             self._emit(ev.RetryScheduled(
                 custom_id=item.request.custom_id, seq=item.request.seq, attempt=item.attempt,
                 reason=outcome.reason, status_code=outcome.status,
-                delay_s=delay, message=outcome.message, at=self.wall(),
+                delay_s=delay, message=outcome.message, at=self.wall(), code=outcome.code,
             ))
             self._requeue(item, delay)
             return
@@ -344,7 +353,7 @@ class RealtimeExecutor:
 
     def _unreachable(self, item: Item, outcome: Outcome) -> bool:
         """Give up on the run rather than fail a request for want of a connection: items stay pending."""
-        if not self.policy.should_retry(item.attempt, outcome):
+        if not self.policy.should_retry(item.attempt, outcome, refusals=item.refusals):
             return True
         return not self._answered and item.attempt >= UNREACHABLE_AFTER_ATTEMPTS
 

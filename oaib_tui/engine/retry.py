@@ -9,6 +9,13 @@ where a long job needs it:
   overrides the status, as in the SDK.
 - Failed (no point retrying): 400, 404, 422 and any request too large.
 - Stopped (no request can succeed): 401, 403 and `insufficient_quota`.
+- Flex capacity gone (429 `resource_unavailable`): not billed and not a rate
+  limit. The one request waits and tries again on its own back-off
+  (:func:`unavailable_delay`: 1 s doubling to 60 s, half of it jittered);
+  nothing else pauses and the limiter learns nothing from it. These refusals
+  have their own budget, :data:`MAX_UNAVAILABLE_RETRIES` per request, and do
+  not use up `max_retries`: a storm of them is expected under flex and costs
+  nothing but time, while `max_retries` is for failures that may be billed.
 
 Where the SDK refuses to retry when `retry-after` exceeds two minutes, we cap the
 wait at :data:`MAX_SERVER_DELAY_S` and retry: a job of a million requests should
@@ -26,14 +33,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+from ..events import RetryCode
+
 __all__ = [
     "MAX_SERVER_DELAY_S",
+    "MAX_UNAVAILABLE_RETRIES",
     "Outcome",
     "RetryPolicy",
     "backoff_delay",
     "classify",
     "parse_duration",
     "server_delay",
+    "unavailable_delay",
 ]
 
 Action = Literal["retry", "fail", "stop"]
@@ -48,6 +59,13 @@ SERVER_DELAY_MIN_SPREAD_S = 0.05
 """The spread added to a tiny server-asked delay, at least."""
 BACKOFF_JITTER = 0.25
 """Exponential delays are cut by up to this share at random, as the SDK does."""
+UNAVAILABLE = "resource_unavailable"
+"""The error code of a flex request refused because capacity ran out (429, not billed, not a rate limit)."""
+UNAVAILABLE_REASON = "429 resource unavailable"
+MAX_UNAVAILABLE_RETRIES = 30
+"""Retries per request after `resource_unavailable` refusals, apart from `max_retries` (~25 minutes of back-off)."""
+UNAVAILABLE_BASE_S = 1.0
+UNAVAILABLE_CAP_S = 60.0
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|ns)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
@@ -199,6 +217,18 @@ class Outcome:
     error: dict[str, Any] | None = None
     """The error object of the answer's body, if it had one."""
 
+    @property
+    def capacity_refused(self) -> bool:
+        """Flex capacity ran out (429 `resource_unavailable`): retry this request alone, later."""
+        return self.reason == UNAVAILABLE_REASON
+
+    @property
+    def code(self) -> RetryCode:
+        """The typed reason a retry is scheduled for."""
+        if self.capacity_refused:
+            return "resource_unavailable"
+        return "rate_limited" if self.rate_limit_kind is not None else "other"
+
 
 def refusal_reason(outcome_reason: str) -> Literal["auth", "quota"]:
     """Why a refusal that no request can get past stops the run: the key (401, 403), else the account."""
@@ -240,6 +270,8 @@ def _rule(
         return "stop", "insufficient quota"
     if _too_large(status, code, message):
         return "fail", "request too large"
+    if status == 429 and UNAVAILABLE in (code, kind_of_error):
+        return "retry", UNAVAILABLE_REASON
     if kind is not None:
         return "retry", "429" if kind == "unknown" else f"429 {kind}"
     if 200 <= status < 300:
@@ -262,7 +294,7 @@ def _rate_limit_kind(status: int, error: dict[str, Any] | None, message: str) ->
     if status != 429:
         return None
     code, kind = (error or {}).get("code"), (error or {}).get("type")
-    if _QUOTA in (code, kind) or _too_large(status, code, message):
+    if _QUOTA in (code, kind) or UNAVAILABLE in (code, kind) or _too_large(status, code, message):
         return None
     if kind in ("requests", "tokens"):
         return kind
@@ -300,14 +332,45 @@ def backoff_delay(
     return max(delay, server_delay + spread * rng.random())
 
 
-class RetryPolicy:
-    """At most `max_retries` retries per request after its first attempt."""
+def unavailable_delay(refusals: int, server_delay: float | None, rng: random.Random) -> float:
+    """Seconds to wait after a request's `refusals`-th `resource_unavailable`: 1 s doubling to 60 s.
 
-    def __init__(self, max_retries: int) -> None:
-        if max_retries < 0:
+    Half of each delay is jittered (not a quarter, as for other failures): a refusal
+    storm turns many requests away at once, and they should not all return together.
+    """
+    exponent = min(max(refusals, 1) - 1, 64)
+    delay = min(UNAVAILABLE_BASE_S * 2.0**exponent, UNAVAILABLE_CAP_S) * (0.5 + 0.5 * rng.random())
+    if server_delay is None or not math.isfinite(server_delay) or server_delay < 0:
+        return delay
+    return max(delay, server_delay)
+
+
+class RetryPolicy:
+    """At most `max_retries` retries per request after its first attempt, not counting flex capacity refusals.
+
+    Those (429 `resource_unavailable`) have their own budget of `max_unavailable` retries.
+    """
+
+    def __init__(self, max_retries: int, max_unavailable: int = MAX_UNAVAILABLE_RETRIES) -> None:
+        if max_retries < 0 or max_unavailable < 0:
             raise ValueError("max_retries must be 0 or more")
         self.max_retries = max_retries
+        self.max_unavailable = max_unavailable
 
-    def should_retry(self, attempt: int, outcome: Outcome) -> bool:
-        """True if the outcome is retryable and attempt number `attempt` was not the last allowed."""
-        return outcome.action == "retry" and attempt <= self.max_retries
+    def should_retry(self, attempt: int, outcome: Outcome, *, refusals: int = 0) -> bool:
+        """True if the outcome is retryable and its budget not spent.
+
+        `attempt` is the attempt that failed (1 for the first); `refusals` how many of
+        the request's attempts, this one included, were refused for flex capacity.
+        """
+        if outcome.action != "retry":
+            return False
+        if outcome.capacity_refused:
+            return refusals <= self.max_unavailable
+        return attempt - refusals <= self.max_retries
+
+    def delay(self, attempt: int, outcome: Outcome, rng: random.Random, *, refusals: int = 0) -> float:
+        """Seconds before the retry: the capacity back-off for a flex refusal, else the usual one."""
+        if outcome.capacity_refused:
+            return unavailable_delay(refusals, outcome.server_delay_s, rng)
+        return backoff_delay(attempt - refusals, outcome.server_delay_s, rng)

@@ -24,6 +24,7 @@ from oaib_tui.project.sources import (
     readable_problem,
 )
 from oaib_tui.project.template import FieldUse, Template, TemplateSyntaxError, has_field
+from oaib_tui.project.tier_checks import service_tier_problems
 from oaib_tui.project.validation import describe_value, schema_problems
 from oaib_tui.project.yamlpos import Position, locate, parse_yaml
 
@@ -66,7 +67,7 @@ def _checked_project(data: dict[str, Any], path: Path, label: str, positions: di
         problems += schema_problems(exc, Project, data, positions, label)
     problems += _template_syntax_problems(data, positions, label)
     if spec is not None and not problems:
-        problems += unpriced_cap_problems(spec, positions, label)
+        problems += unpriced_cap_problems(spec, positions, label) + service_tier_problems(spec, positions, label)
     if problems or spec is None:
         raise UserError(f"{label} is not a valid project", sorted(problems, key=_reading_order))
     project = LoadedProject(spec=spec, path=path, name=spec.name or path.stem, positions=positions)

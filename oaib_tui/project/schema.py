@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from oaib_tui.tiers import DEFAULT_TIMEOUT_S, FLEX_TIMEOUT_S
+
 ENDPOINTS = (
     "/v1/chat/completions",
     "/v1/responses",
@@ -166,8 +168,8 @@ class Limits(_Strict):
     """Headroom under each limit. With `x-ratelimit-*` headers: this share of the server's bucket (at most 10 s of refill) is left unspent, for other programs on the key. Otherwise (no headers, or a `realtime` limit below the server's): the limit is paced this share slower."""
     max_retries: int = Field(6, ge=0)
     """Retries per request after the first attempt (batch mode: resubmissions)."""
-    timeout_s: float = Field(120.0, gt=0, le=86_400)
-    """Seconds to wait for one answer before it counts as a timeout."""
+    timeout_s: float | None = Field(None, gt=0, le=86_400)
+    """Seconds to wait for one answer before it counts as a timeout; default: 120, or 900 for `service_tier: flex` (OpenAI's advice)."""
     max_cost_usd: float | None = Field(None, gt=0)
     """Spend cap in US dollars: no request is sent that could take the spend over it."""
     default_max_output_tokens: int = Field(1024, gt=0)
@@ -272,6 +274,13 @@ class Project(_Strict):
     """The state file (SQLite) that makes runs resumable."""
     pricing: dict[str, Price] = Field(default_factory=dict)
     """Prices for models the built-in table lacks (or to override it), per 1M tokens."""
+
+    @property
+    def timeout_s(self) -> float:
+        """Seconds to wait for one answer: `limits.timeout_s` when set, else the default for the requested tier."""
+        if self.limits.timeout_s is not None:
+            return self.limits.timeout_s
+        return FLEX_TIMEOUT_S if self.request.get("service_tier") == "flex" else DEFAULT_TIMEOUT_S
 
     @model_validator(mode="after")
     def _realtime_needs_limits(self) -> Project:
