@@ -80,6 +80,14 @@ class SimulatorSettings(_Strict):
     """Extra delay of a slow answer, in milliseconds."""
     malformed_rate: float = Field(0.0, ge=0, le=1)
     """Share of requests answered 200 with a body that is not valid JSON."""
+    flex_latency_ms: float = Field(3_000.0, ge=0)
+    """Base latency of an answer to `service_tier: flex`, in milliseconds (flex is slower than standard)."""
+    flex_unavailable_rate: float = Field(0.0, ge=0, le=1)
+    """Share of `service_tier: flex` requests refused with 429 `resource_unavailable` (no capacity: not billed, not a rate limit)."""
+    priority_latency_ms: float = Field(150.0, ge=0)
+    """Base latency of an answer to `service_tier: priority`, in milliseconds."""
+    priority_downgrade_rate: float = Field(0.0, ge=0, le=1)
+    """Share of `service_tier: priority` requests served (and charged) at the default tier instead; the answer says so."""
     quota_after: int | None = Field(None, ge=0)
     """After this many requests, every request gets 429 `insufficient_quota`."""
     require_key: str | None = None

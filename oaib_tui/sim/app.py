@@ -29,6 +29,7 @@ from typing import Any
 
 from .. import tokens
 from ..project.schema import SimulatorSettings
+from ..tiers import TIER_ENDPOINTS
 from . import error_bodies
 from .auth import api_key_of, check_key, mask_key
 from .batch_routes import BatchApi
@@ -53,6 +54,7 @@ from .responses import BUILDERS, Admitted, model_list, model_object
 from .router import Router
 from .stats import SimulatorStats
 from .textgen import DEFAULT_OUTPUT_TOKENS
+from .tiers import flex_refusal, served
 from .validation import ModelCatalog, validate
 
 Clock = Callable[[], float]
@@ -182,6 +184,10 @@ class SimulatorApp:
             self.limiter.charge(parsed.reserved)
             await self._delay(settings.latency_ms)
             return self._with_limits(error_bodies.server_error(int(fault)), settings.latency_ms)
+        unavailable = flex_refusal(settings, parsed.body, ordinal)
+        if unavailable:
+            stats.flex_unavailable += 1
+            return self._with_limits(unavailable)
         if fault in SCRIPTED_429:
             refusal: Refusal | None = self.limiter.forced_refusal(SCRIPTED_429[fault], parsed.reserved)
         else:
@@ -196,9 +202,13 @@ class SimulatorApp:
         stats.admitted += 1
         stats.tokens_admitted += parsed.reserved
         limit_headers = self.limiter.headers()  # as of admission, as OpenAI reports them
-        admitted = Admitted(endpoint, parsed.body, parsed.model, parsed.prompt, settings.seed, ordinal, int(self._wall_clock()))
+        tier = served(settings, parsed.body, ordinal)
+        if endpoint in TIER_ENDPOINTS:
+            stats.served_tiers[tier.service_tier] += 1
+        admitted = Admitted(endpoint, parsed.body, parsed.model, parsed.prompt, settings.seed, ordinal,
+                            int(self._wall_clock()), tier.service_tier)
         answer = BUILDERS[endpoint](admitted)
-        delay_ms = settings.latency_ms + settings.latency_per_token_ms * answer.output_tokens
+        delay_ms = tier.latency_ms + settings.latency_per_token_ms * answer.output_tokens
         if fault == "slow":
             delay_ms += settings.slow_ms
         await self._delay(delay_ms)

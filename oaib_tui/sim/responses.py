@@ -60,6 +60,8 @@ class Admitted:
     seed: int
     ordinal: int
     created: int
+    service_tier: str = "default"
+    """The tier that served the request, which the answer names (chat completions and responses)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def chat_completion(admitted: Admitted) -> Answer:
             "model": admitted.model,
             "choices": choices,
             "usage": _completion_usage(admitted.prompt_tokens, output),
-            "service_tier": "default",
+            "service_tier": admitted.service_tier,
             "system_fingerprint": "fp_simulator",
         },
         output,
@@ -176,7 +178,7 @@ def response(admitted: Admitted) -> Answer:
             "output": [message],
             "parallel_tool_calls": True,
             "previous_response_id": None,
-            "service_tier": "default",
+            "service_tier": admitted.service_tier,
             "temperature": admitted.body.get("temperature", 1.0),
             "tool_choice": "auto",
             "tools": [],

@@ -27,6 +27,10 @@ class SimulatorStats:
     """Faults that struck, scripted or random, by kind (`500`, `drop`, `slow`, …)."""
     statuses: Counter[int] = field(default_factory=Counter)
     """Answers by HTTP status (dropped connections have none)."""
+    flex_unavailable: int = 0
+    """Flex requests refused with 429 `resource_unavailable` (not admitted, not charged to the rate limits)."""
+    served_tiers: Counter[str] = field(default_factory=Counter)
+    """Admitted chat and responses requests by the tier that served them (`default`, `flex`, `priority`)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy."""
@@ -39,4 +43,6 @@ class SimulatorStats:
             "rate_limited": dict(self.rate_limited),
             "faults": dict(self.faults),
             "statuses": {str(status): count for status, count in sorted(self.statuses.items())},
+            "flex_unavailable": self.flex_unavailable,
+            "served_tiers": dict(self.served_tiers),
         }

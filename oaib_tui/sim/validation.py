@@ -14,6 +14,7 @@ from ..pricing import PRICE_TABLE, is_known_model
 from ..request_params import describe_value, params_for
 from . import error_bodies
 from .http import Response
+from .tiers import invalid_tier
 
 MAX_TOKEN_KEYS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
 MODEL_OPTIONAL = {"/v1/moderations"}
@@ -62,7 +63,7 @@ def validate(endpoint: str, body: dict[str, Any]) -> Response | None:
     wrong = params.wrong_type(body)
     if wrong:
         return error_bodies.invalid_type(wrong.param, wrong.expected, wrong.got)
-    return _bounds_problem(endpoint, body)
+    return invalid_tier(body) or _bounds_problem(endpoint, body)
 
 
 def _bounds_problem(endpoint: str, body: dict[str, Any]) -> Response | None:
