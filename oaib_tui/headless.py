@@ -160,7 +160,7 @@ def summary(job: JobRun, finished: ev.RunFinished, progress: Progress) -> str:
         ("cost", f"{_money(totals.cost_usd, progress.cost_known)} in all, {_money(progress.cost_usd, progress.cost_known)} this run"
                  f"   (prices as of {PRICES_AS_OF})"),
     ]
-    rows += model_cost_rows(progress)
+    rows += model_cost_rows(progress) + tier_cost_rows(progress)
     if finished.pending > 0:
         rows.insert(2, ("pending", f"{finished.pending:,}"))
     if progress.mode == "batch":
@@ -190,6 +190,15 @@ def model_cost_rows(progress: Progress) -> list[tuple[str, str]]:
     return [("", f"{model:<{width}}  {counted(tally.requests, 'answer'):>14}  "
                  f"{tally.usage.total_tokens:>12,} tokens  {_money(tally.cost_usd, tally.cost_known)}")
             for model, tally in sorted(progress.by_model.items())]
+
+
+def tier_cost_rows(progress: Progress) -> list[tuple[str, str]]:
+    """One row per charged tier when some answers were charged at flex or priority."""
+    if not progress.shows_tiers:
+        return []
+    return [("", f"{tier + ' tier':<13}  {counted(tally.requests, 'answer'):>14}  "
+                 f"{tally.usage.total_tokens:>12,} tokens  {_money(tally.cost_usd, tally.cost_known)}")
+            for tier, tally in progress.tier_costs()]
 
 
 def _tokens_line(totals) -> str:

@@ -17,7 +17,7 @@ from . import events as ev
 from .meters import RateMeter
 from .outlook import Workload, sending_time
 from .parts import TERMINAL_STATUSES
-from .pricing import PriceBook
+from .pricing import TIERS, PriceBook
 
 PACE_WINDOW_S = 10.0
 LATENCY_SMOOTHING = 0.1
@@ -50,12 +50,25 @@ class BatchState:
 
 @dataclass
 class ModelCost:
-    """What the answers priced at one model cost in this run."""
+    """What the answers priced at one model (or charged at one tier) cost in this run."""
 
     requests: int = 0
     usage: ev.Usage = field(default_factory=ev.Usage)
     cost_usd: float = 0.0
     cost_known: bool = True
+
+    def add(self, usage: ev.Usage, cost_usd: float | None) -> None:
+        """One more answer: its tokens and its cost (None: unknown)."""
+        self.requests += 1
+        self.usage = self.usage + usage
+        if cost_usd is None:
+            self.cost_known = False
+        else:
+            self.cost_usd += cost_usd
+
+    @property
+    def cost(self) -> float | None:
+        return self.cost_usd if self.cost_known else None
 
 
 @dataclass
@@ -91,6 +104,8 @@ class Progress:
     """Remote batches by id, in the order they were created."""
     by_model: dict[str, ModelCost] = field(default_factory=dict)
     """This run's answers by the model their cost was priced at: a job may ask several models."""
+    by_tier: dict[str, ModelCost] = field(default_factory=dict)
+    """This run's answers by the tier they were charged at (`standard`, `flex`, `priority`, `batch`)."""
     pace: ev.PaceObserved | None = None
     """What held sending back at the latest report, and the limiter's buckets then."""
     stopping: ev.RunStopping | None = None
@@ -107,6 +122,17 @@ class Progress:
             realtime += cost
         spent = sum(tally.cost_usd for tally in self.by_model.values())
         return max(0.0, realtime - spent), realtime
+
+    @property
+    def shows_tiers(self) -> bool:
+        """Whether some answer was charged at flex or priority: then costs are worth telling apart by tier."""
+        return bool(set(self.by_tier) - {"standard", "batch"})
+
+    def tier_costs(self) -> list[tuple[str, ModelCost]]:
+        """This run's answers by charged tier, cheapest tier first as the price table orders them."""
+        def order(tier: str) -> int:
+            return TIERS.index(tier) if tier in TIERS else len(TIERS)
+        return sorted(self.by_tier.items(), key=lambda pair: order(pair[0]))
 
     def __post_init__(self) -> None:
         self.sent_meter = RateMeter(self.clock)
@@ -230,15 +256,15 @@ class Progress:
         self.done_meter.record(self.clock(), requests=1, tokens=e.usage.total_tokens)
         self.usage = self.usage + e.usage
         tally = self.by_model.setdefault(e.model or self.model, ModelCost())
-        tally.requests += 1
-        tally.usage = tally.usage + e.usage
+        tier = self.by_tier.setdefault(e.tier, ModelCost())
+        for cost in (tally, tier):
+            cost.add(e.usage, e.cost_usd)
         latency = self.latency_s
         self.latency_s = e.latency_s if latency is None else latency + LATENCY_SMOOTHING * (e.latency_s - latency)
         if e.cost_usd is None:
-            self.cost_known = tally.cost_known = False
+            self.cost_known = False
         else:
             self.cost_usd += e.cost_usd
-            tally.cost_usd += e.cost_usd
 
     def _retry(self, e: ev.RetryScheduled) -> None:
         self._answered()

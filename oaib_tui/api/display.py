@@ -49,7 +49,14 @@ def final_line(p: Progress) -> str:
     finished = p.finished
     if finished is None:
         return progress_line(p)
-    return f"{progress_line(p)} │ {finished.state}: {finished.message} in {format_duration(p.elapsed_s())}"
+    line = f"{progress_line(p)} │ {finished.state}: {finished.message} in {format_duration(p.elapsed_s())}"
+    return line + (" │ " + tier_costs(p) if p.shows_tiers else "")
+
+
+def tier_costs(p: Progress) -> str:
+    """`flex $0.0102 (900), standard $0.0040 (100)`: this run's spend by the tier each answer was charged at."""
+    return ", ".join(f"{tier} {_money(tally.cost_usd, tally.cost_known)} ({tally.requests:,})"
+                     for tier, tally in p.tier_costs())
 
 
 class Display(Protocol):

@@ -246,15 +246,20 @@ class StateReader:
 
     @_reading
     def item(self, custom_id: str) -> dict[str, Any] | None:
-        """Everything about one item, for the detail view: the result fields plus `request` and `retries`."""
+        """Everything about one item, for the detail view: the result fields plus `tier`, `request` and `retries`.
+
+        `tier` is what the answer was charged at (`standard`, `flex`, `priority`, `batch`); None until it is
+        answered, and for answers recorded before the state file knew tiers.
+        """
         row = self.conn.execute(
-            f"SELECT {_RESULT_COLUMNS}, p.request, i.id FROM items i LEFT JOIN payloads p ON p.item = i.id"
+            f"SELECT {_RESULT_COLUMNS}, i.tier, p.request, i.id FROM items i LEFT JOIN payloads p ON p.item = i.id"
             " WHERE i.custom_id = ?",
             (custom_id,),
         ).fetchone()
         if row is None:
             return None
-        detail = _result(row[:-2])
+        detail = _result(row[:-3])
+        detail["tier"] = row[-3]
         detail["request"] = _load(row[-2])
         detail["retries"] = [
             {"attempt": a, "at": at, "reason": r, "status_code": code, "delay_s": d, "message": m}

@@ -58,7 +58,7 @@ _QUEUED: tuple[Statement, ...] = (
         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)
         ON CONFLICT (custom_id) DO UPDATE SET seq = excluded.seq, source = excluded.source,
             line = excluded.line, body_hash = excluded.body_hash, input_key = excluded.input_key,
-            status = 'queued', finished_at = NULL, batch = excluded.batch""",
+            status = 'queued', finished_at = NULL, batch = excluded.batch, tier = NULL""",
      lambda e: (e.custom_id, e.seq, e.source, e.line, e.body_hash, signed64(e.input_key), e.batch)),
     ("""INSERT INTO payloads (item, request, keep) SELECT id, ?, ? FROM items WHERE custom_id = ?
         ON CONFLICT (item) DO UPDATE SET request = excluded.request, keep = excluded.keep""",
@@ -81,10 +81,10 @@ _RETRY: tuple[Statement, ...] = (
 
 _SUCCEEDED: tuple[Statement, ...] = (
     ("""UPDATE items SET status = 'done', attempts = max(attempts, ?), finished_at = ?, latency_s = ?,
-            prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, cost_usd = ?, last_reason = NULL
+            prompt_tokens = ?, cached_tokens = ?, completion_tokens = ?, cost_usd = ?, tier = ?, last_reason = NULL
         WHERE custom_id = ?""",
      lambda e: (e.attempt, e.at, e.latency_s, e.usage.prompt_tokens, e.usage.cached_tokens,
-                e.usage.completion_tokens, e.cost_usd, e.custom_id)),
+                e.usage.completion_tokens, e.cost_usd, e.tier, e.custom_id)),
     (f"UPDATE payloads SET response = ?, error = NULL WHERE item = {_ITEM_ID}",
      lambda e: (to_json(e.response), e.custom_id)),
 )
@@ -116,7 +116,7 @@ def _first_try_item(done: FirstTryDone) -> tuple:
     custom_id, seq, source, line, body_hash, input_key, batch = done.queued_rows[1]
     a = done.answer
     return (custom_id, seq, source, line, body_hash, input_key, batch, a.attempt, done.sent_at, a.at, a.latency_s,
-            a.usage.prompt_tokens, a.usage.cached_tokens, a.usage.completion_tokens, a.cost_usd)
+            a.usage.prompt_tokens, a.usage.cached_tokens, a.usage.completion_tokens, a.cost_usd, a.tier)
 
 
 def _first_try_payload(done: FirstTryDone) -> tuple:
@@ -128,15 +128,15 @@ _FIRST_TRY_DONE: tuple[Statement, ...] = (
     (_QUEUED[0][0], lambda done: done.queued_rows[0]),
     # An earlier run's row keeps its attempts (plus this one) and its first_sent_at, as the three events leave it.
     ("""INSERT INTO items (custom_id, seq, source, line, body_hash, input_key, batch, status, attempts,
-            first_sent_at, finished_at, latency_s, prompt_tokens, cached_tokens, completion_tokens, cost_usd)
-        VALUES (?, ?, ?, ?, ?, ?, ?, 'done', max(1, ?), ?, ?, ?, ?, ?, ?, ?)
+            first_sent_at, finished_at, latency_s, prompt_tokens, cached_tokens, completion_tokens, cost_usd, tier)
+        VALUES (?, ?, ?, ?, ?, ?, ?, 'done', max(1, ?), ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (custom_id) DO UPDATE SET seq = excluded.seq, source = excluded.source,
             line = excluded.line, body_hash = excluded.body_hash, input_key = excluded.input_key,
             batch = excluded.batch, status = 'done', attempts = max(attempts + 1, excluded.attempts),
             first_sent_at = coalesce(first_sent_at, excluded.first_sent_at), finished_at = excluded.finished_at,
             latency_s = excluded.latency_s, prompt_tokens = excluded.prompt_tokens,
             cached_tokens = excluded.cached_tokens, completion_tokens = excluded.completion_tokens,
-            cost_usd = excluded.cost_usd, last_reason = NULL""",
+            cost_usd = excluded.cost_usd, tier = excluded.tier, last_reason = NULL""",
      _first_try_item),
     ("""INSERT INTO payloads (item, request, keep, response) SELECT id, ?, ?, ? FROM items WHERE custom_id = ?
         ON CONFLICT (item) DO UPDATE SET request = excluded.request, keep = excluded.keep,

@@ -104,7 +104,13 @@ _V2 = (
     "CREATE INDEX items_by_batch ON items (batch) WHERE batch IS NOT NULL",
 )
 
-MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2]
+# Service tiers: the tier each answer was charged at (`standard`, `flex`, `priority`, `batch`), NULL until
+# answered and for answers recorded before version 3 (they were all priced as standard, or batch in a part).
+_V3 = (
+    "ALTER TABLE items ADD COLUMN tier TEXT",
+)
+
+MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2, _V3]
 """`MIGRATIONS[n]` upgrades a file from schema version n to n + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -53,6 +53,8 @@ def cost_sheet(model: DashboardModel) -> CostSheet:
         lines += model_lines(p)
         per_model = p.batch_savings(settings.prices) if settings.batch and settings.prices else None
         savings = per_model[0] if per_model else None
+    if p.shows_tiers:
+        lines += tier_lines(p)
     return CostSheet(lines, spend, p.cost_usd if known else None, _projected(model, spend), savings,
                      settings.budget_usd)
 
@@ -62,6 +64,12 @@ def model_lines(p: Progress) -> tuple[CostLine, ...]:
     return tuple(CostLine(f"{model} ({tally.requests:,})", tally.usage.total_tokens, None,
                           tally.cost_usd if tally.cost_known else None)
                  for model, tally in sorted(p.by_model.items()))
+
+
+def tier_lines(p: Progress) -> tuple[CostLine, ...]:
+    """This run's spend by the tier each answer was charged at (`standard`, `flex`, `priority`, `batch`)."""
+    return tuple(CostLine(f"{tier} tier ({tally.requests:,})", tally.usage.total_tokens, None, tally.cost)
+                 for tier, tally in p.tier_costs())
 
 
 def _projected(model: DashboardModel, spend: float | None) -> float | None:

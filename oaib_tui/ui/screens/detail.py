@@ -138,6 +138,8 @@ def _summary(item: Item) -> Table:
     grid.add_row("tokens", f"{usage.get('prompt_tokens', 0):,} in ({usage.get('cached_tokens', 0):,} cached), "
                            f"{usage.get('completion_tokens', 0):,} out")
     grid.add_row("cost", money(item.get("cost_usd")) if item.get("cost_usd") is not None else "—")
+    if item.get("tier") not in (None, "standard"):  # standard is the rule: only another tier is worth a row
+        grid.add_row("tier", str(item["tier"]))
     if item.get("last_reason"):
         grid.add_row("last problem", Text(str(item["last_reason"]), "yellow"))
     return grid
