@@ -351,11 +351,11 @@ class RetryPolicy:
     Those (429 `resource_unavailable`) have their own budget of `max_unavailable` retries.
     """
 
-    def __init__(self, max_retries: int, max_unavailable: int = MAX_UNAVAILABLE_RETRIES) -> None:
-        if max_retries < 0 or max_unavailable < 0:
+    def __init__(self, max_retries: int, max_unavailable: int | None = None) -> None:
+        if max_retries < 0 or (max_unavailable or 0) < 0:
             raise ValueError("max_retries must be 0 or more")
         self.max_retries = max_retries
-        self.max_unavailable = max_unavailable
+        self.max_unavailable = MAX_UNAVAILABLE_RETRIES if max_unavailable is None else max_unavailable
 
     def should_retry(self, attempt: int, outcome: Outcome, *, refusals: int = 0) -> bool:
         """True if the outcome is retryable and its budget not spent.
