@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rich.console import Console
 
 from oaib_tui import events as ev
 from oaib_tui.api.display import final_line
@@ -12,6 +13,7 @@ from oaib_tui.progress import Progress
 from oaib_tui.ui.cost_sheet import cost_sheet
 from oaib_tui.ui.model import CostSettings, DashboardModel
 from oaib_tui.ui.replay import FakeClock, replay
+from oaib_tui.ui.screens.detail import sections
 
 STARTED = ev.RunStarted("p", "gpt-4o-mini", "/v1/chat/completions", "auto", 0, 0, 4, 0.0)
 
@@ -66,3 +68,16 @@ def test_the_headless_summary_and_the_python_display_show_cost_per_tier() -> Non
     assert "2 answers" in rows[1] and "$0.0030" in rows[1]
     progress.handle(ev.RunFinished("finished", None, "all requests answered", 4, 0, 0, 0.015, 0, 3.0))
     assert final_line(progress).endswith("standard $0.0040 (1), flex $0.0030 (2), priority $0.0080 (1)")
+
+
+def figures_text(item: dict) -> str:
+    console = Console(width=80, record=True)
+    console.print(sections(item)["summary"][1])
+    return console.export_text()
+
+
+@pytest.mark.parametrize(("tier", "shown"), [("flex", True), ("priority", True), ("standard", False), (None, False)])
+def test_the_detail_view_names_a_flex_or_priority_items_tier(tier, shown) -> None:
+    item = {"status": "done", "attempts": 1, "usage": {}, "cost_usd": 0.001, "tier": tier}
+    lines = [line.split() for line in figures_text(item).splitlines()]
+    assert (["tier", str(tier)] in lines) is shown
