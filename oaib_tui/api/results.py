@@ -34,6 +34,9 @@ class Result:
     attempts: int
     seq: int
     """The request's place in the input, 0-based."""
+    tier: str | None = None
+    """What the answer was charged at: `standard`, `flex`, `priority` or `batch`; None if it failed (or was
+    recorded before the state file knew tiers)."""
 
     @property
     def ok(self) -> bool:
@@ -52,7 +55,7 @@ def result_from_row(row: dict[str, Any], metadata: Any) -> Result:
         custom_id=row["custom_id"], metadata=metadata, response=row["response"] if row["status"] == "done" else None,
         usage=Usage(usage["prompt_tokens"], usage["cached_tokens"], usage["completion_tokens"]),
         cost=row["cost_usd"], error=row["error"] if row["status"] == "failed" else None,
-        attempts=row["attempts"], seq=row["seq"],
+        attempts=row["attempts"], seq=row["seq"], tier=row.get("tier"),
     )
 
 

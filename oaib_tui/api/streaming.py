@@ -59,6 +59,7 @@ class LiveResults:
             self._put(Result(
                 custom_id=event.custom_id, metadata=self._waiting.pop(event.custom_id, None), response=event.response,
                 usage=event.usage, cost=event.cost_usd, error=None, attempts=event.attempt, seq=event.seq,
+                tier=event.tier,
             ))
         elif isinstance(event, ev.RequestFailed):
             error = {"reason": event.reason, "status_code": event.status_code, "message": event.message,

@@ -77,7 +77,7 @@ def _reading(method: Callable[..., T]) -> Callable[..., T]:
 
 _RESULT_COLUMNS = """i.custom_id, i.seq, i.source, i.line, i.status, i.attempts, i.prompt_tokens,
     i.cached_tokens, i.completion_tokens, i.cost_usd, i.latency_s, i.first_sent_at, i.finished_at,
-    i.last_reason, i.body_hash, p.keep, p.response, p.error"""
+    i.last_reason, i.body_hash, i.tier, p.keep, p.response, p.error"""
 
 _RESULTS_BY_STATUS = f"""SELECT {_RESULT_COLUMNS} FROM items i LEFT JOIN payloads p ON p.item = i.id
     WHERE i.status = ? ORDER BY i.seq"""
@@ -246,20 +246,15 @@ class StateReader:
 
     @_reading
     def item(self, custom_id: str) -> dict[str, Any] | None:
-        """Everything about one item, for the detail view: the result fields plus `tier`, `request` and `retries`.
-
-        `tier` is what the answer was charged at (`standard`, `flex`, `priority`, `batch`); None until it is
-        answered, and for answers recorded before the state file knew tiers.
-        """
+        """Everything about one item, for the detail view: the result fields plus `request` and `retries`."""
         row = self.conn.execute(
-            f"SELECT {_RESULT_COLUMNS}, i.tier, p.request, i.id FROM items i LEFT JOIN payloads p ON p.item = i.id"
+            f"SELECT {_RESULT_COLUMNS}, p.request, i.id FROM items i LEFT JOIN payloads p ON p.item = i.id"
             " WHERE i.custom_id = ?",
             (custom_id,),
         ).fetchone()
         if row is None:
             return None
-        detail = _result(row[:-3])
-        detail["tier"] = row[-3]
+        detail = _result(row[:-2])
         detail["request"] = _load(row[-2])
         detail["retries"] = [
             {"attempt": a, "at": at, "reason": r, "status_code": code, "delay_s": d, "message": m}
@@ -273,13 +268,13 @@ class StateReader:
 
 def _result(row: tuple) -> dict[str, Any]:
     (custom_id, seq, source, line, status, attempts, prompt, cached, completion, cost, latency,
-     first_sent, finished, last_reason, body_hash, keep, response, error) = row
+     first_sent, finished, last_reason, body_hash, tier, keep, response, error) = row
     return {
         "custom_id": custom_id, "seq": seq, "source": source, "line": line, "status": status,
         "attempts": attempts, "keep": _load(keep) or {}, "response": _load(response), "error": _load(error),
         "usage": {"prompt_tokens": prompt or 0, "cached_tokens": cached or 0, "completion_tokens": completion or 0},
         "cost_usd": cost, "latency_s": latency, "first_sent_at": first_sent, "finished_at": finished,
-        "last_reason": last_reason, "body_hash": body_hash,
+        "last_reason": last_reason, "body_hash": body_hash, "tier": tier,
     }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from factories import open_store, queued, retry, sent, succeeded
 
+from oaib_tui.api.results import result_from_row
 from oaib_tui.state import schema
 from oaib_tui.state.reader import StateReader
 
@@ -33,6 +34,8 @@ def test_a_first_try_answer_and_an_answer_after_retries_both_record_their_tier(t
     assert tiers(path) == {"a": "flex", "b": "priority"}
     with StateReader.open_readonly(path, project_name="demo") as reader:
         assert reader.item("a")["tier"] == "flex"
+        results = [result_from_row(row, None) for row in reader.iter_results("done")]
+    assert [(result.custom_id, result.tier) for result in results] == [("a", "flex"), ("b", "priority")]
 
 
 def test_an_item_queued_again_forgets_its_old_tier_until_answered(tmp_path: Path) -> None:
