@@ -184,7 +184,7 @@ class SimulatorApp:
             self.limiter.charge(parsed.reserved)
             await self._delay(settings.latency_ms)
             return self._with_limits(error_bodies.server_error(int(fault)), settings.latency_ms)
-        unavailable = flex_refusal(settings, parsed.body, ordinal)
+        unavailable = flex_refusal(settings, parsed.body, ordinal, scripted=fault == "unavailable")
         if unavailable:
             stats.flex_unavailable += 1
             return self._with_limits(unavailable)

@@ -21,6 +21,7 @@ FAULT_KINDS = (
     "ok",
     "429-requests",
     "429-tokens",
+    "unavailable",
     *SERVER_ERRORS,
     "drop",
     "slow",
@@ -30,7 +31,7 @@ FAULT_KINDS = (
     "timeout",
     "400",
 )
-"""What :meth:`FaultPlan.inject` accepts; `ok` scripts a normal answer."""
+"""What :meth:`FaultPlan.inject` accepts; `ok` scripts a normal answer, `unavailable` flex's 429 `resource_unavailable`."""
 
 
 class ConnectionDropped(httpx2.RemoteProtocolError):

@@ -41,12 +41,14 @@ def invalid_tier(body: dict[str, Any]) -> Response | None:
                                     param="service_tier", code="invalid_value")
 
 
-def flex_refusal(settings: SimulatorSettings, body: dict[str, Any], ordinal: int) -> Response | None:
-    """The 429 `resource_unavailable` for a flex request drawn out of capacity, or None."""
-    if body.get("service_tier") != "flex" or not settings.flex_unavailable_rate:
-        return None
-    if _draw(settings, "flex", ordinal) >= settings.flex_unavailable_rate:
-        return None
+def flex_refusal(settings: SimulatorSettings, body: dict[str, Any], ordinal: int, *,
+                 scripted: bool = False) -> Response | None:
+    """The 429 `resource_unavailable` for a flex request drawn out of capacity (or `scripted` so), or None."""
+    if not scripted:
+        if body.get("service_tier") != "flex" or not settings.flex_unavailable_rate:
+            return None
+        if _draw(settings, "flex", ordinal) >= settings.flex_unavailable_rate:
+            return None
     return error_response(429, UNAVAILABLE_MESSAGE, type="invalid_request_error", code="resource_unavailable")
 
 

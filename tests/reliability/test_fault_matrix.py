@@ -184,6 +184,9 @@ def finished_before(scene: Scene) -> None:
 MATRIX = [
     Case("429 storm, requests bucket", EXIT_OK, "429 requests", inject=("429-requests",) * 6),
     Case("429 storm, tokens bucket", EXIT_OK, "429 tokens", inject=("429-tokens",) * 6),
+    Case("flex capacity refusals", EXIT_OK, "429 resource unavailable", inject=("unavailable",) * 4,
+         sim={"flex_latency_ms": 5},
+         project={"request": {"service_tier": "flex"}}),
     Case("5xx burst", EXIT_OK, "503", inject=("500", "502", "503", "503", "500", "502", "503")),
     Case("dropped connections", EXIT_OK, "connection dropped", inject=("drop",) * 5),
     Case("timeouts", EXIT_OK, "timeout", inject=("timeout",) * 3, project={"limits": {"timeout_s": 0.5}}),

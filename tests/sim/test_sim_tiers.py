@@ -67,3 +67,12 @@ def test_priority_is_downgraded_at_its_rate_and_the_draw_is_reproducible() -> No
     assert set(tiers) == {"priority", "default"}
     assert tiers == [served(settings, {"service_tier": "priority"}, n).service_tier for n in range(1, 401)]
     assert served(settings, {"service_tier": "priority"}, tiers.index("default") + 1).latency_ms == 300
+
+
+async def test_a_refusal_can_be_scripted(make_app, client_for) -> None:
+    app = make_app()
+    app.inject("unavailable")
+    with pytest.raises(openai.RateLimitError) as caught:
+        await client_for(app).chat.completions.create(**chat_body(service_tier="flex"))
+    assert caught.value.body["code"] == "resource_unavailable"
+    assert (app.stats.faults, app.stats.flex_unavailable) == ({"unavailable": 1}, 1)
