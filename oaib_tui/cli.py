@@ -137,6 +137,12 @@ def _dry_run(loaded) -> None:
 @click.option("--fail-rate", type=float, help="Share of requests answered with a 5xx.")
 @click.option("--drop-rate", type=float, help="Share of requests whose connection is dropped.")
 @click.option("--quota-after", type=int, help="After this many requests, answer insufficient_quota.")
+@click.option("--flex-latency-ms", type=float, help="Base latency of a service_tier: flex answer.")
+@click.option("--flex-unavailable-rate", type=float,
+              help="Share of flex requests refused with 429 resource_unavailable.")
+@click.option("--priority-latency-ms", type=float, help="Base latency of a service_tier: priority answer.")
+@click.option("--priority-downgrade-rate", type=float,
+              help="Share of priority requests served (and charged) at the default tier.")
 @click.option("--time-scale", type=float, help="Speed-up of the Batch API's clock.")
 @click.option("--batch-expire-after-s", type=float, help="Simulated seconds until an unfinished batch expires.")
 @click.option("--batch-line-fail-rate", type=float, help="Share of batch lines answered with a 500.")

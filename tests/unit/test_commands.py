@@ -82,9 +82,10 @@ def test_sim_serves_any_openai_client_on_loopback():
         proc.wait(timeout=10)
 
 
-def test_sim_refuses_bad_settings_without_a_traceback():
-    done = oaib("sim", "--fail-rate", "2")
-    assert done.returncode == 2 and "Traceback" not in done.stderr and "fail" in done.stderr
+@pytest.mark.parametrize(("option", "named"), [("--fail-rate", "fail"), ("--flex-unavailable-rate", "flex")])
+def test_sim_refuses_bad_settings_without_a_traceback(option, named):
+    done = oaib("sim", option, "2")
+    assert done.returncode == 2 and "Traceback" not in done.stderr and named in done.stderr
 
 
 def test_exit_codes_read_the_same_in_run_help_top_level_help_and_readme():
