@@ -38,7 +38,7 @@ from .feed import Counters, Item, ItemFeed, RekeyedItems
 from .ratelimit import RateLimiter
 from .resume import ResumeIndex
 from .retry import Outcome, RetryPolicy, backoff_delay, classify, internal_error, refusal_reason
-from .usage import priced_usage
+from .usage import priced_usage, unpriced_tier_note
 from .watch import HoldupWatch
 
 Emit = Callable[[ev.Event], None]
@@ -187,7 +187,9 @@ class RealtimeExecutor:
         )
 
     def _warn_if_unpriced(self) -> None:
-        note = self.prices.unpriced_note(self.project.spec.model, budget_capped=self.limits.max_cost_usd is not None)
+        spec = self.project.spec
+        note = (self.prices.unpriced_note(spec.model, budget_capped=self.limits.max_cost_usd is not None)
+                or unpriced_tier_note(self.prices, spec.model, spec.request))
         if note:
             self._emit(ev.Notice(note, "warning", at=self.wall()))
 

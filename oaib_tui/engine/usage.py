@@ -10,6 +10,7 @@ from typing import Any
 
 from ..events import Usage
 from ..pricing import PriceBook, Tier
+from ..tiers import requested_tier
 
 MAX_TOKENS_READ = 100_000_000  # 100x the largest context window; a larger count is a server's mistake
 
@@ -75,3 +76,13 @@ def priced_usage(body: Any, prices: PriceBook, fallback_model: str, *,
     if usage is None:
         return Usage(), None, model
     return usage, prices.cost(model, usage, tier=tier), model
+
+
+def unpriced_tier_note(prices: PriceBook, model: str, request: dict[str, Any]) -> str | None:
+    """What a run says when the request template asks for a tier its model has no price at, or None."""
+    tier = requested_tier(request)
+    price = prices.price(model)
+    if price is None or price.for_tier(tier) is not None:
+        return None
+    return (f"no {tier} price known for `{model}`: answers charged at {tier} have an unknown cost "
+            "(the spend cap counts them at their worst case)")

@@ -153,3 +153,15 @@ async def test_flex_waits_fifteen_minutes_for_an_answer_unless_the_timeout_is_se
         job.close()
     assert finished.done == 2
     assert sender.timeouts == [expected, expected]
+
+
+async def test_a_tier_the_model_has_no_price_at_is_said_once_and_its_answers_cost_unknown(tmp_path) -> None:
+    path = flex_project(tmp_path, 2, model="gpt-4o-mini-flexless",  # priced at standard only
+                        pricing={"gpt-4o-mini-flexless": {"input": 1.0, "output": 4.0}},
+                        provider={"kind": "simulator", "simulator": {"models": ["gpt-4o-mini-flexless"]}})
+    finished, recorder, _ = await run_job(path, sim_app(models=("gpt-4o-mini-flexless",)))
+    assert finished.done == 2
+    notes = [n.message for n in recorder.of(ev.Notice) if "flex price" in n.message]
+    assert notes == ["no flex price known for `gpt-4o-mini-flexless`: answers charged at flex have an unknown cost "
+                     "(the spend cap counts them at their worst case)"]
+    assert [e.cost_usd for e in recorder.of(ev.RequestSucceeded)] == [None, None]
