@@ -29,6 +29,13 @@ DEFAULT_TIMEOUT_S = 120.0
 _CHARGED: dict[Any, ChargedTier] = {"default": "standard", "flex": "flex", "priority": "priority"}
 
 
+def answer_timeout_s(timeout_s: float | None, tier: ChargedTier) -> float:
+    """Seconds to wait for an answer: `limits.timeout_s` when set, else the default for the requested tier."""
+    if timeout_s is not None:
+        return timeout_s
+    return FLEX_TIMEOUT_S if tier == "flex" else DEFAULT_TIMEOUT_S
+
+
 def requested_tier(body: Any) -> ChargedTier:
     """The tier a request body asks for; `auto` and no `service_tier` are priced as standard."""
     tier = body.get("service_tier") if isinstance(body, dict) else None

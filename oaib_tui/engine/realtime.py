@@ -25,7 +25,7 @@ from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
 from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject
-from ..tiers import charged_tier
+from ..tiers import answer_timeout_s, charged_tier
 from ..wording import counted, money
 from .client import (
     UNREACHABLE_AFTER_ATTEMPTS,
@@ -286,7 +286,7 @@ class RealtimeExecutor:
     async def _send_and_settle(self, item: Item) -> None:
         started = self._now()
         try:
-            reply = await self.sender.send(item.request.url, item.body, self.project.spec.timeout_s)
+            reply = await self.sender.send(item.request.url, item.body, answer_timeout_s(self.limits.timeout_s, item.tier))
         finally:
             self._inflight_worst_cost -= item.worst_cost
         self._answered = self._answered or reply.status is not None

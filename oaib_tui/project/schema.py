@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from oaib_tui.tiers import DEFAULT_TIMEOUT_S, FLEX_TIMEOUT_S
+from oaib_tui.tiers import answer_timeout_s, requested_tier
 
 ENDPOINTS = (
     "/v1/chat/completions",
@@ -285,10 +285,11 @@ class Project(_Strict):
 
     @property
     def timeout_s(self) -> float:
-        """Seconds to wait for one answer: `limits.timeout_s` when set, else the default for the requested tier."""
-        if self.limits.timeout_s is not None:
-            return self.limits.timeout_s
-        return FLEX_TIMEOUT_S if self.request.get("service_tier") == "flex" else DEFAULT_TIMEOUT_S
+        """Seconds to wait for one answer: `limits.timeout_s` when set, else the default for the template's tier.
+
+        A tier filled in per record (`"{tier}"`) is known per request: the engine asks `answer_timeout_s` then.
+        """
+        return answer_timeout_s(self.limits.timeout_s, requested_tier(self.request))
 
     @model_validator(mode="after")
     def _realtime_needs_limits(self) -> Project:

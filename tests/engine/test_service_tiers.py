@@ -18,7 +18,7 @@ from oaib_tui.job import JobRun
 from oaib_tui.pricing import ModelPrice
 from oaib_tui.project import load_project
 from oaib_tui.sim.client import simulator_http_client
-from oaib_tui.tiers import FLEX_TIMEOUT_S
+from oaib_tui.tiers import DEFAULT_TIMEOUT_S, FLEX_TIMEOUT_S
 
 pytestmark = pytest.mark.looptime
 
@@ -136,13 +136,17 @@ class AnswersAtOnce:
         pass
 
 
-@pytest.mark.parametrize(("limits", "expected"), [
-    ({}, FLEX_TIMEOUT_S),
-    ({"timeout_s": 30}, 30.0),
+@pytest.mark.parametrize(("tier", "limits", "expected"), [
+    ("flex", {}, [FLEX_TIMEOUT_S] * 2),
+    ("flex", {"timeout_s": 30}, [30.0] * 2),
+    ("{tier}", {}, [FLEX_TIMEOUT_S, DEFAULT_TIMEOUT_S]),  # a tier per record: a timeout per request
 ])
-async def test_flex_waits_fifteen_minutes_for_an_answer_unless_the_timeout_is_set(tmp_path, limits, expected) -> None:
+async def test_flex_waits_fifteen_minutes_for_an_answer_unless_the_timeout_is_set(tmp_path, tier, limits,
+                                                                                  expected) -> None:
     path = flex_project(tmp_path, 2)
     spec = yaml.safe_load(path.read_text())
+    spec["request"]["service_tier"] = tier
+    spec["sources"] = [{"items": [{"word": "a", "tier": "flex"}, {"word": "b", "tier": "default"}]}]
     path.write_text(yaml.safe_dump({**spec, "limits": limits}))
     project = load_project(path)
     sender = AnswersAtOnce()
@@ -152,7 +156,7 @@ async def test_flex_waits_fifteen_minutes_for_an_answer_unless_the_timeout_is_se
     finally:
         job.close()
     assert finished.done == 2
-    assert sender.timeouts == [expected, expected]
+    assert sender.timeouts == expected
 
 
 async def test_a_tier_the_model_has_no_price_at_is_said_once_and_its_answers_cost_unknown(tmp_path) -> None:
