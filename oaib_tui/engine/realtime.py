@@ -10,7 +10,6 @@ it on virtual time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import random
 import time
@@ -26,6 +25,7 @@ from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject
 from ..wording import counted, money
+from .alarm import Alarm
 from .client import (
     UNREACHABLE_AFTER_ATTEMPTS,
     Reply,
@@ -96,7 +96,7 @@ class RealtimeExecutor:
         self._exhausted = False
         self._answered = False
         """Whether the API has answered anything (any HTTP status) in this run."""
-        self._wake: asyncio.Event | None = None
+        self._alarm = Alarm()
         self._last_limits_event = float("-inf")
         self._last_limits: tuple | None = None
         self.feed = ItemFeed(project, self.plan, self.resume_index, self.prices, self.counters,
@@ -155,7 +155,6 @@ class RealtimeExecutor:
         # real run, and virtual under a test's virtual-time loop.
         anchor = self.wall() - loop.time()
         self.wall = lambda: anchor + loop.time()
-        self._wake = asyncio.Event()
         self.limiter = self._limiter or self._build_limiter()
         spec = self.project.spec
         self._emit(ev.RunStarted(
@@ -382,17 +381,13 @@ class RealtimeExecutor:
     # -- waiting --------------------------------------------------------------------------
 
     def _poke(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
+        self._alarm.poke()
 
     async def _sleep_until_poked(self, timeout: float | None) -> None:  # noqa: ASYNC109 - a wake-up, not a deadline
-        assert self._wake is not None
-        self._wake.clear()
         if timeout is not None:
             # A wait shorter than the clock can tell apart would wake to the same instant, forever.
             timeout = max(timeout, MIN_SLEEP_S)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+        await self._alarm.sleep(timeout)
 
     async def _drain(self) -> None:
         while self._inflight and not self._abandoned:
