@@ -12,7 +12,10 @@ from __future__ import annotations
 PRICES_AS_OF = "2026-12-03"
 SOURCE = "genai-prices 0.2.3"
 
-TABLE = {
+LongContext = tuple[int, float, float | None, float, float | None]
+TierPrices = tuple[float, float | None, float, float | None, LongContext | None]
+
+TABLE: dict[str, dict[str, TierPrices]] = {
     "ada": {
         "standard": (0.4, None, 0.4, None, None),
     },
@@ -390,20 +393,20 @@ TABLE = {
         "standard": (20.0, None, 20.0, None, None),
     },
     "text-embedding-3-large": {
-        "standard": (0.13, None, None, None, None),
+        "standard": (0.13, None, 0.0, None, None),
     },
     "text-embedding-3-small": {
-        "standard": (0.02, None, None, None, None),
+        "standard": (0.02, None, 0.0, None, None),
     },
     "text-embedding-ada-002": {
-        "standard": (0.1, None, None, None, None),
+        "standard": (0.1, None, 0.0, None, None),
     },
     "omni-moderation-latest": {"standard": (0.0, None, 0.0, None, None)},
     "text-moderation-latest": {"standard": (0.0, None, 0.0, None, None)},
     "text-moderation-stable": {"standard": (0.0, None, 0.0, None, None)},
 }
 
-ALIASES = {
+ALIASES: dict[str, str] = {
     "chat-latest": "gpt-chat-latest",
     "codex-mini-latest": "codex-mini",
     "gpt-3.5-turbo-0301": "gpt-3.5-0301",

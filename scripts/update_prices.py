@@ -15,11 +15,12 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from genai_prices import types
 from genai_prices.data import providers
@@ -49,6 +50,9 @@ from __future__ import annotations
 PRICES_AS_OF = "{as_of}"
 SOURCE = "{source}"
 
+LongContext = tuple[int, float, float | None, float, float | None]
+TierPrices = tuple[float, float | None, float, float | None, LongContext | None]
+
 '''
 
 
@@ -66,8 +70,8 @@ def build(as_of: date) -> str:
     rows += [f'    {_q(name)}: {{"standard": (0.0, None, 0.0, None, None)}},\n' for name in FREE_MODERATION]
     source = f"genai-prices {version('genai-prices')}"
     return (HEADER.format(source=source, as_of=as_of.isoformat())
-            + "TABLE = {\n" + "".join(rows) + "}\n\n"
-            + "ALIASES = {\n" + "".join(sorted(aliases)) + "}\n"
+            + "TABLE: dict[str, dict[str, TierPrices]] = {\n" + "".join(rows) + "}\n\n"
+            + "ALIASES: dict[str, str] = {\n" + "".join(sorted(aliases)) + "}\n"
             + '"""Other names OpenAI answers to for a model in TABLE (dated snapshots are found without this)."""\n')
 
 
@@ -85,7 +89,7 @@ def _tiers(model: types.ModelInfo, when: datetime) -> Iterator[tuple[str, types.
 
 
 def _tier_prices(prices: types.ModelPrice) -> str:
-    base = tuple(_number(_base(getattr(prices, field))) for field in FIELDS)
+    base = _fields(prices, _base)
     long = _long_context(prices)
     return f"({', '.join(base)}, {long})"
 
@@ -99,8 +103,14 @@ def _long_context(prices: types.ModelPrice) -> str:
     if len(starts) != 1 or next(iter(starts))[0] != 1:
         raise SystemExit(f"price tiers our table cannot hold: {prices!r}")
     above = next(iter(starts))[1]
-    long = tuple(_number(_above(getattr(prices, field))) for field in FIELDS)
-    return f"({above}, {', '.join(long)})"
+    return f"({above}, {', '.join(_fields(prices, _above))})"
+
+
+def _fields(prices: types.ModelPrice, pick: Callable[[Any], Decimal | None]) -> tuple[str, ...]:
+    """Input, cached input, output and cache write; a model without output tokens (embeddings) has output 0."""
+    values = [pick(getattr(prices, field)) for field in FIELDS]
+    values[2] = Decimal(0) if values[2] is None else values[2]
+    return tuple(_number(value) for value in values)
 
 
 def _base(price: Decimal | types.TieredPrices | None) -> Decimal | None:
