@@ -154,7 +154,7 @@ class PriceBook:
 
 def _override(model: str, given: Any) -> ModelPrice:
     """A `pricing:` entry (schema `Price`) as prices; the built-in table fills in the tiers it leaves out."""
-    table = PRICE_TABLE.get(model)
+    table = PRICE_TABLE.get(model) or PRICE_TABLE.get(_SNAPSHOT_SUFFIX.sub("", model))
     return ModelPrice(
         given.input, given.output, given.cached_input, given.batch_discount,
         flex=_sub_price(given.flex) or (table.flex if table else None),

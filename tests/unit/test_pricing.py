@@ -141,3 +141,5 @@ def test_overrides_give_flex_and_priority_and_keep_the_tables_otherwise() -> Non
     assert book.cost("my-model", usage, tier="flex") == pytest.approx(0.5)
     assert book.cost("my-model", usage, tier="priority") is None
     assert book.cost("my-model-2026-01-01", usage) == pytest.approx(2.0)
+    snapshot = PriceBook.for_project({"gpt-5-2025-08-07": Price(input=1.0, output=2.0)})
+    assert snapshot.price("gpt-5-2025-08-07").flex is PriceBook().price("gpt-5").flex
