@@ -1,8 +1,8 @@
 """One run of a project, from opening the state file to writing the outputs.
 
-Both front ends (the headless reporter and the dashboard) use this: it wires
-the engine's event stream to the state store and to the front end's own
-consumer, and turns the state file into the resume index.
+Every front end runs one through the run lifecycle (lifecycle.py): it wires
+the executor's event stream to the state store and to the front end's own
+consumers, and turns the state file into the resume index.
 """
 
 from __future__ import annotations
