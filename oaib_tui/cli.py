@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -84,6 +85,15 @@ def validate(project: Path, show: int) -> None:
             click.echo(json.dumps(request.body, indent=2, ensure_ascii=False, allow_nan=False))
         count += 1
     click.echo(f"\n# {counted(count, 'request')}; every record renders.")
+    click.echo(f"# {_prices_line(loaded.spec.pricing)}")
+
+
+def _prices_line(pricing: dict[str, Any]) -> str:
+    """`prices as of 2026-12-03`, and the models the project prices itself."""
+    from .pricing import PRICES_AS_OF
+
+    line = f"prices as of {PRICES_AS_OF} (built-in table)"
+    return line + f"; `pricing:` sets {', '.join(sorted(pricing))}" if pricing else line
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

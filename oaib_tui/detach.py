@@ -10,15 +10,19 @@ what finished and carries on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shlex
 import sys
-from typing import TextIO
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any, TextIO
 
 from . import events as ev
 from .batch.executor import BatchExecutor
 from .errors import EXIT_OK, Problem, UserError
 from .headless import HeadlessReporter, remote_batch_lines, summary
 from .job import JobRun
+from .lifecycle import Outputs, RunOptions, drive, in_background, run_to_end_sync
 from .project.schema import LoadedProject
 from .state.batches import read_parts
 
@@ -52,18 +56,42 @@ async def detach_when_held(job: JobRun, interval_s: float = CHECK_INTERVAL_S) ->
             return True
 
 
+class DetachingRun:
+    """`--detach` as a front end of the run lifecycle: the headless progress line, and a watcher that
+    stops the run once the provider holds every unfinished request."""
+
+    def __init__(self, reporter: HeadlessReporter | None, out: TextIO | None = None) -> None:
+        self.reporter = reporter
+        self.out = out
+        self.detached = False
+
+    def handle(self, event: ev.Event) -> None:
+        if self.reporter is not None:
+            self.reporter.handle(event)
+
+    def alongside(self, job: JobRun) -> Iterator[AbstractContextManager[Any]]:
+        yield self._watching(job)
+        if self.reporter is not None:
+            yield self.reporter.ticking()
+
+    @contextlib.contextmanager
+    def _watching(self, job: JobRun) -> Iterator[None]:
+        with in_background(detach_when_held(job)) as watcher:
+            yield
+        self.detached = watcher.done() and not watcher.cancelled() and watcher.result()
+
+    def report(self, job: JobRun, finished: ev.RunFinished, outputs: Outputs | None) -> int:
+        assert self.reporter is not None  # a run that reports has shown its progress
+        print(detached_message(job, job.project) if self.detached else summary(job, finished, self.reporter.progress),
+              file=self.out if self.out is not None else sys.stdout)
+        return EXIT_OK if self.detached else finished.exit_code
+
+
 async def run_until_detached(job: JobRun, reporter: HeadlessReporter | None = None) -> tuple[ev.RunFinished, bool]:
     """Run the job until it detaches or ends by itself; returns the last event and whether it detached."""
-    watcher = asyncio.create_task(detach_when_held(job))
-    ticker = asyncio.create_task(reporter.keep_reporting()) if reporter is not None else None
-    try:
-        finished = await job.run()
-    finally:
-        for task in (watcher, ticker):
-            if task is not None:
-                task.cancel()
-    detached = watcher.done() and not watcher.cancelled() and watcher.result()
-    return finished, detached
+    front = DetachingRun(reporter)
+    finished = await drive(job, front)
+    return finished, front.detached
 
 
 def refuse_unless_batch(project: LoadedProject) -> None:
@@ -93,17 +121,8 @@ def run_detached(project: LoadedProject, *, fresh: bool = False, retry_failed: b
     refuse_unless_batch(project)
     if http_client is None:
         refuse_in_process_simulator(project)
-    reporter = HeadlessReporter(out)
-    job = JobRun(project, fresh=fresh, http_client=http_client, consumers=[reporter.handle], retry_failed=retry_failed)
-    try:
-        finished, detached = asyncio.run(run_until_detached(job, reporter))
-        reporter.end_line()
-        job.write_outputs()
-        print(detached_message(job, project) if detached else summary(job, finished, reporter.progress),
-              file=out if out is not None else sys.stdout)
-        return EXIT_OK if detached else finished.exit_code
-    finally:
-        job.close()
+    front = DetachingRun(HeadlessReporter(out), out)
+    return run_to_end_sync(project, front, RunOptions(fresh=fresh, retry_failed=retry_failed, http_client=http_client))
 
 
 def detached_message(job: JobRun, project: LoadedProject) -> str:

@@ -238,7 +238,7 @@ class RunFinished:
     """The last event of a run, whether it completed or stopped."""
 
     state: Literal["finished", "stopped"]
-    reason: str | None
+    reason: StopReason | None
     message: str
     done: int
     failed: int

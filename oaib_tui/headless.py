@@ -8,16 +8,20 @@ another consumer of the engine's events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shlex
 import signal
 import sys
 import time
 from collections import Counter
-from typing import TextIO
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any, TextIO
 
 from . import events as ev
 from .forecast import format_duration
 from .job import JobRun
+from .lifecycle import Outputs, RunOptions, in_background, run_to_end_sync
 from .limiting import what_limits
 from .pricing import PRICES_AS_OF, PriceBook
 from .progress import Progress
@@ -142,6 +146,13 @@ class HeadlessReporter:
     def end_line(self) -> None:
         self.line.end()
 
+    @contextlib.contextmanager
+    def ticking(self) -> Iterator[None]:
+        """The status line redrawn while the block lasts, and left as it is once the block ends without error."""
+        with in_background(self.keep_reporting()):
+            yield
+        self.end_line()
+
 
 def resume_command(project: LoadedProject, no_ui: bool = True) -> str:
     return "oaib-tui " + shlex.quote(str(project.path)) + (" --no-ui" if no_ui else "")
@@ -166,6 +177,17 @@ def summary(job: JobRun, finished: ev.RunFinished, progress: Progress) -> str:
     if progress.mode == "batch":
         rows += _batch_rows(job, totals, progress)
     lines += [f"  {name:<9}{value}" for name, value in rows]
+    return "\n".join(lines)
+
+
+def run_report(job: JobRun, finished: ev.RunFinished, progress: Progress, outputs: Outputs | None,
+               resume_hint: str) -> str:
+    """What a run's end prints: the summary, the output files written, and how to resume a stopped run."""
+    lines = [summary(job, finished, progress)]
+    if outputs is not None:
+        lines.append(f"  results  {outputs.results}\n  errors   {outputs.errors}")
+    if finished.state == "stopped":
+        lines.append(f"Resume with: {resume_hint}")
     return "\n".join(lines)
 
 
@@ -239,7 +261,9 @@ def remote_batch_lines(parts: list, most: int = 20) -> list[str]:
     return lines
 
 
-async def _run(job: JobRun, reporter: HeadlessReporter) -> ev.RunFinished:
+@contextlib.contextmanager
+def steered_by_signals(job: JobRun) -> Iterator[None]:
+    """Ctrl-C (or SIGTERM) stops the run, letting requests in flight finish; a second one abandons them."""
     loop = asyncio.get_running_loop()
     interrupts = 0
 
@@ -255,13 +279,33 @@ async def _run(job: JobRun, reporter: HeadlessReporter) -> ev.RunFinished:
 
     loop.add_signal_handler(signal.SIGINT, on_interrupt)
     loop.add_signal_handler(signal.SIGTERM, on_interrupt)
-    ticker = asyncio.create_task(reporter.keep_reporting())
     try:
-        return await job.run()
+        yield
     finally:
-        ticker.cancel()
         loop.remove_signal_handler(signal.SIGINT)
         loop.remove_signal_handler(signal.SIGTERM)
+
+
+class HeadlessRun:
+    """`--no-ui` as a front end of the run lifecycle: progress on a line, the summary at the end."""
+
+    def __init__(self, project: LoadedProject, out: TextIO | None) -> None:
+        self.project = project
+        self.reporter = HeadlessReporter(out)
+        self.handle = self.reporter.handle
+        self.report_to = out if out is not None else sys.stdout
+
+    def opened(self, job: JobRun) -> None:
+        if job.store.backup_path is not None:
+            self.reporter.line.println(f"Starting over: the old state file is kept as {job.store.backup_path}")
+
+    def alongside(self, job: JobRun) -> Iterator[AbstractContextManager[Any]]:
+        yield steered_by_signals(job)
+        yield self.reporter.ticking()
+
+    def report(self, job: JobRun, finished: ev.RunFinished, outputs: Outputs | None) -> int:
+        print(run_report(job, finished, self.reporter.progress, outputs, resume_command(self.project)), file=self.report_to)
+        return finished.exit_code
 
 
 def run_headless(project: LoadedProject, *, fresh: bool = False, retry_failed: bool = False,
@@ -271,19 +315,6 @@ def run_headless(project: LoadedProject, *, fresh: bool = False, retry_failed: b
     Progress and notes go to standard error and the summary to standard output, so
     `--no-ui > summary.txt` keeps the summary; `out` takes both (an embedding caller's log).
     """
-    reporter = HeadlessReporter(out)
-    report_to = out if out is not None else sys.stdout
-    job = JobRun(project, fresh=fresh, http_client=http_client, consumers=[reporter.handle], retry_failed=retry_failed)
-    try:
-        if job.store.backup_path is not None:
-            reporter.line.println(f"Starting over: the old state file is kept as {job.store.backup_path}")
-        finished = asyncio.run(_run(job, reporter))
-        reporter.end_line()
-        results, errors = job.write_outputs()
-        print(summary(job, finished, reporter.progress), file=report_to)
-        print(f"  results  {results}\n  errors   {errors}", file=report_to)
-        if finished.state == "stopped":
-            print(f"Resume with: {resume_command(project)}", file=report_to)
-        return finished.exit_code
-    finally:
-        job.close()
+    front = HeadlessRun(project, out)
+    options = RunOptions(fresh=fresh, retry_failed=retry_failed, http_client=http_client)
+    return run_to_end_sync(project, front, options, opened=front.opened)

@@ -1,8 +1,8 @@
 """One run of a project, from opening the state file to writing the outputs.
 
-Both front ends (the headless reporter and the dashboard) use this: it wires
-the engine's event stream to the state store and to the front end's own
-consumer, and turns the state file into the resume index.
+Every front end runs one through the run lifecycle (lifecycle.py): it wires
+the executor's event stream to the state store and to the front end's own
+consumers, and turns the state file into the resume index.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .connect import client_for, sender_for
 from .engine.client import Sender
 from .engine.realtime import RealtimeExecutor
 from .engine.resume import OnlyThese, ResumeIndex
+from .engine.steering import Executor
 from .errors import EXIT_OK, EXIT_SOME_FAILED, UserError
 from .project import RequestPlan
 from .project.schema import LoadedProject
@@ -74,7 +75,7 @@ class JobRun:
         if self.project.spec.mode != "batch":
             self.commits = GroupCommit(self.store, self._deliver, on_store_error=self._stop_sending,
                                        on_delivery_error=self._consumer_failed)
-        self.engine: RealtimeExecutor | None = None
+        self.engine: Executor | None = None
         self.accounting: Accounting | None = None
         """What the state file itself recorded at the end of the run (see `checked`)."""
         self.finished: ev.RunFinished | None = None
@@ -141,13 +142,13 @@ class JobRun:
         if self.store.backup_path is not None:
             await self._cancel_left_behind(client, self.store.backup_path)
         self._say_what_is_sent_again()
-        engine: RealtimeExecutor | BatchExecutor
+        engine: Executor
         if self.project.spec.mode == "batch":
             engine = BatchExecutor(self.project, client, self.emit, BatchLedger(self.store), only=self.only)
         else:
             engine = RealtimeExecutor(self.project, client, self.emit, resume=self.only or self.resume_index(),
                                       sender=sender, committed=self.commits.committed if self.commits else None)
-        self.engine = engine  # type: ignore[assignment]  # both executors steer alike (pause, resume, stop, …)
+        self.engine = engine
         self.engine_ready.set()
         try:
             finished = await engine.run()

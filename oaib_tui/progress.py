@@ -116,7 +116,7 @@ class Progress:
         """(saved, realtime cost) of this run's answers, each model at its own price; None if a price is unknown."""
         realtime = 0.0
         for model, tally in self.by_model.items():
-            cost = prices.cost(model, tally.usage)
+            cost = prices.cost(model, tally.usage, summed=True)
             if cost is None or not tally.cost_known:
                 return None
             realtime += cost

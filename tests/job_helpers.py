@@ -1,9 +1,12 @@
-"""What engine and batch tests share: small project files, a simulator on the loop's clock, an event recorder."""
+"""What the tests that run jobs share: small project files (the one writer, with a spec for each kind of
+job), a simulator on the loop's clock, an event recorder."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,56 @@ def write_project_file(tmp_path: Path, spec: dict[str, Any], overrides: dict[str
 
 def inline_items(n: int) -> list[dict[str, Any]]:
     return [{"items": [{"n": i, "word": f"w{i}"} for i in range(n)], "id": "item-{n}"}]
+
+
+def realtime_chat(n: int) -> dict[str, Any]:
+    """A realtime chat project over `n` inline records `item-<n>`, keeping `word` (the engine tests')."""
+    return {
+        "name": "t",
+        "model": "gpt-4o-mini",
+        "mode": "auto",
+        "provider": {"kind": "simulator"},
+        "limits": {"concurrency": 8, "max_retries": 3, "timeout_s": 10},
+        "sources": inline_items(n),
+        "request": {"max_tokens": 20, "messages": [{"role": "user", "content": "Say {word}"}]},
+        "output": {"keep": ["word"]},
+    }
+
+
+def batch_chat(n: int) -> dict[str, Any]:
+    """The same records in batch mode (the batch tests')."""
+    return {
+        "name": "b",
+        "model": "gpt-4o-mini",
+        "mode": "batch",
+        "provider": {"kind": "simulator"},
+        "limits": {"max_retries": 2},
+        "batch": {"poll_s": 30},
+        "sources": inline_items(n),
+        "request": {"max_tokens": 12, "messages": [{"role": "user", "content": "Say {word}"}]},
+        "output": {"keep": ["word"]},
+    }
+
+
+def plain_chat(n: int) -> dict[str, Any]:
+    """The same records with nothing but what a project must say (mode and limits at their defaults)."""
+    return {
+        "name": "p", "model": "gpt-4o-mini", "provider": {"kind": "simulator"},
+        "sources": inline_items(n),
+        "request": {"max_tokens": 12, "messages": [{"role": "user", "content": "Say {word}"}]},
+        "output": {"keep": ["word"]},
+    }
+
+
+def write_project(folder: Path, n: int = 10, *, spec: Callable[[int], dict[str, Any]] = realtime_chat,
+                  **overrides: Any) -> Path:
+    """The project `spec(n)` over `n` records, keyword arguments overriding its top-level keys (one level
+    deep for mappings), written as folder/project.yaml."""
+    return write_project_file(folder, spec(n), overrides)
+
+
+write_batch_project = functools.partial(write_project, spec=batch_chat)
+"""A batch-mode chat project over `n` inline records; keyword arguments override top-level keys."""
 
 
 def sim_on_loop_clock(**settings: Any) -> SimulatorApp:

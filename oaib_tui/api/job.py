@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from .. import events as ev
 from ..job import JobRun
+from ..lifecycle import Outputs, RunOptions, in_background, run_to_end
 from ..project import load_project
 from ..project.schema import LoadedProject, Project, resolve_path
 from ..wording import counted
@@ -28,7 +30,7 @@ from .config import (
     spool_project,
 )
 from .dashboard import check_dashboard_can_open, refuse_inside_a_loop, run_in_dashboard
-from .display import choose_display, keep_showing
+from .display import Display, choose_display, keep_showing
 from .reading import job_results
 from .results import Result, Results
 from .spool import RequestSpool, endpoint_url, request_body
@@ -201,20 +203,18 @@ class Job:
                        retry_failed: bool) -> ev.RunFinished:
         if self._run is not None:
             raise RuntimeError(f"job {self.name!r} is already running")
-        display = choose_display(self.quiet)
-        run = JobRun(project, fresh=fresh, client=self._client, consumers=[display.handle, *consumers],
-                     retry_failed=retry_failed)
+        front = _PythonRun(self, choose_display(self.quiet))
+        options = RunOptions(fresh=fresh, retry_failed=retry_failed, client=self._client)
+        return await run_to_end(project, front, options, extra_consumers=consumers,
+                                writes_outputs=self._writes_outputs)
+
+    @contextlib.contextmanager
+    def _running(self, run: JobRun) -> Iterator[None]:
+        """While the run goes, `stop()` and `stream()` reach it, and no second run may start."""
         self._run = run
-        ticker = asyncio.create_task(keep_showing(display))
         try:
-            finished = await run.run()
-            if self._writes_outputs:
-                run.write_outputs()
-            return finished
+            yield
         finally:
-            ticker.cancel()
-            display.close()
-            run.close()
             self._run = None
 
     # -- results --------------------------------------------------------------------------
@@ -251,6 +251,23 @@ class Job:
 
     def __repr__(self) -> str:
         return f"<Job {self.name!r}: {counted(len(self), 'request')}, state {self.state_path}>"
+
+
+class _PythonRun:
+    """The Python API as a front end of the run lifecycle: a progress display, and the run's last event back."""
+
+    def __init__(self, job: Job, display: Display) -> None:
+        self.job = job
+        self.display = display
+        self.handle = display.handle
+
+    def alongside(self, run: JobRun) -> Iterator[AbstractContextManager[Any]]:
+        yield self.job._running(run)
+        yield contextlib.closing(self.display)
+        yield in_background(keep_showing(self.display))
+
+    def report(self, run: JobRun, finished: ev.RunFinished, outputs: Outputs | None) -> ev.RunFinished:
+        return finished
 
 
 class _ResultReader:

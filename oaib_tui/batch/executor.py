@@ -22,19 +22,17 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import openai
 
 from .. import events as ev
-from ..engine.realtime import STOP_EXIT_CODES, RealtimeExecutor
+from ..engine.realtime import RealtimeExecutor
 from ..engine.resume import OnlyThese
 from ..engine.retry import refusal_reason
-from ..errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
+from ..engine.steering import Steering
 from ..parts import TERMINAL_STATUSES, Part
-from ..pricing import PriceBook
-from ..project import RequestPlan
 from ..project.schema import LoadedProject
-from ..wording import counted, money
 from .download import PartDownload
 from .fallback import realtime_engine
 from .feed import PartFeeder
@@ -48,23 +46,18 @@ PARTS_AHEAD = 2
 """Parts written but not yet uploaded, at most: what bounds the disk and memory a huge job takes."""
 
 
-class BatchExecutor:
+class BatchExecutor(Steering):
     """Runs one project's job in batch mode. Steer it with pause(), resume(), stop(), abandon() and cancel()."""
 
     def __init__(self, project: LoadedProject, client: openai.AsyncOpenAI, emit: Callable[[ev.Event], None],
                  ledger: PartLedger, *, wall_clock: Callable[[], float] = time.time,
                  rng: random.Random | None = None, only: OnlyThese | None = None) -> None:
-        self.project = project
+        self._emit_to = emit
+        super().__init__(project, client, self.emit, wall_clock=wall_clock, rng=rng)
         self.only = only
         """Send only these items (`retry failed`), not everything the state file leaves to do."""
         self.spec = project.spec
-        self.client = client
         self.ledger = ledger
-        self._emit_to = emit
-        self.wall = wall_clock
-        self.rng = rng or random.Random()
-        self.plan = RequestPlan(project)
-        self.prices = PriceBook.for_project(project.spec.pricing)
         self.remote = BatchRemote(client, lambda: self.wall())
         self.gate = TokenGate(project.spec.batch.max_enqueued_tokens, closed=lambda: self._halt or self._draining)
         self.upload_lock = asyncio.Lock()
@@ -80,39 +73,19 @@ class BatchExecutor:
         self._not_uploaded = 0
         self.numbers: Iterator[int] = iter(())
         self.feeder = PartFeeder(self)
-        self._stop: ev.RunStopping | None = None
         self._halt = False
         self._draining = False
-        self._paused = False
         self._realtime: RealtimeExecutor | None = None
         self._crash: BaseException | None = None
         self._cancelling: asyncio.Task | None = None
-        self._wake = asyncio.Event()
         self._halted = asyncio.Event()
 
-    # -- steering -------------------------------------------------------------------------
-
-    def pause(self) -> None:
-        """Write and create nothing new; live batches are still followed and downloaded."""
-        if not self._paused:
-            self._paused = True
-            self.emit(ev.RunPaused(at=self.wall()))
-
-    def resume(self) -> None:
-        if self._paused:
-            self._paused = False
-            self.emit(ev.RunResumed(at=self.wall()))
-            self._poke()
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
+    # -- steering (pause writes and creates nothing new; live batches are still followed) --
 
     def stop(self, reason: ev.StopReason = "interrupted", message: str = "stopped by the user") -> None:
         """End the run after the step each part is taking; live batches keep running at the provider."""
         if self._stop is None or self._draining:
-            self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())
-            self.emit(self._stop)
+            self._record_stop(reason, message)
         self._halt = True
         self._halted.set()
         self.gate.poke()
@@ -147,8 +120,7 @@ class BatchExecutor:
     def _drain(self, reason: ev.StopReason, message: str) -> None:
         if not self._draining and not self._halt:
             self._draining = True
-            self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())
-            self.emit(self._stop)
+            self._record_stop(reason, message)
             self.gate.poke()
             self._poke()
 
@@ -187,8 +159,7 @@ class BatchExecutor:
             return True
         # Live batches may yet cost up to their worst, whichever run created them.
         if self.cost_usd + self.ledger.worst_cost_live(besides=part.part) + part.worst_cost_usd > cap:
-            self.stop("budget", f"the next batch could take the spend over the cap of {money(cap)} "
-                                f"(spent {money(self.cost_usd)}); raise limits.max_cost_usd to continue")
+            self._stop_over_budget("batch", cap, self.cost_usd)
             return False
         return True
 
@@ -217,14 +188,9 @@ class BatchExecutor:
     # -- the run --------------------------------------------------------------------------
 
     async def run(self) -> ev.RunFinished:
-        loop = asyncio.get_running_loop()
-        anchor = self.wall() - loop.time()
-        self.wall = lambda: anchor + loop.time()
+        self._start_clock()
         counts = self.ledger.counts()
-        self.emit(ev.RunStarted(
-            project=self.project.name, model=self.spec.model, endpoint=self.spec.endpoint, mode="batch",
-            resumed_done=counts["done"], resumed_failed=counts["failed"], total_known=self.plan.estimate_total(),
-            at=self.wall()))
+        self._announce_start("batch", counts["done"], counts["failed"])
         self._warn_if_unpriced()
         self.token = self.ledger.token()
         self.ledger.forget_orphans()
@@ -244,11 +210,6 @@ class BatchExecutor:
         if self._crash is not None:
             raise self._crash
         return self._finish()
-
-    def _warn_if_unpriced(self) -> None:
-        note = self.prices.unpriced_note(self.spec.model, budget_capped=self.spec.limits.max_cost_usd is not None)
-        if note:
-            self.emit(ev.Notice(note, "warning", at=self.wall()))
 
     def _reattach(self, parts: list[Part]) -> None:
         """Carry on with the parts earlier runs left: live batches are followed, ended ones downloaded."""
@@ -335,34 +296,17 @@ class BatchExecutor:
         self._realtime = realtime_engine(self.project, self.client, self.emit, OnlyThese.of(keys if fast else None, ids))
         finished = await self._realtime.run()
         if finished.state == "stopped" and self._stop is None:
-            self._stop = ev.RunStopping(reason=finished.reason or "error", message=finished.message,  # type: ignore[arg-type]
-                                        at=self.wall())
+            self._stop = ev.RunStopping(reason=finished.reason or "error", message=finished.message, at=self.wall())
 
-    # -- waiting and finishing ------------------------------------------------------------
-
-    def _poke(self) -> None:
-        self._wake.set()
-
-    async def _sleep_until_poked(self) -> None:
-        self._wake.clear()
-        await self._wake.wait()
+    # -- finishing ------------------------------------------------------------------------
 
     def _finish(self) -> ev.RunFinished:
         counts = self.ledger.counts()
-        pending = counts["queued"] + counts["sent"]
         live = sum(1 for p in self.ledger.parts() if p.live)
-        if self._stop is not None:
-            state, reason, message = "stopped", self._stop.reason, self._stop.message
-            if live:
-                message += (f"; {live} batch{'es' if live > 1 else ''} still running at the provider "
-                            f"(`oaib-tui cancel {self.project.path}` cancels them)")
-            code = STOP_EXIT_CODES.get(reason, EXIT_STOPPED)
-        else:
-            state, reason = "finished", None
-            message = "all requests answered" if not counts["failed"] else f"{counted(counts['failed'], 'request')} failed"
-            code = EXIT_SOME_FAILED if counts["failed"] else EXIT_OK
-        finished = ev.RunFinished(state=state, reason=reason, message=message, done=counts["done"],  # type: ignore[arg-type]
-                                  failed=counts["failed"], pending=pending, cost_usd=self.cost_usd,
-                                  exit_code=code, at=self.wall())
-        self.emit(finished)
-        return finished
+        ending = self._ending(counts["failed"], counts["failed"])
+        if ending.state == "stopped" and live:
+            ending = replace(ending, message=ending.message + (
+                f"; {live} batch{'es' if live > 1 else ''} still running at the provider "
+                f"(`oaib-tui cancel {self.project.path}` cancels them)"))
+        return self._finish_with(ending, done=counts["done"], failed=counts["failed"],
+                                 pending=counts["queued"] + counts["sent"], cost_usd=self.cost_usd)

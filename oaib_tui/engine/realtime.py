@@ -10,23 +10,19 @@ it on virtual time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
 
 import openai
 
 from .. import events as ev
-from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
-from ..pricing import PriceBook
-from ..project import RequestPlan
+from ..errors import EXIT_SOME_FAILED
 from ..project.schema import LoadedProject
 from ..tiers import answer_timeout_s, charged_tier
-from ..wording import counted, money
+from ..wording import counted
 from .client import (
     UNREACHABLE_AFTER_ATTEMPTS,
     Reply,
@@ -38,14 +34,11 @@ from .feed import Counters, Item, ItemFeed, RekeyedItems
 from .ratelimit import RateLimiter
 from .resume import ResumeIndex
 from .retry import Outcome, RetryPolicy, backoff_delay, classify, internal_error, refusal_reason
+from .steering import Emit, Ending, Steering
 from .usage import priced_usage, unpriced_tier_note
 from .watch import HoldupWatch
 
-Emit = Callable[[ev.Event], None]
 LIMITS_EVENT_INTERVAL_S = 0.25
-MIN_SLEEP_S = 0.001
-
-STOP_EXIT_CODES = {"interrupted": EXIT_INTERRUPTED, "cancelled": EXIT_INTERRUPTED}
 
 
 @dataclass(order=True, slots=True)
@@ -55,8 +48,8 @@ class _DueRetry:
     item: Item = field(compare=False)
 
 
-class RealtimeExecutor:
-    """Runs one project's realtime job. Steer it with pause(), resume(), stop() and abandon()."""
+class RealtimeExecutor(Steering):
+    """Runs one project's realtime job. Steer it with pause(), resume(), stop(), abandon() and cancel()."""
 
     def __init__(
         self,
@@ -73,31 +66,22 @@ class RealtimeExecutor:
     ) -> None:
         """`committed`, if given, is awaited after each attempt before its slot is freed: it returns
         once the answers emitted so far are in the state file (see state.group_commit)."""
+        super().__init__(project, client, emit, wall_clock=wall_clock, rng=rng)
         spec = project.spec
-        self.project = project
-        self.client = client
         self.sender = sender or SdkSender(client)
-        self._emit = emit
         self._committed = committed
-        self.plan = RequestPlan(project)
         self.resume_index = resume or ResumeIndex.empty()
-        self.rng = rng or random.Random()
-        self.wall = wall_clock
         self.limits = spec.limits
         self.policy = RetryPolicy(spec.limits.max_retries)
-        self.prices = PriceBook.for_project(spec.pricing)
         self.counters = Counters()
         self._limiter = limiter
         self._retries: list[_DueRetry] = []
         self._inflight: set[asyncio.Task] = set()
         self._inflight_worst_cost = 0.0
-        self._paused = False
-        self._stop: ev.RunStopping | None = None
         self._abandoned = False
         self._exhausted = False
         self._answered = False
         """Whether the API has answered anything (any HTTP status) in this run."""
-        self._wake: asyncio.Event | None = None
         self._last_limits_event = float("-inf")
         self._last_limits: tuple | None = None
         self.feed = ItemFeed(project, self.plan, self.resume_index, self.prices, self.counters,
@@ -108,29 +92,7 @@ class RealtimeExecutor:
         """On the slow resume path, the new line keys of the finished items the run recognised."""
         return self.feed.rekeyed
 
-    # -- steering -------------------------------------------------------------------------
-
-    def pause(self) -> None:
-        if not self._paused:
-            self._paused = True
-            self._emit(ev.RunPaused(at=self.wall()))
-
-    def resume(self) -> None:
-        if self._paused:
-            self._paused = False
-            self._emit(ev.RunResumed(at=self.wall()))
-            self._poke()
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    def stop(self, reason: ev.StopReason = "interrupted", message: str = "stopped by the user") -> None:
-        """Send nothing more; let requests in flight finish."""
-        if self._stop is None:
-            self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())
-            self._emit(self._stop)
-            self._poke()
+    # -- steering (the rest is Steering's) -----------------------------------------------
 
     def abandon(self) -> None:
         """Stop and cancel the requests in flight too (they are sent again on resume)."""
@@ -140,30 +102,16 @@ class RealtimeExecutor:
             task.cancel()
 
     @property
-    def stopping(self) -> bool:
-        return self._stop is not None
-
-    @property
     def scanned_every_line(self) -> bool:
         return self._exhausted
 
     # -- the run --------------------------------------------------------------------------
 
     async def run(self) -> ev.RunFinished:
-        loop = asyncio.get_running_loop()
-        self._now = loop.time
-        # Event times are wall-clock seconds that advance with the loop's clock: monotonic in a
-        # real run, and virtual under a test's virtual-time loop.
-        anchor = self.wall() - loop.time()
-        self.wall = lambda: anchor + loop.time()
-        self._wake = asyncio.Event()
+        self._start_clock()
         self.limiter = self._limiter or self._build_limiter()
-        spec = self.project.spec
-        self._emit(ev.RunStarted(
-            project=self.project.name, model=spec.model, endpoint=spec.endpoint, mode=spec.mode,
-            resumed_done=self.resume_index.done, resumed_failed=self.resume_index.failed,
-            total_known=self.plan.estimate_total(), at=self.wall(), transport=self.sender.name,
-        ))
+        self._announce_start(self.project.spec.mode, self.resume_index.done, self.resume_index.failed,
+                             transport=self.sender.name)
         self._emit_limits(force=True)
         self._warn_if_unpriced()
         self.watch = HoldupWatch(self.limiter, self._emit, concurrency=self.limits.concurrency, now=self._now,
@@ -187,9 +135,9 @@ class RealtimeExecutor:
         )
 
     def _warn_if_unpriced(self) -> None:
+        super()._warn_if_unpriced()
         spec = self.project.spec
-        note = (self.prices.unpriced_note(spec.model, budget_capped=self.limits.max_cost_usd is not None)
-                or unpriced_tier_note(self.prices, spec.model, spec.request))
+        note = unpriced_tier_note(self.prices, spec.model, spec.request)  # None when the model has no price at all
         if note:
             self._emit(ev.Notice(note, "warning", at=self.wall()))
 
@@ -244,8 +192,7 @@ class RealtimeExecutor:
             return False
         if item.attempt:
             self._requeue(item, 0.0)
-        self.stop("budget", f"the next request could take the spend over the cap of {money(cap)} "
-                            f"(spent {money(self.counters.cost_usd)}); raise limits.max_cost_usd to continue")
+        self._stop_over_budget("request", cap, self.counters.cost_usd)
         return True
 
     # -- one attempt ----------------------------------------------------------------------
@@ -392,19 +339,6 @@ class RealtimeExecutor:
 
     # -- waiting --------------------------------------------------------------------------
 
-    def _poke(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
-    async def _sleep_until_poked(self, timeout: float | None) -> None:  # noqa: ASYNC109 - a wake-up, not a deadline
-        assert self._wake is not None
-        self._wake.clear()
-        if timeout is not None:
-            # A wait shorter than the clock can tell apart would wake to the same instant, forever.
-            timeout = max(timeout, MIN_SLEEP_S)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
-
     async def _drain(self) -> None:
         while self._inflight and not self._abandoned:
             await asyncio.wait(list(self._inflight))
@@ -425,26 +359,14 @@ class RealtimeExecutor:
     def _finish(self) -> ev.RunFinished:
         c = self.counters
         pending = len(self._retries) + len(self._inflight)
-        state: Literal["finished", "stopped"]
-        if self._stop is not None:
-            state, reason, message = "stopped", self._stop.reason, self._stop.message
-            code = STOP_EXIT_CODES.get(reason, EXIT_STOPPED)
-        else:
-            state, reason = "finished", None
-            message = "all requests answered" if not c.failed else f"{counted(c.failed, 'request')} failed"
-            code = EXIT_SOME_FAILED if (c.failed + c.skipped_failed) else EXIT_OK
-            if c.left_alone:  # `retry failed` sent only the failed ones
-                message = (f"retried: {c.done:,} answered, {c.failed:,} failed; "
-                           f"{counted(c.left_alone, 'request')} left to do stay for the next run")
-                code = EXIT_SOME_FAILED
-                pending += c.left_alone
-        finished = ev.RunFinished(
-            state=state, reason=reason, message=message, done=c.done + c.skipped_done,
-            failed=c.failed + c.skipped_failed, pending=pending if self._exhausted or self._stop is None else -1,
-            cost_usd=c.cost_usd, exit_code=code, at=self.wall(),
-        )
-        self._emit(finished)
-        return finished
+        ending = self._ending(c.failed, c.failed + c.skipped_failed)
+        if self._stop is None and c.left_alone:  # `retry failed` sent only the failed ones
+            ending = Ending("finished", None, f"retried: {c.done:,} answered, {c.failed:,} failed; "
+                                              f"{counted(c.left_alone, 'request')} left to do stay for the next run",
+                            EXIT_SOME_FAILED)
+            pending += c.left_alone
+        return self._finish_with(ending, done=c.done + c.skipped_done, failed=c.failed + c.skipped_failed,
+                                 pending=pending if self._exhausted or self._stop is None else -1, cost_usd=c.cost_usd)
 
 
 def _with_message(outcome: Outcome, message: str) -> Outcome:

@@ -242,8 +242,8 @@ class Output(_Strict):
     """Source fields copied into each result line."""
 
 
-class Price(_Strict):
-    """US dollars per 1,000,000 tokens."""
+class TierPrice(_Strict):
+    """US dollars per 1,000,000 tokens at one `service_tier`."""
 
     input: float = Field(ge=0)
     """Prompt tokens."""
@@ -251,8 +251,19 @@ class Price(_Strict):
     """Output tokens."""
     cached_input: float | None = Field(None, ge=0)
     """Cached prompt tokens; default: the input price."""
+    cache_write: float | None = Field(None, ge=0)
+    """Prompt tokens written to the prompt cache, where that is charged apart; default: none (as input)."""
+
+
+class Price(TierPrice):
+    """US dollars per 1,000,000 tokens; replaces the built-in table's prices for the model."""
+
     batch_discount: float = Field(0.5, ge=0, le=1)
     """Share of the price taken off with the Batch API."""
+    flex: TierPrice | None = None
+    """Prices with `service_tier: flex`; default: the built-in table's for this model, else flex is not priced."""
+    priority: TierPrice | None = None
+    """Prices with `service_tier: priority`; default: the built-in table's for this model, else not priced."""
 
 
 class Project(_Strict):

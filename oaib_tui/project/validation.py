@@ -76,7 +76,7 @@ def _join(key: str, part: Any) -> str:
 
 def _unknown_key(loc: tuple, model: type[BaseModel], data: Any) -> tuple[str, str | None]:
     name = str(loc[-1])
-    owner = _annotation_at(model, loc[:-1])[0]
+    owner = _without_none(_annotation_at(model, loc[:-1])[0])
     if not (isinstance(owner, type) and issubclass(owner, BaseModel)):
         return f"unknown key `{name}`", None
     given = _value_at(data, loc[:-1])

@@ -7,8 +7,8 @@ from typing import TextIO
 
 from .. import tokens
 from ..errors import UserError
-from ..headless import resume_command, summary
-from ..job import JobRun
+from ..headless import resume_command, run_report
+from ..lifecycle import RunOptions, conclude
 from ..project.schema import LoadedProject
 from .app import DashboardApp
 from .model import CostSettings, DashboardModel
@@ -29,10 +29,9 @@ def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: 
     goes to standard output and a failure to standard error, as a headless run's
     do; `out` takes both.
     """
-    session = RunSession(
-        lambda: JobRun(project, fresh=fresh, http_client=http_client, retry_failed=retry_failed),
-        reopen=lambda: JobRun(project, http_client=http_client, retry_failed=True),
-    )
+    options = RunOptions(fresh=fresh, retry_failed=retry_failed, http_client=http_client)
+    again = RunOptions(retry_failed=True, http_client=http_client)
+    session = RunSession(lambda: options.open(project), reopen=lambda: again.open(project))
     spec = project.spec
     model = DashboardModel(CostSettings.for_project(project), resume_hint=resume_command(project, no_ui=False),
                            about=(project.name, spec.model, spec.endpoint, spec.mode))
@@ -60,12 +59,9 @@ def _report(app: DashboardApp, session: RunSession, project: LoadedProject, out:
     if finished is None:
         print(f"Stopped before the run ended. Resume with: {resume_command(project, no_ui=False)}", file=out)
         return app.exit_code
-    job = session.job
-    results, errors = session.call(job.write_outputs)
-    print(session.call(lambda: summary(job, finished, app.model.progress)), file=out)
-    print(f"  results  {results}\n  errors   {errors}", file=out)
-    if finished.state == "stopped":
-        print(f"Resume with: {resume_command(project, no_ui=False)}", file=out)
+    hint = resume_command(project, no_ui=False)
+    print(session.call(lambda: conclude(session.job, finished, lambda job, finished, outputs: run_report(
+        job, finished, app.model.progress, outputs, hint))), file=out)
     notice = tokens.estimation_notice()
     if notice:
         print(f"note: {notice}", file=out)

@@ -31,18 +31,3 @@ def chat_job(tmp_path: Path, app: SimulatorApp, n: int = 10, **options: Any) -> 
 
 def ids(results) -> list[str]:
     return [result.custom_id for result in results]
-
-
-def write_project(tmp_path: Path, n: int = 6) -> Path:
-    """A project file of `n` inline chat records `item-<n>`, keeping `word`."""
-    import yaml
-
-    spec = {
-        "name": "p", "model": "gpt-4o-mini", "provider": {"kind": "simulator"},
-        "sources": [{"items": [{"n": i, "word": f"w{i}"} for i in range(n)], "id": "item-{n}"}],
-        "request": {"max_tokens": 12, "messages": [{"role": "user", "content": "Say {word}"}]},
-        "output": {"keep": ["word"]},
-    }
-    path = tmp_path / "project.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path

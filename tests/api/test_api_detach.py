@@ -6,8 +6,8 @@ import asyncio
 import io
 
 import pytest
-import yaml
 from api_helpers import sim
+from job_helpers import write_project
 
 from oaib_tui.detach import run_detached, run_until_detached
 from oaib_tui.errors import EXIT_OK, UserError
@@ -23,17 +23,17 @@ from oaib_tui.state.reader import StateReader
 SLOW_BATCHES = {"batch_validation_s": 60, "batch_lines_per_s": 0.01, "batch_finalizing_s": 60}
 
 
-def batch_project(tmp_path, n=10, **overrides):
-    spec = {
+def detached_chat(n: int) -> dict:
+    return {
         "name": "d", "model": "gpt-4o-mini", "mode": "batch", "provider": {"kind": "simulator"},
         "batch": {"max_requests": 4, "poll_s": 30},
         "sources": [{"items": [{"n": i} for i in range(n)], "id": "item-{n}"}],
         "request": {"max_tokens": 12, "messages": [{"role": "user", "content": "Say {n}"}]},
-        **overrides,
     }
-    path = tmp_path / "project.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return load_project(path)
+
+
+def batch_project(tmp_path, n=10, **overrides):
+    return load_project(write_project(tmp_path, n, spec=detached_chat, **overrides))
 
 
 async def run_once(project, app, *, detach: bool):

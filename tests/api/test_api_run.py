@@ -7,7 +7,8 @@ import gc
 from pathlib import Path
 
 import pytest
-from api_helpers import chat_job, ids, sim, write_project
+from api_helpers import chat_job, ids, sim
+from job_helpers import plain_chat, write_project
 
 from oaib_tui import Job
 from oaib_tui.sim.client import simulator_openai_client
@@ -131,7 +132,7 @@ async def test_any_endpoint_in_the_style_of_the_sdk(tmp_path):
 
 
 async def test_a_job_from_a_project_file_runs_and_writes_its_outputs(tmp_path):
-    path = write_project(tmp_path, n=6)
+    path = write_project(tmp_path, n=6, spec=plain_chat)
     app = sim()
     job = Job.from_project(path, client=simulator_openai_client(app), quiet=True)
     results = await job.run()

@@ -4,43 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import httpx2
-from job_helpers import (
-    Recorder,
-    inline_items,
-    read_jsonl,
-    sim_on_loop_clock,
-    write_project_file,
-)
+from job_helpers import Recorder, read_jsonl, sim_on_loop_clock, write_batch_project
 
 from oaib_tui import events as ev
 from oaib_tui.job import JobRun
 from oaib_tui.project import load_project
 from oaib_tui.sim.app import SimulatorApp
-
-__all__ = ["Recorder", "batch_sim", "parts_of", "read_jsonl", "run_batch", "wait_for", "write_batch_project"]
 from oaib_tui.sim.client import IN_PROCESS_BASE_URL, simulator_http_client
 from oaib_tui.state.batches import Part, read_parts
 from oaib_tui.state.reader import StateReader
 
-
-def write_batch_project(tmp_path: Path, n: int = 10, **overrides: Any) -> Path:
-    """A chat project in batch mode over `n` inline records; keyword arguments override top-level keys."""
-    spec: dict[str, Any] = {
-        "name": "b",
-        "model": "gpt-4o-mini",
-        "mode": "batch",
-        "provider": {"kind": "simulator"},
-        "limits": {"max_retries": 2},
-        "batch": {"poll_s": 30},
-        "sources": inline_items(n),
-        "request": {"max_tokens": 12, "messages": [{"role": "user", "content": "Say {word}"}]},
-        "output": {"keep": ["word"]},
-    }
-    return write_project_file(tmp_path, spec, overrides)
-
+__all__ = ["Recorder", "batch_sim", "parts_of", "read_jsonl", "run_batch", "wait_for", "write_batch_project"]
 
 batch_sim = sim_on_loop_clock  # under looptime a 24 h batch takes no real time
 

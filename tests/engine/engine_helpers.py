@@ -3,36 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from job_helpers import (
-    Recorder,
-    inline_items,
-    read_jsonl,
-    sim_on_loop_clock,
-    write_project_file,
-)
+from job_helpers import Recorder, read_jsonl, sim_on_loop_clock, write_project
 
 from oaib_tui.job import JobRun
 from oaib_tui.project import load_project
 from oaib_tui.sim.client import simulator_http_client
 
 __all__ = ["Recorder", "read_jsonl", "run_job", "sim_app", "write_project"]
-
-
-def write_project(tmp_path: Path, n: int = 10, **overrides: Any) -> Path:
-    """A chat project over `n` inline records; keyword arguments override top-level keys."""
-    spec: dict[str, Any] = {
-        "name": "t",
-        "model": "gpt-4o-mini",
-        "mode": "auto",
-        "provider": {"kind": "simulator"},
-        "limits": {"concurrency": 8, "max_retries": 3, "timeout_s": 10},
-        "sources": inline_items(n),
-        "request": {"max_tokens": 20, "messages": [{"role": "user", "content": "Say {word}"}]},
-        "output": {"keep": ["word"]},
-    }
-    return write_project_file(tmp_path, spec, overrides)
 
 
 sim_app = sim_on_loop_clock

@@ -117,6 +117,23 @@ class TestSchemaProblems:
         assert problem.line == 5
         assert "required key `input` is missing" in problem.message
 
+    def test_a_typo_in_a_tier_price_names_the_dotted_key_and_the_close_one(self, make_project):
+        path = make_project(
+            """\
+            model: gpt-5
+            sources: [{items: [{text: a}]}]
+            request: {input: "{text}"}
+            pricing:
+              gpt-5:
+                input: 1.0
+                cache_write: 1.25
+                flex: {input: 0.5, cached_inptu: 0.05}
+            """
+        )
+        problem = only_problem(load_error(path))
+        assert (problem.key, problem.line) == ("pricing.gpt-5.flex.cached_inptu", 8)
+        assert problem.hint == "did you mean `cached_input`?"
+
     def test_wrong_type_says_what_was_expected_in_plain_words(self, make_project):
         path = make_project(
             """\

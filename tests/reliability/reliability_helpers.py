@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from job_helpers import write_project_file
 
 from oaib_tui.project import load_project
 
@@ -40,28 +40,25 @@ def write_records(folder: Path, n: int, *, bad_every: int = 0) -> Path:
     return path
 
 
-def write_project(folder: Path, url: str | None, n: int, *, bad_every: int = 0, **overrides: Any) -> Path:
-    """A chat project over `records.jsonl`, sending to the simulator at `url` (None: in-process)."""
+LEDGER_SPEC: dict[str, Any] = {
+    "name": "rel",
+    "model": "gpt-4o-mini",
+    "mode": "realtime",
+    "provider": {"kind": "simulator"},
+    "limits": {"rpm": 1_000_000, "tpm": 100_000_000, "concurrency": 8, "max_retries": 4, "timeout_s": 10},
+    "sources": [{"path": "records.jsonl", "id": "{id}"}],
+    # The prompt is the item's id, so that the ledger knows which item each request is for.
+    "request": {"max_tokens": "{mt}", "messages": [{"role": "user", "content": "{id}"}]},
+    "output": {"keep": ["mt"]},
+}
+
+
+def write_ledger_project(folder: Path, url: str | None, n: int, *, bad_every: int = 0, **overrides: Any) -> Path:
+    """A chat project over `records.jsonl` (n records), sending to the simulator at `url` (None: in-process);
+    keyword arguments override top-level keys, one level deep for mappings."""
     write_records(folder, n, bad_every=bad_every)
-    provider: dict[str, Any] = {"kind": "simulator"}
-    if url:
-        provider["base_url"] = url
-    spec: dict[str, Any] = {
-        "name": "rel",
-        "model": "gpt-4o-mini",
-        "mode": "realtime",
-        "provider": provider,
-        "limits": {"rpm": 1_000_000, "tpm": 100_000_000, "concurrency": 8, "max_retries": 4, "timeout_s": 10},
-        "sources": [{"path": "records.jsonl", "id": "{id}"}],
-        # The prompt is the item's id, so that the ledger knows which item each request is for.
-        "request": {"max_tokens": "{mt}", "messages": [{"role": "user", "content": "{id}"}]},
-        "output": {"keep": ["mt"]},
-    }
-    for key, value in overrides.items():
-        spec[key] = {**spec[key], **value} if isinstance(value, dict) and isinstance(spec.get(key), dict) else value
-    path = folder / "project.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
+    provider = {"kind": "simulator", **({"base_url": url} if url else {})}
+    return write_project_file(folder, {**LEDGER_SPEC, "provider": provider}, overrides)
 
 
 def outputs_of(project: Path) -> tuple[Path, Path, Path]:

@@ -23,7 +23,7 @@ from reliability_helpers import (
     read_lines,
     run_cli,
     state_counts,
-    write_project,
+    write_ledger_project,
 )
 from sim_ledger import Ledger
 
@@ -63,7 +63,7 @@ def assert_nothing_done_twice(ledger: Ledger) -> None:
 def test_batch_runs_killed_at_8_seeded_moments_lose_nothing_and_never_upload_or_create_twice(tmp_path):
     ledger = Ledger(create_app(SimulatorSettings(latency_ms=0, seed=SEED, **FAST_BATCHES)))
     with running_server(app=ledger) as url:
-        project = write_project(tmp_path, url, N, bad_every=BAD_EVERY, mode="batch",
+        project = write_ledger_project(tmp_path, url, N, bad_every=BAD_EVERY, mode="batch",
                                 batch={"max_requests": 20, "poll_s": 0.05})
         results_path, errors_path, state = outputs_of(project)
         for point in kill_plan(random.Random(SEED)):

@@ -25,7 +25,7 @@ from reliability_helpers import (
     read_lines,
     run_cli,
     state_counts,
-    write_project,
+    write_ledger_project,
 )
 from sim_ledger import Ledger
 
@@ -53,7 +53,7 @@ def kill_plan(rng: random.Random) -> list[KillPoint]:
 def test_realtime_runs_killed_at_13_seeded_moments_lose_nothing_and_resend_only_what_was_in_flight(tmp_path):
     ledger = Ledger(create_app(SimulatorSettings(latency_ms=20, fail_rate=0.03, seed=SEED)))
     with running_server(app=ledger) as url:
-        project = write_project(tmp_path, url, N, bad_every=BAD_EVERY, limits={"concurrency": CONCURRENCY})
+        project = write_ledger_project(tmp_path, url, N, bad_every=BAD_EVERY, limits={"concurrency": CONCURRENCY})
         results_path, errors_path, state = outputs_of(project)
         paid_twice_allowance = 0
         for point in kill_plan(random.Random(SEED)):

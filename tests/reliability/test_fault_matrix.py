@@ -22,7 +22,7 @@ from reliability_helpers import (
     assert_each_item_once,
     outputs_of,
     state_counts,
-    write_project,
+    write_ledger_project,
 )
 from sim_ledger import Ledger
 
@@ -53,7 +53,7 @@ class Scene:
     holders: list[JobRun] = field(default_factory=list)
 
     def rewrite(self, url: str | None = None, **overrides: Any) -> None:
-        self.project = write_project(self.folder, url or self.url, N, **overrides)
+        self.project = write_ledger_project(self.folder, url or self.url, N, **overrides)
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ def run_cli_in_process(project: Path, capsys: pytest.CaptureFixture | None = Non
 def test_fault(case: Case, tmp_path, capsys, monkeypatch):
     app = Ledger(create_app(SimulatorSettings(**{"latency_ms": 5, "seed": 3, **case.sim})))
     with running_server(app=app) as url:
-        scene = Scene(tmp_path, url, app, monkeypatch, write_project(tmp_path, url, N, **case.project))
+        scene = Scene(tmp_path, url, app, monkeypatch, write_ledger_project(tmp_path, url, N, **case.project))
         if case.arrange:
             case.arrange(scene)
         app.inject(*case.inject)

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from reliability_helpers import assert_each_item_once, state_counts, write_project
+from reliability_helpers import assert_each_item_once, state_counts, write_ledger_project
 
 from oaib_tui import cli
 from oaib_tui.errors import EXIT_BAD_INPUT, EXIT_OK
@@ -53,7 +53,7 @@ def run(project: Path, capsys) -> tuple[int, str]:
 def test_a_disk_that_fills_mid_run_gives_a_clear_error_a_sound_state_file_and_a_full_resume(tmp_path, small_disk,
                                                                                             capsys):
     with running_server(SimulatorSettings(latency_ms=0)) as url:
-        project = write_project(tmp_path, url, N, state="disk/rel.state.db",
+        project = write_ledger_project(tmp_path, url, N, state="disk/rel.state.db",
                                 output={"results": "disk/rel.results.jsonl", "errors": "disk/rel.errors.jsonl"})
         code, printed = run(project, capsys)
         assert code == EXIT_BAD_INPUT, printed

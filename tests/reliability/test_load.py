@@ -13,7 +13,7 @@ from reliability_helpers import (
     outputs_of,
     run_cli,
     state_counts,
-    write_project,
+    write_ledger_project,
 )
 
 from oaib_tui.errors import EXIT_OK
@@ -29,7 +29,7 @@ N = 3000
 def test_3000_requests_through_5xx_and_dropped_connections_all_answered_once(tmp_path):
     app = create_app(SimulatorSettings(latency_ms=0, rpm=10**8, tpm=10**10, fail_rate=0.02, drop_rate=0.01, seed=11))
     with running_server(app=app) as url:
-        project = write_project(tmp_path, url, N, limits={"concurrency": 50})
+        project = write_ledger_project(tmp_path, url, N, limits={"concurrency": 50})
         done = run_cli("run", str(project), "--no-ui", timeout=300)
     assert done.returncode == EXIT_OK, done.stderr
     results, errors = assert_each_item_once(project, N)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import openai
 import pytest
-from reliability_helpers import run_cli, write_project
+from reliability_helpers import run_cli, write_ledger_project
 
 from oaib_tui.engine.client import send
 from oaib_tui.errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
@@ -36,7 +36,7 @@ FAST_BATCHES = {"time_scale": 500, "batch_validation_s": 2, "batch_lines_per_s":
 def compatible_project(folder: Path, url: str, **overrides) -> Path:
     """Provider kind `compatible`: no simulator fallback key, the key must come from KEY_ENV."""
     folder.mkdir()
-    return write_project(folder, url, 30, bad_every=7, provider={"kind": "compatible", "base_url": url,
+    return write_ledger_project(folder, url, 30, bad_every=7, provider={"kind": "compatible", "base_url": url,
                                                                  "api_key_env": KEY_ENV}, **overrides)
 
 
@@ -83,7 +83,7 @@ def test_the_key_is_never_written_nor_printed(tmp_path):
 
 def test_the_state_file_and_its_sidecars_are_readable_by_their_owner_only(tmp_path):
     with running_server(SimulatorSettings(latency_ms=0)) as url:
-        project = write_project(tmp_path, url, 5)
+        project = write_ledger_project(tmp_path, url, 5)
         old_umask = os.umask(0o022)  # a common umask that would leave new files world-readable
         try:
             assert run_cli("run", str(project), "--no-ui").returncode == EXIT_OK

@@ -12,7 +12,7 @@ import httpx2
 import openai
 import pytest
 from job_helpers import Outage
-from reliability_helpers import write_project
+from reliability_helpers import write_ledger_project
 
 from oaib_tui import events as ev
 from oaib_tui.engine.client import network_failure
@@ -39,7 +39,7 @@ async def run(project, transport) -> tuple[ev.RunFinished, list[ev.Event]]:
 @pytest.mark.looptime
 @pytest.mark.parametrize("up_for", [0, 7], ids=["down from the start", "down mid-run"])
 async def test_an_outage_stops_the_run_and_fails_nothing_then_the_resume_finishes(tmp_path, up_for):
-    project = write_project(tmp_path, None, N, limits={"concurrency": 4, "max_retries": 4})
+    project = write_ledger_project(tmp_path, None, N, limits={"concurrency": 4, "max_retries": 4})
     app = create_app(SimulatorSettings(latency_ms=0), clock=asyncio.get_running_loop().time)
     finished, events = await run(project, Outage(app, up_for))
     assert (finished.state, finished.exit_code, finished.done, finished.failed) == ("stopped", EXIT_STOPPED, up_for, 0)

@@ -33,6 +33,7 @@ def test_validate_prints_the_normalized_project_and_first_requests(projects_dir)
     assert done.returncode == 0, done.stderr
     assert "valid project `demo`" in done.stdout
     assert done.stdout.count("# request ") == 2 and "300 requests" in done.stdout
+    assert "# prices as of 20" in done.stdout
 
 
 def test_dry_run_prints_the_forecast(projects_dir):

@@ -25,7 +25,7 @@ class CostPanel(Panel):
     EVERY_S = 1.0
 
     def title(self) -> str:
-        return f"Cost · prices of {PRICES_AS_OF}"
+        return f"Cost · prices as of {PRICES_AS_OF}"
 
     def render(self) -> Text:
         sheet = cost_sheet(self.model)
