@@ -75,6 +75,8 @@ class BatchExecutor:
         self.scanned_every_line = False
         self._journeys: dict[int, asyncio.Task] = {}
         self._leftovers: list[Part] = []
+        self._done_before = 0
+        """Done items the state file held when this run started."""
         self._to_realtime: list[Part] = []
         self.reasons: dict[int, str] = {}
         self._not_uploaded = 0
@@ -221,6 +223,7 @@ class BatchExecutor:
         anchor = self.wall() - loop.time()
         self.wall = lambda: anchor + loop.time()
         counts = self.ledger.counts()
+        self._done_before = counts["done"]
         self.emit(ev.RunStarted(
             project=self.project.name, model=self.spec.model, endpoint=self.spec.endpoint, mode="batch",
             resumed_done=counts["done"], resumed_failed=counts["failed"], total_known=self.plan.estimate_total(),
@@ -329,6 +332,11 @@ class BatchExecutor:
     async def _run_realtime(self) -> None:
         parts, self._to_realtime = self._to_realtime, []
         keys, ids = self.ledger.unfinished_items(p.part for p in parts)
+        if self.only is not None:  # `retry failed`: what a cancel left waits for the next run
+            ids &= self.only.ids
+            keys &= self.only.keys or set()
+        if not ids:
+            return
         reason = self.resubmit_reason(parts)
         self.emit(ev.BatchResubmitted(items=len(ids), reason=reason, to="realtime", at=self.wall()))
         fast = self.ledger.fingerprint_matches(self.plan.fingerprint)
@@ -361,6 +369,10 @@ class BatchExecutor:
             state, reason = "finished", None
             message = "all requests answered" if not counts["failed"] else f"{counted(counts['failed'], 'request')} failed"
             code = EXIT_SOME_FAILED if counts["failed"] else EXIT_OK
+            if self.only is not None and pending:  # `retry failed` sent only the failed ones
+                message = (f"retried: {counts['done'] - self._done_before:,} answered, {counts['failed']:,} failed; "
+                           f"{counted(pending, 'request')} left to do stay for the next run")
+                code = EXIT_SOME_FAILED
         finished = ev.RunFinished(state=state, reason=reason, message=message, done=counts["done"],  # type: ignore[arg-type]
                                   failed=counts["failed"], pending=pending, cost_usd=self.cost_usd,
                                   exit_code=code, at=self.wall())
