@@ -18,6 +18,7 @@ from .. import events as ev
 from ..job import JobRun
 from ..project import load_project
 from ..project.schema import LoadedProject, Project, resolve_path
+from ..report import with_next_steps
 from ..wording import counted
 from .clients import engine_client
 from .config import (
@@ -207,7 +208,7 @@ class Job:
         self._run = run
         ticker = asyncio.create_task(keep_showing(display))
         try:
-            finished = await run.run()
+            finished = with_next_steps(run, await run.run(), "python")
             if self._writes_outputs:
                 run.write_outputs()
             return finished

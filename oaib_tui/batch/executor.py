@@ -181,7 +181,7 @@ class BatchExecutor:
             await self._sleep_until_poked()
 
     def stop_for(self, outcome_reason: str, message: str) -> None:
-        self.stop(refusal_reason(outcome_reason), f"the provider refused ({message}); fix it, then run the same command to resume")
+        self.stop(refusal_reason(outcome_reason), f"the provider refused ({message}); fix it")
 
     def budget_allows(self, part: Part) -> bool:
         cap = self.spec.limits.max_cost_usd
@@ -362,8 +362,7 @@ class BatchExecutor:
         if self._stop is not None:
             state, reason, message = "stopped", self._stop.reason, self._stop.message
             if live:
-                message += (f"; {live} batch{'es' if live > 1 else ''} still running at the provider "
-                            f"(`oaib-tui cancel {self.project.path}` cancels them)")
+                message += f"; {counted(live, 'batch')} still running at the provider"
             code = STOP_EXIT_CODES.get(reason, EXIT_STOPPED)
         else:
             state, reason = "finished", None

@@ -7,9 +7,9 @@ from typing import TextIO
 
 from .. import tokens
 from ..errors import UserError
-from ..headless import resume_command, summary
 from ..job import JobRun
 from ..project.schema import LoadedProject
+from ..report import next_steps, resume_command, resume_hint, summary
 from .app import DashboardApp
 from .model import CostSettings, DashboardModel
 from .screens.error import describe
@@ -46,8 +46,7 @@ def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: 
         if app.error is not None:
             failure_out = out if out is not None else sys.stderr
             print(describe(app.error), file=failure_out)
-            print(f"The state file is consistent. Resume with: {resume_command(project, no_ui=False)}",
-                  file=failure_out)
+            print(f"The state file is consistent. {resume_hint(project, 'dashboard')}", file=failure_out)
             return app.exit_code
         return _report(app, session, project, out if out is not None else sys.stdout)
     finally:
@@ -58,14 +57,14 @@ def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: 
 def _report(app: DashboardApp, session: RunSession, project: LoadedProject, out: TextIO) -> int:
     finished = session.finished
     if finished is None:
-        print(f"Stopped before the run ended. Resume with: {resume_command(project, no_ui=False)}", file=out)
+        print(f"Stopped before the run ended. {resume_hint(project, 'dashboard')}", file=out)
         return app.exit_code
     job = session.job
     results, errors = session.call(job.write_outputs)
     print(session.call(lambda: summary(job, finished, app.model.progress)), file=out)
     print(f"  results  {results}\n  errors   {errors}", file=out)
-    if finished.state == "stopped":
-        print(f"Resume with: {resume_command(project, no_ui=False)}", file=out)
+    for step in session.call(lambda: next_steps(job, finished, "dashboard")):
+        print(step, file=out)
     notice = tokens.estimation_notice()
     if notice:
         print(f"note: {notice}", file=out)
