@@ -42,7 +42,9 @@ class ThroughputPanel(Panel):
 
     def _series(self, what: Literal["requests", "tokens"], name: str, style: str, span: TimeSpan,
                 rows: int) -> list[Text]:
-        counts = self.model.progress.done_meter.history(buckets=span.buckets, bucket_s=span.bucket_s, what=what)
+        running = self.model.progress.ended_at is None
+        counts = self.model.progress.done_meter.history(buckets=span.buckets, bucket_s=span.bucket_s, what=what,
+                                                        whole_seconds=running)
         per_second = [count / span.bucket_s for count in counts]
         peak = max(per_second, default=0.0)
         top = nice_ceiling(peak)
