@@ -180,8 +180,8 @@ def sim(host: str, port: int, **settings) -> None:
 @click.option("--remote", is_flag=True, help="Batch mode: also ask the provider how each batch is doing now.")
 def status(project: Path, remote: bool) -> None:
     """Summarise a project's state file without sending anything (safe while a run is going)."""
-    from .headless import state_summary
     from .project import RequestPlan
+    from .report import state_summary
     from .state import StateReader
 
     loaded = _load(project)
@@ -204,8 +204,8 @@ def cancel(project: Path) -> None:
     """Cancel the project's batches at the provider (batch mode); what they finished is still downloaded."""
     import asyncio
 
-    from .headless import resume_command
     from .remote_batches import cancel_project_batches
+    from .report import resume_command
 
     loaded = _load(project)
     outcomes = asyncio.run(cancel_project_batches(loaded))

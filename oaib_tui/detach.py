@@ -20,10 +20,11 @@ from typing import Any, TextIO
 from . import events as ev
 from .batch.executor import BatchExecutor
 from .errors import EXIT_OK, Problem, UserError
-from .headless import HeadlessReporter, remote_batch_lines, summary
+from .headless import HeadlessReporter
 from .job import JobRun
 from .lifecycle import Outputs, RunOptions, drive, in_background, run_to_end_sync
 from .project.schema import LoadedProject
+from .report import remote_batch_lines, summary
 from .state.batches import read_parts
 
 CHECK_INTERVAL_S = 0.5

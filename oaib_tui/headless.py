@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shlex
 import signal
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -23,11 +21,10 @@ from .forecast import format_duration
 from .job import JobRun
 from .lifecycle import Outputs, RunOptions, in_background, run_to_end_sync
 from .limiting import what_limits
-from .pricing import PRICES_AS_OF, PriceBook
 from .progress import Progress
 from .project.schema import LoadedProject
-from .state.batches import read_parts
-from .wording import counted, money
+from .report import run_report
+from .wording import money
 
 TTY_INTERVAL_S = 0.5
 PLAIN_INTERVAL_S = 5.0
@@ -154,113 +151,6 @@ class HeadlessReporter:
         self.end_line()
 
 
-def resume_command(project: LoadedProject, no_ui: bool = True) -> str:
-    return "oaib-tui " + shlex.quote(str(project.path)) + (" --no-ui" if no_ui else "")
-
-
-def summary(job: JobRun, finished: ev.RunFinished, progress: Progress) -> str:
-    totals = job.store.totals()
-    title = "Finished" if finished.state == "finished" else "Stopped"
-    lines = [f"{title}: {finished.message} ({format_duration(progress.elapsed_s())})"]
-    reasons = ", ".join(f"{reason}: {n}" for reason, n in progress.retry_reasons.most_common(5))
-    rows = [
-        ("done", f"{finished.done:,}" + (f"   ({progress.resumed_done:,} from earlier runs)" if progress.resumed_done else "")),
-        ("failed", f"{finished.failed:,}"),
-        ("retries", f"{progress.retries:,}" + (f"   ({reasons})" if reasons else "")),
-        ("tokens", _tokens_line(totals)),
-        ("cost", f"{_money(totals.cost_usd, progress.cost_known)} in all, {_money(progress.cost_usd, progress.cost_known)} this run"
-                 f"   (prices as of {PRICES_AS_OF})"),
-    ]
-    rows += model_cost_rows(progress) + tier_cost_rows(progress)
-    if finished.pending > 0:
-        rows.insert(2, ("pending", f"{finished.pending:,}"))
-    if progress.mode == "batch":
-        rows += _batch_rows(job, totals, progress)
-    lines += [f"  {name:<9}{value}" for name, value in rows]
-    return "\n".join(lines)
-
-
-def run_report(job: JobRun, finished: ev.RunFinished, progress: Progress, outputs: Outputs | None,
-               resume_hint: str) -> str:
-    """What a run's end prints: the summary, the output files written, and how to resume a stopped run."""
-    lines = [summary(job, finished, progress)]
-    if outputs is not None:
-        lines.append(f"  results  {outputs.results}\n  errors   {outputs.errors}")
-    if finished.state == "stopped":
-        lines.append(f"Resume with: {resume_hint}")
-    return "\n".join(lines)
-
-
-def _batch_rows(job: JobRun, totals, progress: Progress) -> list[tuple[str, str]]:
-    """Batch mode: the batches this run saw, by status, and what the Batch API saved against realtime prices."""
-    by_status = Counter(batch.status for batch in progress.batches.values())
-    rows = [("batches", f"{len(progress.batches):,}" + (": " + ", ".join(f"{n} {s}" for s, n in by_status.items())
-                                                          if by_status else ""))]
-    savings = progress.batch_savings(PriceBook.for_project(job.project.spec.pricing))
-    if savings is not None:
-        saved, realtime = savings
-        rows.append(("savings", f"{_money(saved)} this run against realtime prices ({_money(realtime)}), "
-                                "each answer at its own model's price"))
-    return rows
-
-
-def model_cost_rows(progress: Progress) -> list[tuple[str, str]]:
-    """One row per model when a run's answers were priced at more than one."""
-    if len(progress.by_model) < 2:
-        return []
-    width = max(len(model) for model in progress.by_model)
-    return [("", f"{model:<{width}}  {counted(tally.requests, 'answer'):>14}  "
-                 f"{tally.usage.total_tokens:>12,} tokens  {_money(tally.cost_usd, tally.cost_known)}")
-            for model, tally in sorted(progress.by_model.items())]
-
-
-def tier_cost_rows(progress: Progress) -> list[tuple[str, str]]:
-    """One row per charged tier when some answers were charged at flex or priority."""
-    if not progress.shows_tiers:
-        return []
-    return [("", f"{tier + ' tier':<13}  {counted(tally.requests, 'answer'):>14}  "
-                 f"{tally.usage.total_tokens:>12,} tokens  {_money(tally.cost_usd, tally.cost_known)}")
-            for tier, tally in progress.tier_costs()]
-
-
-def _tokens_line(totals) -> str:
-    usage = totals.usage
-    return f"input {usage.prompt_tokens:,} (cached {usage.cached_tokens:,}), output {usage.completion_tokens:,}"
-
-
-def state_summary(project: LoadedProject, reader, total: int | None = None) -> str:
-    """`oaib-tui status`: what the state file holds, against the records in the sources (`total`)."""
-    counts, totals = reader.counts(), reader.totals()
-    finished = counts.get("done", 0) + counts.get("failed", 0)
-    in_flight = counts.get("queued", 0) + counts.get("sent", 0)
-    remaining = max(0, total - finished) if total is not None else in_flight
-    lines = [
-        f"{project.name}: state file {project.state_path}",
-        f"  done     {counts.get('done', 0):,}",
-        f"  failed   {counts.get('failed', 0):,}",
-        f"  to do    {remaining:,}" + (f"   (of {total:,} records in the sources)" if total is not None else ""),
-        f"  tokens   {_tokens_line(totals)}",
-        f"  cost     {_money(totals.cost_usd)}" + (f"   ({counted(totals.unpriced, 'item')} of unknown price)" if totals.unpriced else ""),
-    ]
-    lines += remote_batch_lines(read_parts(reader))
-    if remaining:
-        lines.append(f"Resume with: {resume_command(project)}")
-    return "\n".join(lines)
-
-
-def remote_batch_lines(parts: list, most: int = 20) -> list[str]:
-    """`status` in batch mode: parts by phase, and each batch not yet downloaded with its status and counts."""
-    if not parts:
-        return []
-    phases = Counter(part.phase for part in parts)
-    lines = [f"  batches  {counted(len(parts), 'part')}: " + ", ".join(f"{n} {phase}" for phase, n in phases.items())]
-    for part in [p for p in parts if p.phase != "downloaded"][:most]:
-        expires = time.strftime("%Y-%m-%d %H:%M", time.localtime(part.expires_at)) if part.expires_at else "—"
-        lines.append(f"    part {part.part:<5} {part.batch_id or '(not created)':<32} {part.status or part.phase:<11} "
-                     f"{part.completed:,}/{part.total or part.requests:,} done, {part.failed:,} failed, expires {expires}")
-    return lines
-
-
 @contextlib.contextmanager
 def steered_by_signals(job: JobRun) -> Iterator[None]:
     """Ctrl-C (or SIGTERM) stops the run, letting requests in flight finish; a second one abandons them."""
@@ -304,7 +194,7 @@ class HeadlessRun:
         yield self.reporter.ticking()
 
     def report(self, job: JobRun, finished: ev.RunFinished, outputs: Outputs | None) -> int:
-        print(run_report(job, finished, self.reporter.progress, outputs, resume_command(self.project)), file=self.report_to)
+        print(run_report(job, finished, self.reporter.progress, outputs, "cli"), file=self.report_to)
         return finished.exit_code
 
 

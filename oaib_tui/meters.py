@@ -93,10 +93,15 @@ class RateMeter:
         counted = requests if what == "requests" else tokens
         return counted / 60.0 * window_s / span
 
-    def history(self, buckets: int = 30, bucket_s: float = 2.0, what: What = "tokens") -> list[float]:
-        """Counts per bucket of `bucket_s` seconds, oldest first, the last one ending now (for a sparkline)."""
+    def history(self, buckets: int = 30, bucket_s: float = 2.0, what: What = "tokens",
+                whole_seconds: bool = False) -> list[float]:
+        """Counts per bucket of `bucket_s` seconds, oldest first, the last one ending now (for a sparkline).
+
+        `whole_seconds`: the last ends with the last whole second instead, so that a
+        second still under way does not look like a fall in the rate.
+        """
         counts = [0.0] * buckets
-        end = math.floor(self._clock()) + 1
+        end = math.floor(self._clock()) + (0 if whole_seconds else 1)
         start = end - buckets * bucket_s
         column = 1 if what == "requests" else 2
         for bin_ in reversed(self._bins):

@@ -20,6 +20,7 @@ from ..job import JobRun
 from ..lifecycle import Outputs, RunOptions, in_background, run_to_end
 from ..project import load_project
 from ..project.schema import LoadedProject, Project, resolve_path
+from ..report import with_next_steps
 from ..wording import counted
 from .clients import engine_client
 from .config import (
@@ -267,7 +268,7 @@ class _PythonRun:
         yield in_background(keep_showing(self.display))
 
     def report(self, run: JobRun, finished: ev.RunFinished, outputs: Outputs | None) -> ev.RunFinished:
-        return finished
+        return with_next_steps(run, finished, "python")
 
 
 class _ResultReader:

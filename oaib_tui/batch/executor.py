@@ -31,8 +31,10 @@ from ..engine.realtime import RealtimeExecutor
 from ..engine.resume import OnlyThese
 from ..engine.retry import refusal_reason
 from ..engine.steering import Steering
+from ..errors import EXIT_SOME_FAILED
 from ..parts import TERMINAL_STATUSES, Part
 from ..project.schema import LoadedProject
+from ..wording import counted
 from .download import PartDownload
 from .fallback import realtime_engine
 from .feed import PartFeeder
@@ -68,6 +70,8 @@ class BatchExecutor(Steering):
         self.scanned_every_line = False
         self._journeys: dict[int, asyncio.Task] = {}
         self._leftovers: list[Part] = []
+        self._done_before = 0
+        """Done items the state file held when this run started."""
         self._to_realtime: list[Part] = []
         self.reasons: dict[int, str] = {}
         self._not_uploaded = 0
@@ -151,7 +155,7 @@ class BatchExecutor(Steering):
             await self._sleep_until_poked()
 
     def stop_for(self, outcome_reason: str, message: str) -> None:
-        self.stop(refusal_reason(outcome_reason), f"the provider refused ({message}); fix it, then run the same command to resume")
+        self.stop(refusal_reason(outcome_reason), f"the provider refused ({message}); fix it")
 
     def budget_allows(self, part: Part) -> bool:
         cap = self.spec.limits.max_cost_usd
@@ -190,6 +194,7 @@ class BatchExecutor(Steering):
     async def run(self) -> ev.RunFinished:
         self._start_clock()
         counts = self.ledger.counts()
+        self._done_before = counts["done"]
         self._announce_start("batch", counts["done"], counts["failed"])
         self._warn_if_unpriced()
         self.token = self.ledger.token()
@@ -290,6 +295,11 @@ class BatchExecutor(Steering):
     async def _run_realtime(self) -> None:
         parts, self._to_realtime = self._to_realtime, []
         keys, ids = self.ledger.unfinished_items(p.part for p in parts)
+        if self.only is not None:  # `retry failed`: what a cancel left waits for the next run
+            ids &= self.only.ids
+            keys &= self.only.keys or set()
+        if not ids:
+            return
         reason = self.resubmit_reason(parts)
         self.emit(ev.BatchResubmitted(items=len(ids), reason=reason, to="realtime", at=self.wall()))
         fast = self.ledger.fingerprint_matches(self.plan.fingerprint)
@@ -303,10 +313,13 @@ class BatchExecutor(Steering):
     def _finish(self) -> ev.RunFinished:
         counts = self.ledger.counts()
         live = sum(1 for p in self.ledger.parts() if p.live)
+        pending = counts["queued"] + counts["sent"]
         ending = self._ending(counts["failed"], counts["failed"])
         if ending.state == "stopped" and live:
-            ending = replace(ending, message=ending.message + (
-                f"; {live} batch{'es' if live > 1 else ''} still running at the provider "
-                f"(`oaib-tui cancel {self.project.path}` cancels them)"))
+            ending = replace(ending, message=f"{ending.message}; {counted(live, 'batch')} still running at the provider")
+        elif ending.state == "finished" and self.only is not None and pending:  # `retry failed` sent only the failed ones
+            ending = replace(ending, exit_code=EXIT_SOME_FAILED, message=(
+                f"retried: {counts['done'] - self._done_before:,} answered, {counts['failed']:,} failed; "
+                f"{counted(pending, 'request')} left to do stay for the next run"))
         return self._finish_with(ending, done=counts["done"], failed=counts["failed"],
-                                 pending=counts["queued"] + counts["sent"], cost_usd=self.cost_usd)
+                                 pending=pending, cost_usd=self.cost_usd)

@@ -168,6 +168,8 @@ class PartFeeder:
         count = 0
         for old in group:
             for custom_id, request in engine.ledger.request_lines(old.part, unfinished_only=True):
+                if engine.only is not None and custom_id not in engine.only.ids:
+                    continue  # `retry failed`: what a cancel left stays in its part for the next run
                 prompt, _, worst = self._figures(url, model, json.loads(request))
                 number, closed = writer.add(url, model, self.form.line(custom_id, url, request), prompt, worst)
                 moved.setdefault(number, []).append(custom_id)
@@ -179,4 +181,6 @@ class PartFeeder:
         for closed in writer.close_all():
             await engine.submit(closed, moved.pop(closed.number), round_)
         self._leftover_writer = None
-        engine.emit(ev.BatchResubmitted(items=count, reason=engine.resubmit_reason(group), to="batch", at=engine.wall()))
+        if count:
+            engine.emit(ev.BatchResubmitted(items=count, reason=engine.resubmit_reason(group), to="batch",
+                                            at=engine.wall()))

@@ -191,4 +191,4 @@ UNREACHABLE_AFTER_ATTEMPTS = 3
 
 def unreachable_advice(base_url: str) -> str:
     return (f"cannot connect to the API at {base_url}. Check provider.base_url, that the server is running, "
-            "and the network; then run the same command to resume (nothing was marked failed).")
+            "and the network (nothing was marked failed)")

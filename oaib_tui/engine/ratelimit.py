@@ -43,17 +43,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..events import BucketView
-from .ratelimit_sync import (
-    Bucket,
-    BucketReport,
-    Grant,
-    GrantLog,
-    Kind,
-    ServerMirror,
-    header,
-    number,
-    read_limit_headers,
-)
+from .headers import BucketReport, Kind, header, number, read_limit_headers
+from .ratelimit_sync import Bucket, Grant, GrantLog, ServerMirror
 
 __all__ = ["FIXED_BURST_S", "LimiterSnapshot", "RateLimiter", "read_limit_headers"]
 

@@ -20,17 +20,10 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
-from typing import Literal
 
-import httpx2
-import multidict
-
-from .retry import parse_duration
-
-Kind = Literal["requests", "tokens"]
-KINDS: tuple[Kind, ...] = ("requests", "tokens")
+from .headers import BucketReport, Kind
 
 RESERVE_HORIZON_S = 10.0
 """The learned reserve is `safety` × this many seconds of refill (or × the bucket, if smaller)."""
@@ -45,50 +38,6 @@ MAX_LOGGED_GRANTS = 100_000
 ANSWER_TIME_SAMPLES = 32
 CAPACITY_SAMPLES = 9
 _DUST = 1e-9  # refill arithmetic leaves 0.9999999999 of 1: that is room, not a wait
-
-
-@dataclass(frozen=True, slots=True)
-class BucketReport:
-    """One bucket's `x-ratelimit-*` headers."""
-
-    limit: float | None
-    remaining: float | None
-    reset_s: float | None
-
-
-def read_limit_headers(headers: Mapping[str, str]) -> dict[Kind, BucketReport]:
-    """The `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` headers, per bucket that has any."""
-    lowered = headers if isinstance(headers, CASE_BLIND) else {str(k).lower(): str(v) for k, v in headers.items()}
-    reports: dict[Kind, BucketReport] = {}
-    for kind, (limit, remaining, reset) in _LIMIT_HEADERS.items():
-        report = BucketReport(number(lowered.get(limit)), number(lowered.get(remaining)),
-                              parse_duration(lowered.get(reset)))
-        if report != _NO_REPORT:
-            reports[kind] = report
-    return reports
-
-
-CASE_BLIND = (multidict.CIMultiDictProxy, multidict.CIMultiDict, httpx2.Headers)
-"""Header mappings whose lookups ignore case already (aiohttp's, the SDK's): no lower-cased copy needed."""
-_LIMIT_HEADERS = {kind: tuple(f"x-ratelimit-{part}-{kind}" for part in ("limit", "remaining", "reset")) for kind in KINDS}
-_NO_REPORT = BucketReport(None, None, None)
-
-
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header by its lower-case name (httpx headers ignore case; a plain dict may not)."""
-    value = headers.get(name)
-    if value is None:
-        value = next((v for k, v in headers.items() if str(k).lower() == name), None)
-    return None if value is None else str(value)
-
-
-def number(text: str | None) -> float | None:
-    """A finite, non-negative number, or None."""
-    try:
-        value = float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
 
 
 class Bucket:

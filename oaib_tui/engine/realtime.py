@@ -378,6 +378,5 @@ def _with_message(outcome: Outcome, message: str) -> Outcome:
 def _stop_advice(outcome: Outcome) -> str:
     if outcome.reason in ("401", "403"):
         return (f"the API refused the key ({outcome.reason}: {outcome.message}). Check the key in the variable "
-                "named by provider.api_key_env and its permissions, then run the same command to resume.")
-    return (f"the account is out of quota ({outcome.message}). Add credit or raise the limit, "
-            "then run the same command to resume.")
+                "named by provider.api_key_env and its permissions")
+    return f"the account is out of quota ({outcome.message}). Add credit or raise the limit"

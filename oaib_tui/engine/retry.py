@@ -24,16 +24,15 @@ wait, not give up.
 
 from __future__ import annotations
 
-import email.utils
 import math
 import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
 from ..events import RetryCode
+from .headers import KINDS, BucketReport, Kind, header, parse_duration, read_limit_headers, retry_after
 
 __all__ = [
     "MAX_SERVER_DELAY_S",
@@ -42,7 +41,6 @@ __all__ = [
     "RetryPolicy",
     "backoff_delay",
     "classify",
-    "parse_duration",
     "server_delay",
     "unavailable_delay",
 ]
@@ -67,8 +65,6 @@ MAX_UNAVAILABLE_RETRIES = 30
 UNAVAILABLE_BASE_S = 1.0
 UNAVAILABLE_CAP_S = 60.0
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|ns)")
-_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 _TRY_AGAIN = re.compile(r"try again in\s+(\S+?)\.?(?:\s|$)", re.IGNORECASE)
 _RETRY_AFTER_SECONDS = re.compile(r"retry after (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)  # Azure's wording
 _REQUESTED = re.compile(r"Requested (\d+)")
@@ -82,35 +78,6 @@ _DESCRIPTIONS: dict[str, str] = {
     "connection dropped": "the connection dropped before an answer came",
     "malformed response": "the answer's body is not the JSON object it should be",
 }
-
-
-def parse_duration(text: str | None) -> float | None:
-    """Seconds in an OpenAI duration (`1s`, `6m0s`, `120ms`, `1h2m3.5s`) or a plain number; None if unparseable."""
-    if text is None:
-        return None
-    return _parse_duration(text)
-
-
-@lru_cache(maxsize=1024)  # every answer has two, and they repeat: "0s", "6ms", "1m0s" …
-def _parse_duration(text: str) -> float | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return _parse_go_duration(text)
-    return value if math.isfinite(value) and value >= 0 else None
-
-
-def _parse_go_duration(text: str) -> float | None:
-    total, position = 0.0, 0
-    for part in _DURATION_PART.finditer(text):
-        if part.start() != position:
-            return None
-        total += float(part.group(1)) * _UNIT_SECONDS[part.group(2)]
-        position = part.end()
-    return total if position == len(text) and position > 0 else None
 
 
 def server_delay(
@@ -131,10 +98,9 @@ def server_delay(
     be a whole minute; when the headers also say the limit and what remains, we
     wait only until the bucket has room for the request (never longer than reset).
     """
-    lowered = _lowered(headers)
-    delay = _retry_after(lowered, now)
+    delay = retry_after(headers, now)
     if delay is None and rate_limit_kind is not None:
-        delay = _reset_delay(lowered, rate_limit_kind, body_message or "")
+        delay = _reset_delay(headers, rate_limit_kind, body_message or "")
     if delay is None and body_message:
         delay = _delay_in_message(body_message)
     if delay is None or math.isnan(delay):
@@ -150,52 +116,21 @@ def _delay_in_message(message: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
-    return {str(name).lower(): str(value) for name, value in headers.items()}
-
-
-def _retry_after(headers: dict[str, str], now: float | None) -> float | None:
-    milliseconds = _number(headers.get("retry-after-ms"))
-    if milliseconds is not None:
-        return milliseconds / 1000
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    seconds = _number(value)
-    if seconds is not None or now is None:
-        return seconds
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when.timestamp() - now if when.tzinfo is not None else None
-
-
-def _number(text: str | None) -> float | None:
-    try:
-        value = float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
-
-
-def _reset_delay(headers: dict[str, str], kind: RateLimitKind, message: str) -> float | None:
-    kinds = ("requests", "tokens") if kind == "unknown" else (kind,)
-    delays = [d for d in (_bucket_delay(headers, k, message) for k in kinds) if d is not None]
+def _reset_delay(headers: Mapping[str, str], kind: RateLimitKind, message: str) -> float | None:
+    reports = read_limit_headers(headers)
+    kinds: tuple[Kind, ...] = KINDS if kind == "unknown" else (kind,)
+    delays = [d for d in (_bucket_delay(reports.get(k), k, message) for k in kinds) if d is not None]
     return max(delays) if delays else None
 
 
-def _bucket_delay(headers: dict[str, str], kind: str, message: str) -> float | None:
-    reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}"))
-    if reset is None:
+def _bucket_delay(report: BucketReport | None, kind: Kind, message: str) -> float | None:
+    if report is None or report.reset_s is None:
         return None
-    limit = _number(headers.get(f"x-ratelimit-limit-{kind}"))
-    remaining = _number(headers.get(f"x-ratelimit-remaining-{kind}"))
     requested = _REQUESTED.search(message)
     wanted = 1.0 if kind == "requests" else (float(requested.group(1)) if requested else None)
-    if not limit or remaining is None or wanted is None:
-        return reset
-    return min(reset, max(0.0, (wanted - remaining) / (limit / 60.0)))
+    if not report.limit or report.remaining is None or wanted is None:
+        return report.reset_s
+    return min(report.reset_s, max(0.0, (wanted - report.remaining) / (report.limit / 60.0)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +191,7 @@ def classify(
     kind = _rate_limit_kind(status, error, message)
     delay = server_delay(headers, message, now=now, rate_limit_kind=kind)
     action, reason = _rule(status, error, message, kind, failure)
-    action = _obey_should_retry(_lowered(headers).get("x-should-retry"), action)
+    action = _obey_should_retry(header(headers, "x-should-retry"), action)
     return Outcome(action, reason, delay, kind, message or _DESCRIPTIONS.get(reason, f"HTTP {status}"), status, error)
 
 

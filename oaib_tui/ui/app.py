@@ -38,6 +38,7 @@ from .widgets.problem_log import ProblemLog
 from .widgets.progress_panel import ProgressPanel
 from .widgets.request_list import FILTERS, RequestList, filter_name
 from .widgets.run_header import RunHeader
+from .widgets.throughput_panel import ThroughputPanel
 
 TICK_S = 0.25
 WIDE, TALL = 120, 36
@@ -97,6 +98,7 @@ class DashboardApp(App[int]):
             yield LimitsPanel(model, id="limits")
             yield CostPanel(model, id="costs")
         yield BatchPanel(model, id="batches")
+        yield ThroughputPanel(model, id="throughput")
         with Horizontal(id="bottom"):
             yield RequestList(model.rows, id="requests")
             yield ProblemLog(model, id="problems")

@@ -7,9 +7,9 @@ from typing import TextIO
 
 from .. import tokens
 from ..errors import UserError
-from ..headless import resume_command, run_report
 from ..lifecycle import RunOptions, conclude
 from ..project.schema import LoadedProject
+from ..report import resume_command, resume_hint, run_report
 from .app import DashboardApp
 from .model import CostSettings, DashboardModel
 from .screens.error import describe
@@ -45,8 +45,7 @@ def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: 
         if app.error is not None:
             failure_out = out if out is not None else sys.stderr
             print(describe(app.error), file=failure_out)
-            print(f"The state file is consistent. Resume with: {resume_command(project, no_ui=False)}",
-                  file=failure_out)
+            print(f"The state file is consistent. {resume_hint(project, 'dashboard')}", file=failure_out)
             return app.exit_code
         return _report(app, session, project, out if out is not None else sys.stdout)
     finally:
@@ -57,11 +56,10 @@ def run_dashboard(project: LoadedProject, *, fresh: bool = False, retry_failed: 
 def _report(app: DashboardApp, session: RunSession, project: LoadedProject, out: TextIO) -> int:
     finished = session.finished
     if finished is None:
-        print(f"Stopped before the run ended. Resume with: {resume_command(project, no_ui=False)}", file=out)
+        print(f"Stopped before the run ended. {resume_hint(project, 'dashboard')}", file=out)
         return app.exit_code
-    hint = resume_command(project, no_ui=False)
     print(session.call(lambda: conclude(session.job, finished, lambda job, finished, outputs: run_report(
-        job, finished, app.model.progress, outputs, hint))), file=out)
+        job, finished, app.model.progress, outputs, "dashboard"))), file=out)
     notice = tokens.estimation_notice()
     if notice:
         print(f"note: {notice}", file=out)

@@ -180,3 +180,10 @@ async def test_results_stay_readable_after_the_job_is_closed(tmp_path):
     del results
     gc.collect()
     assert not Path(spool).exists(), "the spool goes once nothing holds it"
+
+
+async def test_a_stopped_job_tells_python_users_how_to_resume_in_python(tmp_path):
+    stopped = await chat_job(tmp_path, sim(quota_after=4), n=10).run()
+    assert stopped.state == "stopped" and "out of quota" in stopped.message
+    assert stopped.message.endswith("; call run() again to resume: what is finished is skipped")
+    assert "command" not in stopped.message and "oaib-tui" not in stopped.message

@@ -9,10 +9,11 @@ import pytest
 from batch_helpers import write_batch_project
 
 from oaib_tui import events as ev
-from oaib_tui.headless import remote_batch_lines, run_headless, status_line
+from oaib_tui.headless import run_headless, status_line
 from oaib_tui.progress import Progress
 from oaib_tui.project import load_project
 from oaib_tui.project.schema import SimulatorSettings
+from oaib_tui.report import remote_batch_lines
 from oaib_tui.sim.app import create_app
 from oaib_tui.sim.client import simulator_http_client
 from oaib_tui.state.batches import Part

@@ -69,6 +69,15 @@ def test_history_gives_counts_per_bucket_ending_now():
     assert meter.history(buckets=3, bucket_s=1.0, what="requests") == [2, 1, 3]
 
 
+def test_history_of_whole_seconds_leaves_out_the_second_under_way():
+    clock = Clock()
+    meter = RateMeter(clock)
+    for ago, requests in ((0, 1), (1, 4), (2, 5)):
+        meter.record(clock.now - ago, requests=requests)
+    assert meter.history(buckets=3, bucket_s=1.0, what="requests") == [5, 4, 1]
+    assert meter.history(buckets=3, bucket_s=1.0, what="requests", whole_seconds=True) == [0, 5, 4]
+
+
 def test_many_events_a_second_keep_one_bin_a_second():
     clock = Clock()
     meter = RateMeter(clock)

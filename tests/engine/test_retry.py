@@ -16,24 +16,10 @@ from oaib_tui.engine.retry import (
     RetryPolicy,
     backoff_delay,
     classify,
-    parse_duration,
     server_delay,
 )
 
 NOW = 1_700_000_000.0
-
-
-@pytest.mark.parametrize("text, seconds", [
-    ("1s", 1.0), ("6m0s", 360.0), ("120ms", 0.12), ("1.5s", 1.5), ("1h2m3.5s", 3723.5), ("0s", 0.0),
-    ("20ms", 0.02), ("500us", 0.0005), (" 2s ", 2.0), ("1.5", 1.5), ("17", 17.0), ("0", 0.0),
-])
-def test_durations_as_openai_writes_them_and_plain_numbers(text, seconds):
-    assert parse_duration(text) == pytest.approx(seconds)
-
-
-@pytest.mark.parametrize("text", [None, "", "soon", "1x", "1s2", "s", "-1s", "-1", "nan", "inf", "1m-2s"])
-def test_anything_else_is_not_a_duration(text):
-    assert parse_duration(text) is None
 
 
 # -- the delay the server asked for ---------------------------------------------------------

@@ -8,6 +8,8 @@ from engine_helpers import read_jsonl, run_job, sim_app, write_project
 
 from oaib_tui import events as ev
 from oaib_tui.errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
+from oaib_tui.project import load_project
+from oaib_tui.report import resume_hint
 
 pytestmark = pytest.mark.looptime
 
@@ -109,7 +111,9 @@ async def test_auth_and_quota_stop_the_run_and_keep_the_rest_pending(tmp_path, f
     finished, rec, _job = await run_job(path, app)
     assert (finished.state, finished.reason, finished.exit_code) == ("stopped", reason, EXIT_STOPPED)
     assert finished.done == 2 and not rec.of(ev.RequestFailed)
-    assert "resume" in finished.message
+    assert "command" not in finished.message  # a fact and a reason code: each front end says how to resume
+    assert resume_hint(load_project(path), "cli").startswith("Resume with: oaib-tui")
+    assert resume_hint(load_project(path), "python").startswith("call run() again to resume")
     # Resuming later sends only what was not answered.
     finished2, rec2, _ = await run_job(path, sim_app())
     assert finished2.done == 10 and len(rec2.of(ev.RequestSent)) == 8

@@ -121,3 +121,27 @@ async def test_the_detail_view_follows_a_request_in_flight_until_its_answer_come
         app.model.handle(ev.RequestSucceeded(custom_id, row, 3, 200, 0.9, ev.Usage(40, 0, 12), 0.0001, answer, T0 + 40))
         await until(pilot, lambda: screen.item["status"] == "done", "the detail view to read the answer")
         assert str(screen.query_one("#answer", Static).content) == "Positive. Quick, quiet, and it looks good."
+
+
+async def test_a_long_answer_is_wrapped_to_the_view_first_with_the_json_below_and_scrolls():
+    app = app_for(in_progress())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        requests = app.query_one(RequestList)
+        row = requests.cursor
+        custom_id = requests.rows.custom_id(row)
+        text = " ".join(f"word{i}" for i in range(400))
+        app.session.details[custom_id] = {**sent_item(custom_id), "status": "done",
+                                          "response": chat_answer(text, row, 40, 400)}
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        answer, response = screen.query_one("#answer", Static), screen.query_one("#response", Static)
+        assert str(answer.content) == text  # the message text itself, not its JSON
+        assert answer.region.right <= 80 and answer.size.height > 10  # wrapped, not cut
+        assert response.virtual_region.y >= answer.virtual_region.bottom  # the JSON below it
+        box = screen.query_one("#detail-box")
+        assert box.max_scroll_y > 0
+        box.scroll_end(animate=False)
+        await pilot.pause()
+        assert box.scroll_y == box.max_scroll_y > 0

@@ -94,6 +94,32 @@ async def test_r_sends_the_failed_requests_again_once_the_run_has_ended(tmp_path
         assert (reader.counts()["done"], reader.counts()["failed"]) == (6, 0)
 
 
+async def test_r_after_a_cancel_says_what_it_sends_and_sends_only_the_failed_requests(tmp_path):
+    path = write_project(tmp_path, n=300, limits={"concurrency": 1, "max_retries": 0})
+    sim = sim_app(latency_ms=20)
+    sim.inject("400")
+    app, rec = dashboard(path, sim)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(rec.of(ev.RequestSucceeded)) >= 3, "some answers")
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            await pilot.press("y")
+            await until(pilot, run_ended(app), "the run to stop")
+            first = app.finished
+            assert first.state == "stopped" and first.failed == 1 and first.done + first.failed < 300
+            await pilot.press("r")
+            await until(pilot, lambda: app.finished not in (None, first), "the app to take note of the retry's end")
+    finally:
+        app.session.close()
+    second_run = rec.events[rec.events.index(rec.of(ev.RunFinished)[0]) + 1:]
+    left = 300 - first.done - first.failed
+    said = [e.message for e in second_run if isinstance(e, ev.Notice)]
+    assert f"retrying exactly the 1 failed request; {left} requests left to do stay for the next run" in said
+    assert [e.custom_id for e in second_run if isinstance(e, ev.RequestSent)] == ["item-0"]
+    assert app.exit_code == EXIT_SOME_FAILED  # what the cancel left is still to do
+
+
 async def test_f_filters_the_list_by_status(tmp_path):
     path = write_project(tmp_path, n=8, limits={"concurrency": 1, "max_retries": 0})
     sim = sim_app()

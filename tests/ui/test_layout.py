@@ -14,6 +14,7 @@ from oaib_tui.ui.widgets.limits_panel import LimitsPanel
 from oaib_tui.ui.widgets.panel import Panel
 from oaib_tui.ui.widgets.problem_log import ProblemLog
 from oaib_tui.ui.widgets.request_list import ANSWER_MIN, RequestList, layout
+from oaib_tui.ui.widgets.throughput_panel import ThroughputPanel
 
 LIST_CHROME = 3
 """Cells of a full-width list that are not its lines: two borders and the scrollbar."""
@@ -144,3 +145,34 @@ async def test_a_narrow_footer_says_it_short_and_a_wide_one_in_full():
         wide = {key.action: key.description for key in footer_keys(app)}
     assert narrow["retry_failed"] == "Retry" and wide["retry_failed"] == "Retry failed"
     assert set(narrow) == set(wide)
+
+
+async def test_a_tall_screen_charts_throughput_and_a_short_one_leaves_the_rows_to_the_list():
+    app = app_for(in_progress())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        chart = app.query_one(ThroughputPanel)
+        assert chart.display and chart.content_region.height == 5 and chart.content_region.width >= 100
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not chart.display
+
+
+async def test_batch_mode_without_realtime_requests_has_no_throughput_chart():
+    app = app_for(batch_mode())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert not app.query_one(ThroughputPanel).display
+
+
+async def test_the_throughput_chart_says_its_time_span_and_a_scale_above_its_peak():
+    app = app_for(in_progress())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        chart = app.query_one(ThroughputPanel)
+        lines = [text.plain for text in chart.render().renderables]
+        assert "last 38s" in str(chart.border_title)
+        requests_top, requests_peak = lines[0].split("▕")[0].split(), lines[1].split("▕")[0].split()
+        assert requests_top[0] == "requests/s" and requests_peak[0] == "peak"
+        assert float(requests_top[1].replace(",", "")) >= float(requests_peak[1].replace(",", "")) > 0
+        assert lines[-1].split()[0] == "−38s" and lines[-1].split()[-1] == "now"

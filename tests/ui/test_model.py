@@ -87,6 +87,24 @@ def test_the_cost_sheet_adds_earlier_runs_and_shows_batch_savings():
     assert sheet.savings == pytest.approx(0.15) and sheet.budget == 1.0
 
 
+def test_a_job_over_several_models_shows_each_models_spend_and_batch_savings_at_its_own_price():
+    prices = PriceBook()
+    usage = ev.Usage(1_000_000, 0, 100_000)
+    events: list[ev.Event] = [ev.RunStarted("p", "gpt-4o-mini", "/v1/chat/completions", "batch", 2, 0, 2, 0.0)]
+    for i, model in enumerate(("gpt-4o-mini", "gpt-4o")):
+        cost = prices.cost(model, usage, tier="batch")
+        events += [ev.RequestSent(f"id-{i}", i, 1, 1, 1.0),
+                   ev.RequestSucceeded(f"id-{i}", i, 1, 200, 0.1, usage, cost, {}, 2.0, model=model)]
+    model = model_after(*events, costs=CostSettings(PRICE, batch=True, prices=prices))
+    sheet = cost_sheet(model)
+    by_model = {line.label: line.usd for line in sheet.lines if "(" in line.label}
+    mini, big = (prices.cost(m, usage, tier="batch") for m in ("gpt-4o-mini", "gpt-4o"))
+    assert by_model == {"gpt-4o (1)": pytest.approx(big), "gpt-4o-mini (1)": pytest.approx(mini)}
+    realtime = sum(prices.cost(m, usage) for m in ("gpt-4o-mini", "gpt-4o"))
+    assert sheet.savings == pytest.approx(realtime - mini - big) and sheet.savings > 0
+    assert sheet.spend == pytest.approx(mini + big)
+
+
 def test_an_unknown_price_leaves_the_costs_unknown():
     model = model_after(*answered(0, ev.Usage(10, 0, 10)), costs=CostSettings(None))
     sheet = cost_sheet(model)

@@ -7,9 +7,9 @@ from rich.console import Console
 
 from oaib_tui import events as ev
 from oaib_tui.api.display import final_line
-from oaib_tui.headless import tier_cost_rows
 from oaib_tui.pricing import PriceBook
 from oaib_tui.progress import Progress
+from oaib_tui.report import tier_cost_rows
 from oaib_tui.ui.cost_sheet import cost_sheet
 from oaib_tui.ui.model import CostSettings, DashboardModel
 from oaib_tui.ui.replay import FakeClock, replay
