@@ -81,8 +81,11 @@ async def test_r_sends_the_failed_requests_again_once_the_run_has_ended(tmp_path
             assert app.exit_code == EXIT_SOME_FAILED
             await pilot.pause(0.1)
             assert app.model.rows.count(FAILED) == 2 and app.check_action("retry_failed", ())
+            first = app.finished
             await pilot.press("r")
             await until(pilot, lambda: len(rec.of(ev.RunFinished)) == 2, "the second run")
+            # The app, not only the recorder, must have taken the second end in before the test leaves it.
+            await until(pilot, lambda: app.finished not in (None, first), "the app to take note of the retry's end")
             await until(pilot, lambda: app.model.rows.count(DONE) == 6, "the list to catch up")
     finally:
         app.session.close()
