@@ -84,7 +84,7 @@ class JobRun:
 
     def _failed_only(self, base: ResumeIndex) -> OnlyThese:
         ids = {row[1] for row in self.store.iter_rows(statuses=("failed",))}
-        fast = self.store.stored_fingerprint() == self.plan.fingerprint
+        fast = self.store.fingerprint_matches(self.plan.fingerprint)
         return OnlyThese.of(self.store.finished_input_keys(("failed",)) if fast else None, ids, base)
 
     def _say_what_is_sent_again(self) -> None:
@@ -110,7 +110,7 @@ class JobRun:
         done, failed = counts.get("done", 0), counts.get("failed", 0)
         if not done and not failed:
             return ResumeIndex.empty()
-        if self.store.stored_fingerprint() != self.plan.fingerprint:
+        if not self.store.fingerprint_matches(self.plan.fingerprint):
             return ResumeIndex(None, None, self.store.finished_status, done=done, failed=failed)
         return ResumeIndex(
             self.store.finished_input_keys(("done",)), self.store.finished_input_keys(("failed",)),
@@ -212,7 +212,7 @@ class JobRun:
         """After a slow-path resume that saw every line, re-key finished items so the next resume is fast."""
         engine = self.engine
         if (engine is not None and engine.rekeyed is not None and engine.scanned_every_line
-                and self.store.stored_fingerprint() != self.plan.fingerprint):
+                and not self.store.fingerprint_matches(self.plan.fingerprint)):
             self.store.adopt_fingerprint(engine.rekeyed)
 
     def write_outputs(self) -> tuple[Path, Path]:

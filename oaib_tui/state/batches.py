@@ -84,7 +84,7 @@ class BatchLedger:
 
     def fingerprint_matches(self, fingerprint: str) -> bool:
         """Whether the state file was written by the same plan (so finished lines can be skipped by key)."""
-        return self.store.stored_fingerprint() == fingerprint
+        return self.store.fingerprint_matches(fingerprint)
 
     def deferred_commits(self) -> AbstractContextManager[None]:
         """Many writes, one commit: a whole downloaded file's lines."""

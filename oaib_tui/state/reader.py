@@ -165,6 +165,10 @@ class StateReader:
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
         return row[0] if row else None
 
+    def fingerprint_matches(self, fingerprint: str) -> bool:
+        """Whether the file was written by the same request plan: then finished lines are skipped by key (fast)."""
+        return self.stored_fingerprint() == fingerprint
+
     @_reading
     def finished_input_keys(self, statuses: Iterable[str] = FINISHED) -> set[int]:
         """`input_key`s of items in `statuses` (done and failed by default: a plain resume sends neither).
