@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_helpers import read_jsonl, write_project
+from job_helpers import read_jsonl, write_project
 
 from oaib_tui.project.schema import SimulatorSettings
 from oaib_tui.sim.app import create_app
