@@ -24,6 +24,7 @@ from .engine.client import Sender
 from .engine.realtime import RealtimeExecutor
 from .engine.resume import OnlyThese, ResumeIndex
 from .errors import EXIT_OK, EXIT_SOME_FAILED, UserError
+from .hybrid.executor import HybridExecutor
 from .project import RequestPlan
 from .project.schema import LoadedProject
 from .redact import Redactor, secret_headers
@@ -71,7 +72,7 @@ class JobRun:
             self.store.requeue_failed()
         self.commits: GroupCommit | None = None
         """Realtime: answers are committed a few at a time, and reported only once committed."""
-        if self.project.spec.mode != "batch":
+        if self.project.spec.mode not in ("batch", "hybrid"):
             self.commits = GroupCommit(self.store, self._deliver, on_store_error=self._stop_sending,
                                        on_delivery_error=self._consumer_failed)
         self.engine: RealtimeExecutor | None = None
@@ -141,9 +142,12 @@ class JobRun:
         if self.store.backup_path is not None:
             await self._cancel_left_behind(client, self.store.backup_path)
         self._say_what_is_sent_again()
-        engine: RealtimeExecutor | BatchExecutor
+        engine: RealtimeExecutor | BatchExecutor | HybridExecutor
         if self.project.spec.mode == "batch":
             engine = BatchExecutor(self.project, client, self.emit, BatchLedger(self.store), only=self.only)
+        elif self.project.spec.mode == "hybrid":
+            engine = HybridExecutor(self.project, client, self.emit, BatchLedger(self.store), sender=sender,
+                                    resume=lambda: self.only or self.resume_index())
         else:
             engine = RealtimeExecutor(self.project, client, self.emit, resume=self.only or self.resume_index(),
                                       sender=sender, committed=self.commits.committed if self.commits else None)

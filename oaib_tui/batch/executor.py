@@ -89,6 +89,8 @@ class BatchExecutor:
         self._cancelling: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._halted = asyncio.Event()
+        self.on_stray: Callable[[ev.RequestSucceeded], None] | None = None
+        """Hybrid mode: told of a batch's answer for an item moved out of its part (seq -1)."""
 
     # -- steering -------------------------------------------------------------------------
 
@@ -208,6 +210,10 @@ class BatchExecutor:
         if download.reasons:
             self.reasons[part.part] = download.reasons.most_common(1)[0][0]
         return part
+
+    def stray_answer(self, answer: ev.RequestSucceeded) -> None:
+        if self.on_stray is not None:
+            self.on_stray(answer)
 
     def part_done(self, part: Part) -> None:
         if not (self._halt or self._draining) and self.ledger.unfinished_count([part.part]):

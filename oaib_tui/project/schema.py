@@ -275,6 +275,8 @@ class Hybrid(_Strict):
     """Seconds a cancelled batch may take to end (and return what it finished) before its items are sent realtime anyway."""
     check_s: float = Field(60.0, gt=0, le=3_600)
     """Seconds between forecasts while batches run."""
+    batch_min_s: float = Field(1_800.0, ge=0)
+    """Seconds a batch takes at the least (validation, queue, finalizing): with less time left than this plus what realtime needs, the run starts in realtime."""
 
 
 class Output(_Strict):

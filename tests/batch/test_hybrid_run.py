@@ -1,0 +1,108 @@
+"""`mode: hybrid` end to end against the in-process simulator, on virtual time.
+
+The simulator's batches sit in a queue longer than the deadline allows, so the
+plan must cancel them and move what they did not finish to realtime.
+"""
+
+from __future__ import annotations
+
+import pytest
+from batch_helpers import batch_sim, read_jsonl, run_batch, write_batch_project
+
+from oaib_tui import events as ev
+from oaib_tui.errors import EXIT_OK
+from oaib_tui.pricing import PriceBook
+from oaib_tui.project import load_project
+from oaib_tui.state.accounting import account
+from oaib_tui.state.reader import StateReader
+
+pytestmark = pytest.mark.looptime
+
+SLOW_BATCHES = {"batch_validation_s": 30, "batch_queue_s": 3_000, "batch_lines_per_s": 0.05, "batch_finalizing_s": 30}
+"""A batch of 40 would take 30 + 3,000 + 800 + 30 s: longer than the hour the job has."""
+
+
+def write_hybrid_project(tmp_path, n=40, deadline="1h", **hybrid):
+    settings = {"flex": False, "check_s": 30, "batch_min_s": 60, "cancel_wait_s": 60, "margin": 0.2, **hybrid}
+    return write_batch_project(tmp_path, n=n, mode="hybrid", deadline=deadline, hybrid=settings,
+                               limits={"max_retries": 2, "rpm": 600, "tpm": 100_000})
+
+
+def recorded_items(path):
+    project = load_project(path)
+    with StateReader.open_readonly(project.state_path) as reader:
+        return list(reader.iter_results(("done", "failed")))
+
+
+def costs_at_every_tier(items, model="gpt-4o-mini"):
+    from oaib_tui.engine.usage import usage_from_response
+
+    prices = PriceBook()
+    usages = [usage_from_response(item["response"]) for item in items]
+    return (sum(prices.cost(model, u, tier="batch") for u in usages),
+            sum(prices.cost(model, u, tier="standard") for u in usages))
+
+
+async def test_a_deadline_shorter_than_the_batches_finishes_in_time_paying_each_item_once(tmp_path):
+    path = write_hybrid_project(tmp_path)
+    app = batch_sim(**SLOW_BATCHES)
+    finished, rec, job = await run_batch(path, app)
+    started = rec.of(ev.RunStarted)[0].at
+    assert (finished.state, finished.done, finished.failed, finished.exit_code) == ("finished", 40, 0, EXIT_OK)
+    assert finished.at - started <= 3_600
+    assert [e.lane for e in rec.of(ev.LaneChanged)] == ["batch", "standard"]
+    [batch] = app.batch_api.book.all()
+    assert batch.status == "cancelled" and 0 < batch.completed < 40
+    # Paid once each: the batch's answers plus the realtime ones are exactly the items.
+    assert batch.completed + app.stats.answered == 40
+    accounting = account(job.store.path, job.store.identity)
+    assert (accounting.done, accounting.duplicates, accounting.all_answered) == (40, 0, True)
+    assert not rec.of(ev.DuplicateAnswer)
+    items = recorded_items(path)
+    all_batch, all_standard = costs_at_every_tier(items)
+    cost = sum(item["cost_usd"] for item in items)
+    assert all_batch < cost < all_standard
+    assert finished.cost_usd == pytest.approx(cost)
+    assert [r["custom_id"] for r in read_jsonl(job.project.results_path)] == [f"item-{i}" for i in range(40)]
+
+
+async def test_a_batch_answer_after_the_realtime_one_is_counted_and_discarded(tmp_path):
+    path = write_hybrid_project(tmp_path, cancel_wait_s=0)  # realtime starts while the batch is still cancelling
+    app = batch_sim(**SLOW_BATCHES)
+    finished, rec, job = await run_batch(path, app)
+    [batch] = app.batch_api.book.all()
+    duplicates = rec.of(ev.DuplicateAnswer)
+    assert batch.completed > 0 and len(duplicates) == batch.completed
+    assert all(d.lane == "batch" and d.cost_usd > 0 for d in duplicates)
+    notices = [n.message for n in rec.of(ev.Notice) if "answered again" in n.message]
+    assert len(notices) == len(duplicates)
+    assert app.stats.answered == 40  # realtime answered every item first, by the deadline
+    started = rec.of(ev.RunStarted)[0].at
+    assert max(e.at for e in rec.of(ev.RequestSucceeded)) - started <= 3_600
+    accounting = account(job.store.path, job.store.identity)
+    assert (accounting.done, accounting.duplicates, accounting.all_answered) == (40, len(duplicates), True)
+    assert accounting.duplicate_cost_usd == pytest.approx(sum(d.cost_usd for d in duplicates))
+    assert finished.exit_code == EXIT_OK and "duplicate answer" in finished.message
+    items = {item["custom_id"]: item for item in recorded_items(path)}
+    first = {e.custom_id: e for e in rec.of(ev.RequestSucceeded)}
+    for duplicate in duplicates:  # the state file holds the realtime answer, not the batch's
+        assert items[duplicate.custom_id]["response"] == first[duplicate.custom_id].response
+        assert items[duplicate.custom_id]["response"]["id"].startswith("chatcmpl")
+
+
+async def test_batches_on_course_are_left_to_finish(tmp_path):
+    path = write_hybrid_project(tmp_path, n=10)
+    app = batch_sim(batch_validation_s=30, batch_queue_s=0, batch_lines_per_s=1, batch_finalizing_s=30)
+    finished, rec, _ = await run_batch(path, app)
+    assert (finished.done, finished.exit_code) == (10, EXIT_OK)
+    assert [e.lane for e in rec.of(ev.LaneChanged)] == ["batch"]
+    assert app.stats.answered == 0
+
+
+async def test_a_deadline_too_short_for_a_batch_starts_in_realtime(tmp_path):
+    path = write_hybrid_project(tmp_path, n=10, deadline="90s")
+    app = batch_sim(**SLOW_BATCHES)
+    finished, rec, _ = await run_batch(path, app)
+    assert (finished.done, finished.exit_code) == (10, EXIT_OK)
+    assert [e.lane for e in rec.of(ev.LaneChanged)] == ["standard"]
+    assert app.batch_api.book.all() == [] and app.stats.answered == 10
