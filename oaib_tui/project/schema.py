@@ -345,13 +345,18 @@ class Project(_Strict):
     def _hybrid_needs_a_deadline(self) -> Project:
         if self.mode == "hybrid" and self.deadline is None:
             raise ValueError("`mode: hybrid` needs a `deadline:` (a duration such as 6h, or an ISO time)")
-        if self.deadline is not None:
-            if self.mode != "hybrid":
-                raise ValueError("`deadline:` is for `mode: hybrid` only")
-            now = datetime.now(UTC).timestamp()
-            if deadline_at(self.deadline, now) <= now:
-                raise ValueError(f"the deadline {self.deadline} is already past")
+        if self.deadline is not None and self.mode != "hybrid":
+            raise ValueError("`deadline:` is for `mode: hybrid` only")
         return self
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline_ahead(cls, value: str | None) -> str | None:
+        if value is not None:
+            now = datetime.now(UTC).timestamp()
+            if deadline_at(value, now) <= now:
+                raise ValueError(f"the deadline {value} is already past")
+        return value
 
 
 class LoadedProject(BaseModel):

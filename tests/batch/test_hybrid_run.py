@@ -106,3 +106,43 @@ async def test_a_deadline_too_short_for_a_batch_starts_in_realtime(tmp_path):
     assert (finished.done, finished.exit_code) == (10, EXIT_OK)
     assert [e.lane for e in rec.of(ev.LaneChanged)] == ["standard"]
     assert app.batch_api.book.all() == [] and app.stats.answered == 10
+
+
+@pytest.fixture
+def flex_sold(monkeypatch):
+    """gpt-4o-mini sold at flex at batch prices (as OpenAI sells flex where it does)."""
+    from dataclasses import replace
+
+    from oaib_tui import pricing
+
+    standard = pricing.PRICE_TABLE["gpt-4o-mini"]
+    monkeypatch.setitem(pricing.PRICE_TABLE, "gpt-4o-mini", replace(standard, flex=standard.for_tier("batch")))
+
+
+async def test_the_rest_moves_to_flex_when_flex_can_still_make_it(tmp_path, flex_sold, monkeypatch):
+    from oaib_tui.hybrid.lanes import TierSender
+
+    tiers: list[str] = []
+    send = TierSender.send
+
+    async def spy(self, url, body, timeout_s):
+        tiers.append(self.tier)
+        return await send(self, url, body, timeout_s)
+
+    monkeypatch.setattr(TierSender, "send", spy)
+    path = write_hybrid_project(tmp_path, flex=True, flex_latency_s=5)
+    app = batch_sim(**SLOW_BATCHES)
+    finished, rec, _ = await run_batch(path, app)
+    assert tiers and set(tiers) == {"flex"} and len(tiers) == app.stats.answered
+    assert (finished.done, finished.exit_code) == (40, EXIT_OK)
+    assert [e.lane for e in rec.of(ev.LaneChanged)] == ["batch", "flex"]
+    [batch] = app.batch_api.book.all()
+    assert batch.completed + app.stats.answered == 40 and app.stats.answered > 0
+    all_batch, _ = costs_at_every_tier(recorded_items(path))
+    assert finished.cost_usd == pytest.approx(all_batch)  # flex is charged at batch prices
+
+
+async def test_without_a_flex_price_the_flex_lane_is_skipped(tmp_path):
+    path = write_hybrid_project(tmp_path, n=10, deadline="90s", flex=True)
+    finished, rec, _ = await run_batch(path, batch_sim(**SLOW_BATCHES))
+    assert [e.lane for e in rec.of(ev.LaneChanged)] == ["standard"] and finished.done == 10
