@@ -23,6 +23,8 @@ from .. import events as ev
 from .. import tokens
 from ..batch.executor import BatchExecutor
 from ..batch.ledger import PartLedger
+from ..deadline import Lane, Outlook, batch_eta_s, first_lane, next_lane, realtime_times
+from ..deadline import realtime_lane as realtime_lane_for
 from ..engine.client import Sender
 from ..engine.feed import RekeyedItems
 from ..engine.realtime import STOP_EXIT_CODES, RealtimeExecutor
@@ -35,8 +37,6 @@ from ..project.schema import LoadedProject, deadline_at
 from ..wording import counted
 from .gate import AnswerGate
 from .lanes import batch_lane, realtime_lane
-from .planner import Lane, Outlook, batch_eta_s, first_lane, next_lane, realtime_times
-from .planner import realtime_lane as realtime_lane_for
 
 SAMPLE_REQUESTS = 200
 """Requests read up front to learn the tokens a request takes, for the realtime forecast."""

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from .. import events as ev
+from ..deadline import Lane
 from ..pricing import PriceBook
-from .planner import Lane
 
 LANE_EVENTS = (ev.RunStarted, ev.RunFinished)
 """The lanes' own start and finish: the hybrid run around them has its own."""

@@ -10,11 +10,11 @@ import openai
 from .. import events as ev
 from ..batch.executor import BatchExecutor
 from ..batch.ledger import PartLedger
+from ..deadline import Lane
 from ..engine.client import Reply, Sender
 from ..engine.realtime import RealtimeExecutor
 from ..engine.resume import ResumeIndex
 from ..project.schema import LoadedProject
-from .planner import Lane
 
 FLEX_TIMEOUT_S = 900.0
 """Flex may queue a request for many minutes: OpenAI advises a 15-minute timeout."""

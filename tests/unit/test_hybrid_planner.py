@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 
 from oaib_tui import events as ev
+from oaib_tui.deadline import Outlook, batch_eta_s, first_lane, next_lane, realtime_times
 from oaib_tui.engine.client import Reply
 from oaib_tui.hybrid.gate import AnswerGate
 from oaib_tui.hybrid.lanes import TierSender
-from oaib_tui.hybrid.planner import Outlook, batch_eta_s, first_lane, next_lane, realtime_times
 from oaib_tui.pricing import ModelPrice, PriceBook
 
 OUTLOOK = Outlook(time_left_s=10_000, remaining=100, standard_s=100, flex_s=400, batch_eta_s=None, margin=0.2,
