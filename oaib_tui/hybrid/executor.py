@@ -28,7 +28,7 @@ from ..deadline import realtime_lane as realtime_lane_for
 from ..engine.client import Sender
 from ..engine.feed import RekeyedItems
 from ..engine.realtime import STOP_EXIT_CODES, RealtimeExecutor
-from ..engine.resume import ResumeIndex
+from ..engine.resume import OnlyThese, ResumeIndex
 from ..errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
 from ..forecast import format_duration, shortest_time_s
 from ..pricing import PriceBook
@@ -49,7 +49,10 @@ class HybridExecutor:
 
     def __init__(self, project: LoadedProject, client: openai.AsyncOpenAI, emit: Callable[[ev.Event], None],
                  ledger: PartLedger, *, resume: Callable[[], ResumeIndex], sender: Sender,
+                 only: OnlyThese | None = None, deadline: float | None = None,
                  wall_clock: Callable[[], float] = time.time) -> None:
+        """`deadline`: when the job must be done (default: the project's `deadline:` from the run's start);
+        `only`: send just these items (`retry failed`)."""
         self.project = project
         self.spec = project.spec
         self.settings = project.spec.hybrid
@@ -67,7 +70,9 @@ class HybridExecutor:
         """The last realtime lane's re-keyed items (JobRun adopts them after a slow-path resume)."""
         self.scanned_every_line = False
         self.lane: Lane | None = None
+        self._deadline_given = deadline
         self.deadline = 0.0
+        self.only = only
         self._batch: BatchExecutor | None = None
         self._batch_task: asyncio.Task | None = None
         self._realtime: RealtimeExecutor | None = None
@@ -142,7 +147,7 @@ class HybridExecutor:
         loop = asyncio.get_running_loop()
         anchor = self.wall() - loop.time()
         self.wall = lambda: anchor + loop.time()
-        self.deadline = deadline_at(self.spec.deadline or "0s", self.wall())
+        self.deadline = self._deadline_given or deadline_at(self.spec.deadline or "0s", self.wall())
         counts = self.ledger.counts()
         self._emit(ev.RunStarted(
             project=self.project.name, model=self.spec.model, endpoint=self.spec.endpoint, mode="hybrid",
@@ -177,7 +182,7 @@ class HybridExecutor:
     async def _run_batches(self) -> Lane:
         """Run the batch lane until it ends or the plan moves on; returns the lane that takes the rest."""
         self._announce("batch", "the deadline leaves the batches time, with a realtime lane to fall back on")
-        self._batch = batch_lane(self.project, self.client, self.gate.lane("batch"), self.ledger)
+        self._batch = batch_lane(self.project, self.client, self.gate.lane("batch"), self.ledger, self.only)
         self._batch.on_stray = self.gate.stray
         if self._paused:
             self._batch.pause()

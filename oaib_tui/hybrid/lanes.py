@@ -13,7 +13,7 @@ from ..batch.ledger import PartLedger
 from ..deadline import Lane
 from ..engine.client import Reply, Sender
 from ..engine.realtime import RealtimeExecutor
-from ..engine.resume import ResumeIndex
+from ..engine.resume import OnlyThese, ResumeIndex
 from ..project.schema import LoadedProject
 
 FLEX_TIMEOUT_S = 900.0
@@ -36,11 +36,11 @@ class TierSender:
 
 
 def batch_lane(project: LoadedProject, client: openai.AsyncOpenAI, emit: Callable[[ev.Event], None],
-               ledger: PartLedger) -> BatchExecutor:
+               ledger: PartLedger, only: OnlyThese | None = None) -> BatchExecutor:
     """The batch engine, leaving what its batches do not finish to the hybrid plan (never its own realtime)."""
     batch = project.spec.batch.model_copy(update={"on_expired": "resubmit"})
     spec = project.spec.model_copy(update={"mode": "batch", "batch": batch})
-    return BatchExecutor(project.model_copy(update={"spec": spec}), client, emit, ledger)
+    return BatchExecutor(project.model_copy(update={"spec": spec}), client, emit, ledger, only=only)
 
 
 def realtime_lane(project: LoadedProject, client: openai.AsyncOpenAI, emit: Callable[[ev.Event], None],

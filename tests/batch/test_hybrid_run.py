@@ -146,3 +146,27 @@ async def test_without_a_flex_price_the_flex_lane_is_skipped(tmp_path):
     path = write_hybrid_project(tmp_path, n=10, deadline="90s", flex=True)
     finished, rec, _ = await run_batch(path, batch_sim(**SLOW_BATCHES))
     assert [e.lane for e in rec.of(ev.LaneChanged)] == ["standard"] and finished.done == 10
+
+
+async def test_a_resumed_run_keeps_the_first_runs_deadline_and_the_live_batch(tmp_path):
+    from batch_helpers import wait_for
+
+    path = write_hybrid_project(tmp_path)
+    app = batch_sim(**SLOW_BATCHES)
+
+    async def stop_once_the_batch_is_live(job, rec):
+        await wait_for(rec, lambda e: isinstance(e, ev.BatchStatusChanged) and e.status == "in_progress")
+        job.engine.stop("interrupted", "stopped by the test")
+
+    stopped, _, job = await run_batch(path, app, during=stop_once_the_batch_is_live)
+    assert stopped.state == "stopped"
+    kept = StateReader.open_readonly(job.store.path)
+    first_deadline = kept.meta["hybrid_deadline"]
+    kept.close()
+    finished, rec, job = await run_batch(path, app)
+    assert (finished.done, finished.exit_code) == (40, EXIT_OK)
+    assert len(app.batch_api.book.all()) == 1  # the live batch was found again, not made twice
+    with StateReader.open_readonly(job.store.path) as reader:
+        assert reader.meta["hybrid_deadline"] == first_deadline
+    [batch] = app.batch_api.book.all()
+    assert batch.completed + app.stats.answered == 40
