@@ -163,7 +163,7 @@ async def test_a_resumed_run_keeps_the_first_runs_deadline_and_the_live_batch(tm
     kept = StateReader.open_readonly(job.store.path)
     first_deadline = kept.meta["hybrid_deadline"]
     kept.close()
-    finished, rec, job = await run_batch(path, app)
+    finished, _, job = await run_batch(path, app)
     assert (finished.done, finished.exit_code) == (40, EXIT_OK)
     assert len(app.batch_api.book.all()) == 1  # the live batch was found again, not made twice
     with StateReader.open_readonly(job.store.path) as reader:
