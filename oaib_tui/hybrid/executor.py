@@ -78,6 +78,7 @@ class HybridExecutor:
         self._realtime: RealtimeExecutor | None = None
         self._stop: ev.RunStopping | None = None
         self._switching = False
+        self._left_batches = False
         self._paused = False
         self._watched: dict[int, tuple[float, int]] = {}
         """Part → (when first seen live, its finished count then): the batches' observed progress."""
@@ -162,6 +163,8 @@ class HybridExecutor:
                 await self._run_realtime(lane)
             if self._batch_task is not None:
                 await self._batch_task  # cancelled batches not yet ended: what they finished is still recorded
+            if self._left_batches:
+                self._retire_unsent_parts()
         finally:
             if self._batch_task is not None and not self._batch_task.done():
                 self._batch_task.cancel()
@@ -205,6 +208,7 @@ class HybridExecutor:
     async def _leave_batches(self, lane: Lane, task: asyncio.Task) -> None:
         """Cancel the live batches and wait (at most `cancel_wait_s`) for what they finished."""
         assert self._batch is not None
+        self._left_batches = True
         self._switching = True
         self._batch.cancel()
         self._switching = False
@@ -217,6 +221,19 @@ class HybridExecutor:
         else:
             self._batch_task = None
             task.result()
+
+    def _retire_unsent_parts(self) -> None:
+        """Parts the batch lane wrote but never made a batch of end as cancelled: their items moved on.
+
+        Left as they are, a later run would upload and create them, and pay again for
+        items realtime answered. Ended, they are read back like a cancelled batch: what is
+        still theirs and unanswered goes round again.
+        """
+        now = self.wall()
+        for part in self.ledger.parts():
+            if part.phase in ("written", "uploading", "uploaded"):
+                self.ledger.update(part, phase="ended", status="cancelled", ended_at=now, errors=[
+                    {"code": "batch_cancelled", "line": None, "message": "hybrid mode moved its items to realtime"}])
 
     def _batch_progress(self) -> float | None:
         """When the live batches should end, from the progress this run has seen them make."""

@@ -56,8 +56,16 @@ class AnswerGate:
         self._emit(event)
 
     def stray(self, answer: ev.RequestSucceeded) -> None:
-        """A batch answer for an item the realtime lane took out of its part: kept if it is the first."""
-        self._answer(replace(answer, seq=self._seqs.get(answer.custom_id, answer.seq)), "batch")
+        """A batch answer for an item the realtime lane took out of its part: kept if it is the first.
+
+        An item this run's realtime lane never queued was moved (and maybe answered) by an
+        earlier run: its state is not known here, so the batch's answer is only counted.
+        """
+        seq = self._seqs.get(answer.custom_id)
+        if seq is None:
+            self._duplicate(answer, "batch")
+        else:
+            self._answer(replace(answer, seq=seq), "batch")
 
     def _answer(self, answer: ev.RequestSucceeded, lane: Lane) -> None:
         if answer.custom_id in self.answered:

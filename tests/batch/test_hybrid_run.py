@@ -170,3 +170,21 @@ async def test_a_resumed_run_keeps_the_first_runs_deadline_and_the_live_batch(tm
         assert reader.meta["hybrid_deadline"] == first_deadline
     [batch] = app.batch_api.book.all()
     assert batch.completed + app.stats.answered == 40
+
+
+async def test_parts_never_sent_as_batches_are_retired_so_a_later_run_pays_nothing_again(tmp_path):
+    path = write_hybrid_project(tmp_path)
+    text = path.read_text().replace("poll_s: 30", "poll_s: 30\n  max_requests: 10\n  max_enqueued_tokens: 1")
+    path.write_text(text)
+    app = batch_sim(**SLOW_BATCHES)
+    finished, _, _ = await run_batch(path, app)
+    assert (finished.done, finished.exit_code) == (40, EXIT_OK)
+    batches = len(app.batch_api.book.all())
+    assert 0 < batches < 4  # the enqueued-token limit held the other parts back
+    paid = app.stats.answered + sum(b.completed for b in app.batch_api.book.all())
+    assert paid == 40
+    again, rec, _ = await run_batch(path, app)
+    assert (again.done, again.exit_code) == (40, EXIT_OK)
+    assert len(app.batch_api.book.all()) == batches and app.stats.answered + sum(
+        b.completed for b in app.batch_api.book.all()) == 40
+    assert not rec.of(ev.RequestSent)

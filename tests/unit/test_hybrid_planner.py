@@ -70,8 +70,12 @@ def test_the_gate_keeps_the_first_answer_and_counts_the_later_one():
 def test_a_stray_batch_answer_is_recorded_when_it_comes_first():
     seen: list[ev.Event] = []
     gate = AnswerGate(seen.append, PriceBook(), lambda: 0.0)
+    gate.forward(ev.RequestQueued(custom_id="b", seq=7, source="s", line=1, body_hash="h", input_key=1,
+                                  prompt_tokens=1, max_output_tokens=1, body={}, keep={}, at=0.0), "standard")
     gate.stray(answer("b", seq=-1))
-    assert [type(e).__name__ for e in seen] == ["RequestSucceeded"]
+    gate.stray(answer("unknown-to-this-run", seq=-1))
+    assert [type(e).__name__ for e in seen] == ["RequestQueued", "RequestSucceeded", "DuplicateAnswer", "Notice"]
+    assert seen[1].seq == 7
 
 
 def test_the_flex_lane_prices_its_answers_at_flex_or_unknown():
