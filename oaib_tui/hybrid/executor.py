@@ -34,7 +34,7 @@ from ..forecast import format_duration, shortest_time_s
 from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject, deadline_at
-from ..wording import counted
+from ..wording import counted, money
 from .gate import AnswerGate
 from .lanes import batch_lane, realtime_lane
 
@@ -79,6 +79,7 @@ class HybridExecutor:
         self._stop: ev.RunStopping | None = None
         self._switching = False
         self._left_batches = False
+        self._relaying = False
         self._paused = False
         self._watched: dict[int, tuple[float, int]] = {}
         """Part → (when first seen live, its finished count then): the batches' observed progress."""
@@ -108,8 +109,12 @@ class HybridExecutor:
         if self._stop is None:
             self._stop = ev.RunStopping(reason=reason, message=message, at=self.wall())
             self._emit(self._stop)
-        for lane in self._lanes():
-            lane.stop(reason, message)
+        self._relaying = True
+        try:
+            for lane in self._lanes():
+                lane.stop(reason, message)
+        finally:
+            self._relaying = False
 
     def abandon(self) -> None:
         self.stop()
@@ -133,14 +138,18 @@ class HybridExecutor:
 
     def _lane_stopping(self, stopping: ev.RunStopping) -> None:
         """A lane stopped: by the plan (a switch, said as a LaneChanged), else on its own (the budget, an error)."""
-        if self._switching:
-            return
+        if self._switching or self._relaying:
+            return  # a lane told to stop says so again: once is enough
         if self._stop is None:
             self._stop = stopping
             self._emit(stopping)
-        for lane in self._lanes():
-            if not lane.stopping:
-                lane.stop(stopping.reason, stopping.message)
+        self._relaying = True
+        try:
+            for lane in self._lanes():
+                if not lane.stopping:
+                    lane.stop(stopping.reason, stopping.message)
+        finally:
+            self._relaying = False
 
     # -- the run --------------------------------------------------------------------------
 
@@ -253,9 +262,14 @@ class HybridExecutor:
     async def _run_realtime(self, lane: Lane) -> None:
         """Send what is not yet answered through `lane`; from flex, move to standard when flex falls behind."""
         while True:
+            budget_left = self._budget_left()
+            if budget_left is not None and budget_left <= 0:
+                self.stop("budget", f"the spend has reached the cap of {money(self.spec.limits.max_cost_usd)}; "
+                                    "raise limits.max_cost_usd to continue")
+                return
             self._announce(lane, self._reason_for(lane))
             self._realtime = realtime_lane(self.project, self.client, self.gate.lane(lane), lane,
-                                           self._resume(), self.sender)
+                                           self._resume(), self.sender, budget_left=budget_left)
             if self._paused:
                 self._realtime.pause()
             task = asyncio.get_running_loop().create_task(self._realtime.run())
@@ -274,6 +288,14 @@ class HybridExecutor:
             if following == lane or self._stop is not None or not self._remaining():
                 return
             lane = following
+
+    def _budget_left(self) -> float | None:
+        """The cap less what this run spent and what batches still live may yet cost."""
+        cap = self.spec.limits.max_cost_usd
+        if cap is None:
+            return None
+        live = sum(part.worst_cost_usd for part in self.ledger.parts() if part.phase in ("creating", "submitted"))
+        return cap - self.gate.cost_usd - live
 
     def _reason_for(self, lane: Lane) -> str:
         left = format_duration(max(0.0, self.deadline - self.wall()))

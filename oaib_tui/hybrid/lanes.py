@@ -44,10 +44,14 @@ def batch_lane(project: LoadedProject, client: openai.AsyncOpenAI, emit: Callabl
 
 
 def realtime_lane(project: LoadedProject, client: openai.AsyncOpenAI, emit: Callable[[ev.Event], None],
-                  lane: Lane, resume: ResumeIndex, sender: Sender) -> RealtimeExecutor:
-    """The realtime engine (limits learned from headers, capped by the project's) at the lane's tier."""
+                  lane: Lane, resume: ResumeIndex, sender: Sender, *, budget_left: float | None = None) -> RealtimeExecutor:
+    """The realtime engine (limits learned from headers, capped by the project's) at the lane's tier.
+
+    `budget_left`: what `limits.max_cost_usd` leaves after the other lanes' spending.
+    """
     spec = project.spec.model_copy(update={"mode": "auto"})
     timeout_s = max(spec.limits.timeout_s, FLEX_TIMEOUT_S) if lane == "flex" else spec.limits.timeout_s
-    spec = spec.model_copy(update={"limits": spec.limits.model_copy(update={"timeout_s": timeout_s})})
+    limits = spec.limits.model_copy(update={"timeout_s": timeout_s, "max_cost_usd": budget_left})
+    spec = spec.model_copy(update={"limits": limits})
     tiered = TierSender(sender, "flex") if lane == "flex" else sender
     return RealtimeExecutor(project.model_copy(update={"spec": spec}), client, emit, resume=resume, sender=tiered)
