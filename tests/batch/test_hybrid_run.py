@@ -194,7 +194,7 @@ async def test_the_spend_cap_covers_every_lane(tmp_path):
     path = write_hybrid_project(tmp_path)
     path.write_text(path.read_text().replace("max_retries: 2", "max_retries: 2\n  max_cost_usd: 0.0002"))
     app = batch_sim(**SLOW_BATCHES)
-    finished, _, job = await run_batch(path, app)
+    finished, _, _ = await run_batch(path, app)
     assert (finished.state, finished.reason) == ("stopped", "budget")
     assert 0 < finished.done < 40
     assert sum(item["cost_usd"] for item in recorded_items(path)) <= 0.0002
