@@ -99,3 +99,15 @@ def batch_eta_s(live: list[tuple[float, int, int]]) -> float | None:
             return None
         longest = max(longest, left * watched_s / progress)
     return longest
+
+
+def observed_s(predicted_s: float, *, elapsed_s: float, answered: int, remaining: int, least_s: float) -> float:
+    """A running lane's time for what it has left, from what it has done, never below the forecast.
+
+    With answers in: its rate so far. With none yet: at least the time already waited plus `least_s`
+    (the latency expected of one answer), so a lane that answers nothing falls behind visibly.
+    """
+    if remaining <= 0:
+        return 0.0
+    observed = remaining * elapsed_s / answered if answered > 0 else elapsed_s + least_s
+    return max(predicted_s, observed)

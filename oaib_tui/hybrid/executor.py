@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import openai
@@ -23,7 +24,7 @@ from .. import events as ev
 from .. import tokens
 from ..batch.executor import BatchExecutor
 from ..batch.ledger import PartLedger
-from ..deadline import Lane, Outlook, batch_eta_s, first_lane, next_lane, realtime_times
+from ..deadline import Lane, Outlook, batch_eta_s, first_lane, next_lane, observed_s, realtime_times
 from ..deadline import realtime_lane as realtime_lane_for
 from ..engine.client import Sender
 from ..engine.feed import RekeyedItems
@@ -273,21 +274,34 @@ class HybridExecutor:
             if self._paused:
                 self._realtime.pause()
             task = asyncio.get_running_loop().create_task(self._realtime.run())
-            following = lane
-            while not task.done():
-                await asyncio.wait([task], timeout=self.settings.check_s)
-                if task.done() or self._stop is not None or lane == "standard":
-                    continue
-                following = next_lane(self._outlook(None), lane)
-                if following != lane:
-                    self._switching = True
-                    self._realtime.stop("cancelled", f"moving to the {following} lane")
-                    self._switching = False
+            following = await self._follow(lane, task)
             await task
             self.rekeyed, self.scanned_every_line = self._realtime.rekeyed, self._realtime.scanned_every_line
             if following == lane or self._stop is not None or not self._remaining():
                 return
             lane = following
+
+    async def _follow(self, lane: Lane, task: asyncio.Task) -> Lane:
+        """Watch a realtime lane to its end; from flex, leave for standard once flex's own pace says it is too slow.
+
+        Flex requests still in flight are abandoned then (the deadline comes first): they
+        are sent again through standard, and an answer that still arrives is counted once.
+        """
+        started, answered_before = self.wall(), self.gate.answers[lane]
+        while not task.done():
+            await asyncio.wait([task], timeout=self.settings.check_s)
+            if task.done() or self._stop is not None or lane != "flex":
+                continue
+            outlook = self._outlook(None)
+            pace = observed_s(outlook.flex_s or 0.0, elapsed_s=self.wall() - started, remaining=outlook.remaining,
+                              answered=self.gate.answers[lane] - answered_before, least_s=self.settings.flex_latency_s)
+            following = next_lane(replace(outlook, flex_s=pace), lane)
+            if following != lane and self._realtime is not None:
+                self._switching = True
+                self._realtime.abandon()
+                self._switching = False
+                return following
+        return lane
 
     def _budget_left(self) -> float | None:
         """The cap less what this run spent and what batches still live may yet cost."""

@@ -10,6 +10,7 @@ retried, failed) is dropped: it would undo its `done`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -33,6 +34,8 @@ class AnswerGate:
         self.cost_usd = 0.0
         """Every answer's cost this run, the discarded ones included."""
         self.duplicates = 0
+        self.answers: Counter[Lane] = Counter()
+        """First answers recorded, by the lane that gave them."""
         self.on_stopping: Callable[[ev.RunStopping], None] = self._emit
 
     def lane(self, lane: Lane) -> Callable[[ev.Event], None]:
@@ -72,6 +75,7 @@ class AnswerGate:
             self._duplicate(answer, lane)
             return
         self.answered.add(answer.custom_id)
+        self.answers[lane] += 1
         self.cost_usd += answer.cost_usd or 0.0
         self._emit(answer)
 

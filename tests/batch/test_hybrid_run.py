@@ -198,3 +198,44 @@ async def test_the_spend_cap_covers_every_lane(tmp_path):
     assert (finished.state, finished.reason) == ("stopped", "budget")
     assert 0 < finished.done < 40
     assert sum(item["cost_usd"] for item in recorded_items(path)) <= 0.0002
+
+
+class SlowFlex:
+    """The SDK's sender, but a flex request waits `queue_s` (virtual seconds) before it reaches the server."""
+
+    name = "sdk"
+
+    def __init__(self, inner, queue_s: float) -> None:
+        self.inner, self.queue_s = inner, queue_s
+
+    async def send(self, url, body, timeout_s):
+        import asyncio
+
+        if body.get("service_tier") == "flex":
+            await asyncio.sleep(self.queue_s)
+        return await self.inner.send(url, body, timeout_s)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_flex_gives_way_to_standard_when_its_own_pace_misses_the_deadline(tmp_path, flex_sold):
+    from oaib_tui.engine.client import SdkSender
+    from oaib_tui.job import JobRun
+    from oaib_tui.sim.client import simulator_openai_client
+
+    path = write_hybrid_project(tmp_path, deadline="10m", flex=True, flex_latency_s=5, batch_min_s=1_000)
+    app = batch_sim(**SLOW_BATCHES)
+    client = simulator_openai_client(app)
+    rec = []
+    job = JobRun(load_project(path), client=client, sender=SlowFlex(SdkSender(client), 700), consumers=[rec.append])
+    try:
+        finished = await job.run()
+    finally:
+        job.close()
+        await client.close()
+    started = next(e for e in rec if isinstance(e, ev.RunStarted)).at
+    assert [e.lane for e in rec if isinstance(e, ev.LaneChanged)] == ["flex", "standard"]
+    assert (finished.done, finished.exit_code) == (40, EXIT_OK)
+    assert finished.at - started <= 600
+    assert app.stats.answered == 40  # the abandoned flex requests never reached the server

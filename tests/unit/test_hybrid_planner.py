@@ -106,3 +106,12 @@ async def test_the_flex_sender_sets_the_tier_on_every_attempt_without_touching_t
     await sender.send("/v1/responses", body, 900)
     await sender.close()
     assert sent == [{"model": "m", "input": "hi", "service_tier": "flex"}] and "service_tier" not in body
+
+
+def test_a_running_lane_is_judged_by_its_own_pace_never_below_the_forecast():
+    from oaib_tui.deadline import observed_s
+
+    assert observed_s(100.0, elapsed_s=60, answered=10, remaining=30, least_s=5) == 180.0
+    assert observed_s(100.0, elapsed_s=60, answered=30, remaining=10, least_s=5) == 100.0
+    assert observed_s(10.0, elapsed_s=300, answered=0, remaining=40, least_s=60) == 360.0  # nothing yet
+    assert observed_s(10.0, elapsed_s=300, answered=0, remaining=0, least_s=60) == 0.0
