@@ -360,8 +360,10 @@ class BatchExecutor:
         if self._stop is not None:
             state, reason, message = "stopped", self._stop.reason, self._stop.message
             if live:
+                kept = self.spec.batch.output_expires_after
                 message += (f"; {live} batch{'es' if live > 1 else ''} still running at the provider "
-                            f"(`oaib-tui cancel {self.project.path}` cancels them)")
+                            f"(`oaib-tui cancel {self.project.path}` cancels them); resume within "
+                            f"{format_days(kept)} of their end, while the provider keeps their output")
             code = STOP_EXIT_CODES.get(reason, EXIT_STOPPED)
         else:
             state, reason = "finished", None
@@ -372,3 +374,8 @@ class BatchExecutor:
                                   exit_code=code, at=self.wall())
         self.emit(finished)
         return finished
+
+
+def format_days(seconds: float) -> str:
+    """`7 days`, `36 hours`: how long `batch.output_expires_after` keeps a batch's output."""
+    return counted(round(seconds / 86_400), "day") if seconds % 86_400 == 0 else counted(round(seconds / 3_600), "hour")
