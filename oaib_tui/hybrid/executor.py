@@ -30,7 +30,7 @@ from ..engine.client import Sender
 from ..engine.feed import RekeyedItems
 from ..engine.realtime import STOP_EXIT_CODES, RealtimeExecutor
 from ..engine.resume import OnlyThese, ResumeIndex
-from ..errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED
+from ..errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED, UserError
 from ..forecast import format_duration, shortest_time_s
 from ..pricing import PriceBook
 from ..project import RequestPlan
@@ -183,11 +183,14 @@ class HybridExecutor:
     def _sample_tokens(self) -> float:
         """Prompt and output tokens per request, over the first requests of the plan."""
         spec, total, n = self.spec, 0, 0
-        for request in itertools.islice(RequestPlan(self.project), SAMPLE_REQUESTS):
-            model = str(request.body.get("model") or spec.model)
-            total += tokens.prompt_tokens(request.url, request.body, model)
-            total += tokens.max_output_tokens(request.url, request.body, spec.limits.default_max_output_tokens)
-            n += 1
+        try:
+            for request in itertools.islice(RequestPlan(self.project), SAMPLE_REQUESTS):
+                model = str(request.body.get("model") or spec.model)
+                total += tokens.prompt_tokens(request.url, request.body, model)
+                total += tokens.max_output_tokens(request.url, request.body, spec.limits.default_max_output_tokens)
+                n += 1
+        except UserError:
+            pass  # a bad record: the lane that reaches it reports it, as in the other modes
         return total / n if n else float(spec.limits.default_max_output_tokens)
 
     # -- the batch lane -------------------------------------------------------------------
@@ -203,13 +206,13 @@ class HybridExecutor:
         while not task.done():
             await asyncio.wait([task], timeout=self.settings.check_s)
             if task.done() or self._stop is not None:
-                break
+                continue  # stopping: the lane ends its steps first
             lane = next_lane(self._outlook(self._batch_progress()), "batch")
             if lane != "batch":
                 await self._leave_batches(lane, task)
                 return lane
         self._batch_task = None
-        task.result()  # a crash in the batch lane is the run's crash
+        await task  # a crash in the batch lane is the run's crash
         if self._stop is not None or not self._remaining():
             return "batch"
         # The batches ended with items left (a refused batch, lines given up on): realtime takes them.
@@ -230,7 +233,7 @@ class HybridExecutor:
                 at=self.wall()))
         else:
             self._batch_task = None
-            task.result()
+            await task
 
     def _retire_unsent_parts(self) -> None:
         """Parts the batch lane wrote but never made a batch of end as cancelled: their items moved on.
