@@ -38,8 +38,14 @@ def _against(value: float, limit: float | None) -> str:
 
 
 def status_line(p: Progress) -> str:
+    if p.mode == "hybrid":
+        return f"lane {p.lane or '—'} │ " + (batch_status_line(p) if p.lane == "batch" else realtime_status_line(p))
     if p.mode == "batch":
         return batch_status_line(p)
+    return realtime_status_line(p)
+
+
+def realtime_status_line(p: Progress) -> str:
     rpm, tpm = p.per_minute()  # used over the last minute, as the server counts it
     rpm_limit = p.limits.rpm_limit if p.limits else None
     tpm_limit = p.limits.tpm_limit if p.limits else None
@@ -165,6 +171,9 @@ def summary(job: JobRun, finished: ev.RunFinished, progress: Progress) -> str:
         rows.insert(2, ("pending", f"{finished.pending:,}"))
     if progress.mode == "batch":
         rows += _batch_rows(job, totals, progress)
+    if progress.duplicates:
+        rows.append(("discarded", f"{counted(progress.duplicates, 'duplicate answer')} (paid for, counted in this "
+                                  "run's cost, not in the results)"))
     lines += [f"  {name:<9}{value}" for name, value in rows]
     return "\n".join(lines)
 

@@ -239,3 +239,18 @@ async def test_flex_gives_way_to_standard_when_its_own_pace_misses_the_deadline(
     assert (finished.done, finished.exit_code) == (40, EXIT_OK)
     assert finished.at - started <= 600
     assert app.stats.answered == 40  # the abandoned flex requests never reached the server
+
+
+def test_the_status_line_names_the_lane():
+    from oaib_tui.headless import status_line
+    from oaib_tui.progress import Progress
+
+    progress = Progress()
+    progress.handle(ev.RunStarted(project="p", model="m", endpoint="/v1/chat/completions", mode="hybrid",
+                                  resumed_done=0, resumed_failed=0, total_known=4, at=0.0))
+    progress.handle(ev.LaneChanged(lane="batch", items=4, reason="", at=0.0))
+    assert status_line(progress).startswith("lane batch │") and "batches" in status_line(progress)
+    progress.handle(ev.LaneChanged(lane="standard", items=4, reason="", at=1.0))
+    assert status_line(progress).startswith("lane standard │") and "RPM" in status_line(progress)
+    progress.handle(ev.DuplicateAnswer(custom_id="a", lane="batch", usage=ev.Usage(), cost_usd=0.25, at=2.0))
+    assert (progress.duplicates, progress.cost_usd) == (1, 0.25)
