@@ -124,10 +124,10 @@ class HybridExecutor:
 
     def cancel(self) -> None:
         """Cancel the live batches (what they finished is downloaded) and send nothing more."""
-        if self._batch is not None:
-            self._batch.cancel()
-        if self._realtime is not None:
-            self._realtime.stop("cancelled", "cancelled by the user")
+        if self._batch is not None and not self._left_batches:
+            self._batch.cancel()  # its RunStopping stops the run, once what the batches finished is in
+        else:
+            self.stop("cancelled", "cancelled by the user")
 
     @property
     def stopping(self) -> bool:
@@ -147,7 +147,7 @@ class HybridExecutor:
         self._relaying = True
         try:
             for lane in self._lanes():
-                if not lane.stopping:
+                if not (lane.stopping or getattr(lane, "draining", False)):  # a draining lane ends by itself
                     lane.stop(stopping.reason, stopping.message)
         finally:
             self._relaying = False

@@ -254,3 +254,19 @@ def test_the_status_line_names_the_lane():
     assert status_line(progress).startswith("lane standard │") and "RPM" in status_line(progress)
     progress.handle(ev.DuplicateAnswer(custom_id="a", lane="batch", usage=ev.Usage(), cost_usd=0.25, at=2.0))
     assert (progress.duplicates, progress.cost_usd) == (1, 0.25)
+
+
+async def test_cancel_in_the_batch_lane_cancels_the_batches_and_keeps_what_they_finished(tmp_path):
+    from batch_helpers import wait_for
+
+    path = write_hybrid_project(tmp_path)
+    app = batch_sim(**{**SLOW_BATCHES, "batch_queue_s": 0})
+
+    async def cancel_once_answers_come(job, rec):
+        await wait_for(rec, lambda e: isinstance(e, ev.BatchCountsChanged) and e.completed >= 5)
+        job.engine.cancel()
+
+    finished, rec, _ = await run_batch(path, app, during=cancel_once_answers_come)
+    [batch] = app.batch_api.book.all()
+    assert (finished.state, finished.reason, batch.status) == ("stopped", "cancelled", "cancelled")
+    assert finished.done == batch.completed >= 5 and app.stats.answered == 0
