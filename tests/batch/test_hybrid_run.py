@@ -266,7 +266,7 @@ async def test_cancel_in_the_batch_lane_cancels_the_batches_and_keeps_what_they_
         await wait_for(rec, lambda e: isinstance(e, ev.BatchCountsChanged) and e.completed >= 5)
         job.engine.cancel()
 
-    finished, rec, _ = await run_batch(path, app, during=cancel_once_answers_come)
+    finished, _, _ = await run_batch(path, app, during=cancel_once_answers_come)
     [batch] = app.batch_api.book.all()
     assert (finished.state, finished.reason, batch.status) == ("stopped", "cancelled", "cancelled")
     assert finished.done == batch.completed >= 5 and app.stats.answered == 0
