@@ -78,6 +78,15 @@ def realtime_lane(outlook: Outlook, *, waiting_s: float) -> Lane:
     return "standard"
 
 
+UNKNOWN_LIMITS_RATE = 1.0
+"""Requests per second per concurrent slot assumed while no rate limit is known (no headers seen yet)."""
+
+
+def guessed_standard_s(remaining: int, concurrency: int) -> float:
+    """A slow guess at the time standard realtime needs when the rate limits are not known."""
+    return remaining / (max(1, concurrency) * UNKNOWN_LIMITS_RATE)
+
+
 def realtime_times(standard_s: float, remaining: int, concurrency: int, flex_latency_s: float) -> tuple[float, float]:
     """Standard and flex times for `remaining` items: flex adds its latency to each wave of `concurrency` requests."""
     waves = math.ceil(remaining / max(1, concurrency))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from . import tokens
 from .batch.writer import LineForm, PartCounter, PartLimits
-from .deadline import Lane, Outlook, first_lane, realtime_times
+from .deadline import Lane, Outlook, first_lane, guessed_standard_s, realtime_times
 from .engine.ratelimit import RateLimiter
 from .events import BucketView, Usage
 from .outlook import Workload, sending_time
@@ -195,7 +195,8 @@ def _pick(project: LoadedProject, requests: int, standard_s: float | None, flex_
     now = time.time()
     left = deadline_at(spec.deadline, now) - now
     settings = spec.hybrid
-    outlook = Outlook(time_left_s=left, remaining=requests, standard_s=standard_s if standard_s is not None else 0.0,
+    guess = guessed_standard_s(requests, spec.limits.concurrency)  # as the run guesses before any header
+    outlook = Outlook(time_left_s=left, remaining=requests, standard_s=standard_s if standard_s is not None else guess,
                       flex_s=flex_s, batch_eta_s=batch_expected, margin=settings.margin,
                       cancel_wait_s=settings.cancel_wait_s, check_s=settings.check_s,
                       batch_min_s=settings.batch_min_s)  # as the run decides

@@ -24,7 +24,16 @@ from .. import events as ev
 from .. import tokens
 from ..batch.executor import BatchExecutor
 from ..batch.ledger import PartLedger
-from ..deadline import Lane, Outlook, batch_eta_s, first_lane, next_lane, observed_s, realtime_times
+from ..deadline import (
+    Lane,
+    Outlook,
+    batch_eta_s,
+    first_lane,
+    guessed_standard_s,
+    next_lane,
+    observed_s,
+    realtime_times,
+)
 from ..deadline import realtime_lane as realtime_lane_for
 from ..engine.client import Sender
 from ..engine.feed import RekeyedItems
@@ -41,8 +50,6 @@ from .lanes import batch_lane, realtime_lane
 
 SAMPLE_REQUESTS = 200
 """Requests read up front to learn the tokens a request takes, for the realtime forecast."""
-UNKNOWN_LIMITS_RATE = 1.0
-"""Requests per second assumed per concurrent slot when no rate limits are known yet (no headers seen)."""
 
 
 class HybridExecutor:
@@ -348,8 +355,8 @@ class HybridExecutor:
         if remaining == 0:
             return 0.0
         seconds, _ = shortest_time_s(self.project, remaining, round(remaining * self._tokens_per_request))
-        if seconds is None:  # no limits known before the first answer: a slow guess
-            seconds = remaining / (self.spec.limits.concurrency * UNKNOWN_LIMITS_RATE)
+        if seconds is None:  # no limits known before the first answer
+            seconds = guessed_standard_s(remaining, self.spec.limits.concurrency)
         return seconds
 
     def _flex_usable(self) -> bool:
