@@ -92,6 +92,8 @@ class HybridExecutor:
         self._watched: dict[int, tuple[float, int]] = {}
         """Part → (when first seen live, its finished count then): the batches' observed progress."""
         self._tokens_per_request = 0.0
+        self._total: int | None = None
+        """The records in the sources (counted once: the lines not yet read are still to answer)."""
 
     # -- steering -------------------------------------------------------------------------
 
@@ -167,9 +169,10 @@ class HybridExecutor:
         self.wall = lambda: anchor + loop.time()
         self.deadline = self._deadline_given or deadline_at(self.spec.deadline or "0s", self.wall())
         counts = self.ledger.counts()
+        self._total = self.plan.estimate_total()
         self._emit(ev.RunStarted(
             project=self.project.name, model=self.spec.model, endpoint=self.spec.endpoint, mode="hybrid",
-            resumed_done=counts["done"], resumed_failed=counts["failed"], total_known=self.plan.estimate_total(),
+            resumed_done=counts["done"], resumed_failed=counts["failed"], total_known=self._total,
             at=self.wall()))
         self._tokens_per_request = self._sample_tokens()
         lane = first_lane(self._outlook(None))
@@ -339,7 +342,7 @@ class HybridExecutor:
     def _remaining(self) -> int:
         counts = self.ledger.counts()
         recorded = sum(counts.values())
-        unread = max(0, (self.plan.estimate_total() or recorded) - recorded)
+        unread = max(0, (self._total or recorded) - recorded)
         return counts["queued"] + counts["sent"] + unread
 
     def _outlook(self, batch_eta: float | None) -> Outlook:
