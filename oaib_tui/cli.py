@@ -155,6 +155,8 @@ def _dry_run(loaded) -> None:
               help="Share of priority requests served (and charged) at the default tier.")
 @click.option("--time-scale", type=float, help="Speed-up of the Batch API's clock.")
 @click.option("--batch-expire-after-s", type=float, help="Simulated seconds until an unfinished batch expires.")
+@click.option("--batch-queue-s", type=float, help="Simulated seconds a batch waits in the queue before it runs.")
+@click.option("--batch-lines-per-s", type=float, help="Simulated requests per second a running batch answers.")
 @click.option("--batch-line-fail-rate", type=float, help="Share of batch lines answered with a 500.")
 @click.option("--batch-enqueued-tokens", type=int, help="Prompt tokens a model may have in live batches.")
 @click.option("--seed", type=int, help="Seed for answers and faults.")

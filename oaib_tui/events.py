@@ -301,6 +301,31 @@ class BatchResubmitted:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class LaneChanged:
+    """`mode: hybrid`: the items not yet answered now go through this lane (`batch`, `flex` or `standard`)."""
+
+    lane: Literal["batch", "flex", "standard"]
+    items: int | None
+    """Items moved (None when not known yet: lines still unread)."""
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateAnswer:
+    """`mode: hybrid`: an item answered by a second lane after the first one had answered it.
+
+    The first answer is kept; this one is discarded, but it was paid for: its cost is counted.
+    """
+
+    custom_id: str
+    lane: Literal["batch", "flex", "standard"]
+    usage: Usage
+    cost_usd: float | None
+    at: float
+
+
 Event = (
     RunStarted
     | RequestQueued
@@ -321,4 +346,6 @@ Event = (
     | BatchCountsChanged
     | BatchDownloaded
     | BatchResubmitted
+    | LaneChanged
+    | DuplicateAnswer
 )

@@ -6,16 +6,18 @@ Every record is streamed through the template and counted; nothing is sent.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import tokens
 from .batch.writer import LineForm, PartCounter, PartLimits
+from .deadline import Lane, Outlook, first_lane, guessed_standard_s, realtime_times
 from .engine.ratelimit import RateLimiter
-from .events import BucketView
+from .events import BucketView, Usage
 from .outlook import Workload, sending_time
-from .pricing import PRICES_AS_OF, PriceBook, worst_case_cost
-from .project.schema import LoadedProject
+from .pricing import PRICES_AS_OF, PriceBook, Tier, usage_cost
+from .project.schema import LoadedProject, deadline_at
 from .sim.ratelimit import ServerLimits
 from .wording import money
 
@@ -37,6 +39,22 @@ class Forecast:
     """Batch files the Batch API mode would create."""
     tokens_exact: bool
     models: tuple[str, ...]
+    tiers: tuple[TierRow, ...] = ()
+    """Standard, flex, batch and hybrid side by side."""
+    pick: str = ""
+    """Which lane the job would take, and why (for the deadline, in `mode: hybrid`)."""
+
+
+@dataclass(frozen=True)
+class TierRow:
+    name: str
+    cost_usd: float | None
+    """Prompts plus every allowed output token at the tier's prices; None where a model is not sold at it."""
+    shortest_s: float | None
+    expected_s: float | None
+    note: str = ""
+    cost_low_usd: float | None = field(default=None)
+    """Hybrid: the least it may cost (everything through the batches)."""
 
 
 def _known_limits(project: LoadedProject) -> tuple[tuple[BucketView, ...], str]:
@@ -79,8 +97,9 @@ def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
     batcher = PartCounter(PartLimits(spec.batch.max_requests, spec.batch.max_bytes, spec.batch.max_enqueued_tokens))
     form = LineForm.of(project)
     count = prompt_total = output_total = 0
-    cost = {"realtime": 0.0, "batch": 0.0, "prompt": 0.0}
+    cost = {"realtime": 0.0, "batch": 0.0, "prompt": 0.0, "flex": 0.0}
     unpriced: set[str] = set()
+    no_flex = False
     models: set[str] = set()
     for request in requests:
         body = request.body
@@ -95,12 +114,18 @@ def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
         if price is None:
             unpriced.add(model)
         else:
-            cost["realtime"] += worst_case_cost(price, prompt, out)
-            cost["batch"] += worst_case_cost(price, prompt, out, tier="batch")
-            cost["prompt"] += worst_case_cost(price, prompt, 0)
+            cost["realtime"] += _tier_cost(price, prompt, out, "standard") or 0.0
+            cost["batch"] += _tier_cost(price, prompt, out, "batch") or 0.0
+            cost["prompt"] += _tier_cost(price, prompt, 0, "standard") or 0.0
+            flex = _tier_cost(price, prompt, out, "flex")
+            no_flex = no_flex or flex is None
+            cost["flex"] += flex or 0.0
         if spec.mode == "batch":  # split as the batch writer splits
             batcher.add(request.url, model, len(form.line(request.custom_id, request.url, body)), prompt)
     shortest, limits_from = shortest_time_s(project, count, prompt_total + output_total)
+    batches = batcher.parts if spec.mode == "batch" else math.ceil(count / spec.batch.max_requests)
+    costs = {tier: None if unpriced or (tier == "flex" and no_flex) else value for tier, value in cost.items()}
+    rows, pick = compare_tiers(project, count, shortest, costs, batches)
     return Forecast(
         requests=count,
         prompt_tokens=prompt_total,
@@ -110,10 +135,86 @@ def forecast(project: LoadedProject, requests: Iterable) -> Forecast:
         prompt_only_cost_usd=None if unpriced else cost["prompt"],
         shortest_s=shortest,
         limits_from=limits_from,
-        batches=batcher.parts if spec.mode == "batch" else math.ceil(count / spec.batch.max_requests),
+        batches=batches,
         tokens_exact=all(tokens.counts_are_exact(m) for m in models) if models else True,
         models=tuple(sorted(models)),
+        tiers=rows,
+        pick=pick,
     )
+
+
+def _tier_cost(price, prompt_tokens: int, max_output_tokens: int, tier: Tier) -> float | None:
+    at_tier = price.for_tier(tier)
+    return None if at_tier is None else usage_cost(at_tier, Usage(prompt_tokens, 0, max_output_tokens))
+
+
+def batch_time_s(project: LoadedProject, requests: int, batches: int) -> tuple[float | None, float | None]:
+    """Shortest and expected time through the Batch API: the simulator's lifecycle, else only the least it takes.
+
+    The batches run side by side, so the largest sets the time.
+    """
+    spec = project.spec
+    if spec.provider.kind != "simulator":
+        return spec.hybrid.batch_min_s, None  # OpenAI promises only the 24-hour window
+    sim = spec.provider.simulator
+    largest = math.ceil(requests / max(1, batches))
+    seconds = sim.batch_validation_s + sim.batch_queue_s + largest / sim.batch_lines_per_s + sim.batch_finalizing_s
+    return seconds / sim.time_scale, seconds / sim.time_scale
+
+
+def compare_tiers(project: LoadedProject, requests: int, standard_s: float | None, costs: dict[str, float | None],
+                  batches: int) -> tuple[tuple[TierRow, ...], str]:
+    """Cost and time at each tier, and the lane the job would take."""
+    spec = project.spec
+    standard, flex = (realtime_times(standard_s, requests, spec.limits.concurrency, spec.hybrid.flex_latency_s)
+                      if standard_s is not None else (None, None))
+    batch_short, batch_expected = batch_time_s(project, requests, max(1, batches))
+    flex_usable = costs["flex"] is not None and spec.hybrid.flex
+    fallback_cost = costs["flex"] if flex_usable else costs["realtime"]
+    rows = [
+        TierRow("standard", costs["realtime"], standard, standard),
+        TierRow("flex", costs["flex"], flex, flex, "" if costs["flex"] is not None else "not sold at flex"),
+        TierRow("batch", costs["batch"], batch_short, batch_expected, "" if batch_expected else "within 24h"),
+    ]
+    pick, hybrid = _pick(project, requests, standard, flex if flex_usable else None, batch_short, batch_expected)
+    if hybrid is not None:
+        lane, expected = hybrid
+        first = {"batch": (costs["batch"], batch_short), "flex": (fallback_cost, flex), "standard": (costs["realtime"], standard)}
+        low, shortest = first[lane]
+        high = fallback_cost if lane == "batch" else costs["realtime"]  # where a slipping lane moves to
+        rows.append(TierRow("hybrid", high, shortest, expected, f"starts in {lane}", cost_low_usd=low))
+    return tuple(rows), pick
+
+
+def _pick(project: LoadedProject, requests: int, standard_s: float | None, flex_s: float | None,
+          batch_short: float | None, batch_expected: float | None) -> tuple[str, tuple[Lane, float | None] | None]:
+    """The lane for the deadline (hybrid), or the cheapest when there is none."""
+    spec = project.spec
+    if spec.deadline is None:
+        return "batch (the cheapest; `mode: hybrid` with a `deadline:` plans for a deadline)", None
+    now = time.time()
+    left = deadline_at(spec.deadline, now) - now
+    settings = spec.hybrid
+    guess = guessed_standard_s(requests, spec.limits.concurrency)  # as the run guesses before any header
+    outlook = Outlook(time_left_s=left, remaining=requests, standard_s=standard_s if standard_s is not None else guess,
+                      flex_s=flex_s, batch_eta_s=batch_expected, margin=settings.margin,
+                      cancel_wait_s=settings.cancel_wait_s, check_s=settings.check_s,
+                      batch_min_s=settings.batch_min_s)  # as the run decides
+    lane = first_lane(outlook)
+    in_time = format_duration(left)
+    if lane == "batch":
+        if batch_expected is not None and batch_expected <= outlook.usable_s:
+            return f"batch: the batches should end in {format_duration(batch_expected)}, well before the deadline " \
+                   f"({in_time})", (lane, batch_expected)
+        return (f"hybrid, starting in batch: the deadline ({in_time}) leaves time to fall back on "
+                f"{'flex' if flex_s is not None else 'standard'} if the batches are slow", (lane, left))
+    if standard_s is None:
+        return f"{lane}: too little time for a batch ({in_time} left; realtime time unknown)", (lane, None)
+    needed = flex_s if lane == "flex" and flex_s is not None else standard_s
+    if needed > outlook.usable_s:
+        return (f"standard, but even it needs {format_duration(standard_s)}: the deadline ({in_time}) "
+                "cannot be met", (lane, needed))
+    return f"{lane}: too little time for a batch ({in_time} left)", (lane, needed)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -133,6 +234,21 @@ def format_usd(value: float | None) -> str:
     return money(value)
 
 
+def tier_lines(result: Forecast) -> list[str]:
+    """The tiers side by side: worst-case cost, shortest and expected time; then the pick."""
+    if not result.tiers:
+        return []
+    lines = [f"  {'tier':<10} {'cost, up to':>20} {'shortest':>10} {'expected':>10}"]
+    for row in result.tiers:
+        cost = "unknown" if row.cost_usd is None else money(row.cost_usd)
+        if row.cost_low_usd is not None and row.cost_usd is not None and row.cost_low_usd != row.cost_usd:
+            cost = f"{money(row.cost_low_usd)}–{money(row.cost_usd)}"
+        lines.append(f"  {row.name:<10} {cost:>20} {format_duration(row.shortest_s):>10} "
+                     f"{format_duration(row.expected_s):>10}" + (f"   ({row.note})" if row.note else ""))
+    lines.append(f"  would pick           {result.pick}")
+    return lines
+
+
 def render(project: LoadedProject, result: Forecast) -> str:
     """The forecast as the CLI prints it."""
     spec = project.spec
@@ -147,6 +263,7 @@ def render(project: LoadedProject, result: Forecast) -> str:
         f"  cost, Batch API      up to {format_usd(result.batch_cost_usd)}",
         f"  shortest time        {format_duration(result.shortest_s):>14}   (at {result.limits_from})",
         f"  prices as of         {PRICES_AS_OF:>14}",
+        *tier_lines(result),
     ]
     if spec.mode == "batch":
         lines.insert(4, f"  batches              {result.batches:>14,}")

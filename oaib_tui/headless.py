@@ -39,8 +39,14 @@ def _against(value: float, limit: float | None) -> str:
 
 
 def status_line(p: Progress) -> str:
+    if p.mode == "hybrid":
+        return f"lane {p.lane or '—'} │ " + (batch_status_line(p) if p.lane == "batch" else realtime_status_line(p))
     if p.mode == "batch":
         return batch_status_line(p)
+    return realtime_status_line(p)
+
+
+def realtime_status_line(p: Progress) -> str:
     rpm, tpm = p.per_minute()  # used over the last minute, as the server counts it
     rpm_limit = p.limits.rpm_limit if p.limits else None
     tpm_limit = p.limits.tpm_limit if p.limits else None

@@ -25,16 +25,21 @@ from .engine.realtime import RealtimeExecutor
 from .engine.resume import OnlyThese, ResumeIndex
 from .engine.steering import Executor
 from .errors import EXIT_OK, EXIT_SOME_FAILED, UserError
+from .hybrid.executor import HybridExecutor
 from .project import RequestPlan
-from .project.schema import LoadedProject
+from .project.schema import LoadedProject, deadline_at
 from .redact import Redactor, secret_headers
 from .remote_batches import cancel_left_behind
 from .state.accounting import Accounting, account
 from .state.batches import BatchLedger
 from .state.group_commit import GroupCommit
 from .state.outputs import prepare_folders, write_outputs
+from .state.schema import write_meta
 from .state.store import StateStore
 from .wording import counted
+
+DEADLINE_KEY = "hybrid_deadline"
+"""The state file's `meta` key for `mode: hybrid`: the deadline as written, and when it falls (`6h@1796300000.0`)."""
 
 
 @dataclass
@@ -72,7 +77,7 @@ class JobRun:
             self.store.requeue_failed()
         self.commits: GroupCommit | None = None
         """Realtime: answers are committed a few at a time, and reported only once committed."""
-        if self.project.spec.mode != "batch":
+        if self.project.spec.mode not in ("batch", "hybrid"):
             self.commits = GroupCommit(self.store, self._deliver, on_store_error=self._stop_sending,
                                        on_delivery_error=self._consumer_failed)
         self.engine: Executor | None = None
@@ -145,6 +150,10 @@ class JobRun:
         engine: Executor
         if self.project.spec.mode == "batch":
             engine = BatchExecutor(self.project, client, self.emit, BatchLedger(self.store), only=self.only)
+        elif self.project.spec.mode == "hybrid":
+            engine = HybridExecutor(self.project, client, self.emit, BatchLedger(self.store), sender=sender,
+                                    resume=lambda: self.only or self.resume_index(), only=self.only,
+                                    deadline=self._hybrid_deadline())
         else:
             engine = RealtimeExecutor(self.project, client, self.emit, resume=self.only or self.resume_index(),
                                       sender=sender, committed=self.commits.committed if self.commits else None)
@@ -161,6 +170,16 @@ class JobRun:
                 await sender.close()
                 if client is not self.client:
                     await client.close()
+
+    def _hybrid_deadline(self) -> float:
+        """A duration counts from the job's first run: a resumed run keeps its deadline, unless the file names another."""
+        text = self.project.spec.deadline or "0s"
+        kept = str(self.store.meta.get(DEADLINE_KEY, ""))
+        if kept.rpartition("@")[0] == text:
+            return float(kept.rpartition("@")[2])
+        at = deadline_at(text, time.time())
+        self.store.write(lambda conn: write_meta(conn, {DEADLINE_KEY: f"{text}@{at}"}))
+        return at
 
     async def _cancel_left_behind(self, client: openai.AsyncOpenAI, backup: Path) -> None:
         """--fresh: the old state file's live batches would go on being billed, unread: cancel them."""

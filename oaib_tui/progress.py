@@ -78,6 +78,10 @@ class Progress:
     model: str = ""
     endpoint: str = ""
     mode: str = ""
+    lane: str = ""
+    """`mode: hybrid`: the lane the items not yet answered go through (`batch`, `flex`, `standard`)."""
+    duplicates: int = 0
+    """`mode: hybrid`: answers paid for but discarded (a second lane answered an item already done)."""
     state: ev.RunState = "running"
     total: int | None = None
     done: int = 0
@@ -183,7 +187,7 @@ class Progress:
             return None
         if remaining == 0:
             return 0.0
-        return self._batch_eta() if self.mode == "batch" else self._model_eta()
+        return self._batch_eta() if "batch" in (self.mode, self.lane) else self._model_eta()
 
     def _model_eta(self) -> float | None:
         pace = self.pace
@@ -337,6 +341,13 @@ class Progress:
             if batch.downloaded and batch.downloaded.unfinished and batch.resubmitted is None:
                 batch.resubmitted = e
 
+    def _lane_changed(self, e: ev.LaneChanged) -> None:
+        self.lane = e.lane
+
+    def _duplicate(self, e: ev.DuplicateAnswer) -> None:
+        self.duplicates += 1
+        self.cost_usd += e.cost_usd or 0.0
+
     def run_state(self) -> ev.RunState:
         """The state to show: rate-limited while a server-requested pause lasts."""
         if self.state == "running" and self.rate_limited_until and self.rate_limited_until > self.clock():
@@ -363,4 +374,6 @@ _HANDLERS: dict[type, Callable[[Progress, Any], None]] = {
     ev.BatchCountsChanged: Progress._batch_counts,
     ev.BatchDownloaded: Progress._batch_downloaded,
     ev.BatchResubmitted: Progress._batch_resubmitted,
+    ev.LaneChanged: Progress._lane_changed,
+    ev.DuplicateAnswer: Progress._duplicate,
 }

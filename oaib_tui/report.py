@@ -108,6 +108,9 @@ def summary(job: JobRun, finished: ev.RunFinished, progress: Progress) -> str:
         rows.insert(2, ("pending", f"{finished.pending:,}"))
     if progress.mode == "batch":
         rows += _batch_rows(job, totals, progress)
+    if progress.duplicates:
+        rows.append(("discarded", f"{counted(progress.duplicates, 'duplicate answer')} (paid for, counted in this "
+                                  "run's cost, not in the results)"))
     lines += [f"  {name:<9}{value}" for name, value in rows]
     return "\n".join(lines)
 

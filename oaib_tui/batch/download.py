@@ -92,6 +92,8 @@ class PartDownload:
             line = read_line(raw, self.owner.wall())
             custom_id = line.custom_id if line is not None else None
         entry = items.get(custom_id) if custom_id is not None else None
+        if entry is None and custom_id is not None:
+            self._stray(custom_id, line)
         if entry is None or entry[1] in ("done", "failed", _DECIDED):
             self.tally["ignored"] += 1  # not ours, or already recorded by an earlier read
             return
@@ -115,11 +117,20 @@ class PartDownload:
                 self._again(custom_id, seq, result.reason, result.status_code, result.message, result.body)
 
     def _succeeded(self, custom_id: str, seq: int, status: int, body: dict[str, Any]) -> None:
-        usage, cost, model = priced_usage(body, self.prices, self.part.model, tier="batch")
         self.tally["succeeded"] += 1
-        self.owner.emit(ev.RequestSucceeded(
-            custom_id=custom_id, seq=seq, attempt=self.round, status_code=status, latency_s=self._latency,
-            usage=usage, cost_usd=cost, response=body, at=self.owner.wall(), model=model, tier="batch"))
+        self.owner.emit(self._answer(custom_id, seq, status, body))
+
+    def _answer(self, custom_id: str, seq: int, status: int, body: dict[str, Any]) -> ev.RequestSucceeded:
+        usage, cost, model = priced_usage(body, self.prices, self.part.model, tier="batch")
+        return ev.RequestSucceeded(custom_id=custom_id, seq=seq, attempt=self.round, status_code=status,
+                                   latency_s=self._latency, usage=usage, cost_usd=cost, response=body,
+                                   at=self.owner.wall(), model=model, tier="batch")
+
+    def _stray(self, custom_id: str, line: bytes | LineResult | None) -> None:
+        """An answer for an item no longer in this part (hybrid mode moved it to realtime): paid, so handed on."""
+        result = line if isinstance(line, LineResult) else read_line(line, self.owner.wall()) if line else None
+        if result is not None and result.verdict == "succeeded":
+            self.owner.stray_answer(self._answer(custom_id, -1, result.status_code or 200, result.body or {}))
 
     def _fail(self, custom_id: str, seq: int, reason: str, status: int | None, message: str,
               error: dict[str, Any] | None) -> None:

@@ -83,6 +83,8 @@ class BatchExecutor(Steering):
         self._crash: BaseException | None = None
         self._cancelling: asyncio.Task | None = None
         self._halted = asyncio.Event()
+        self.on_stray: Callable[[ev.RequestSucceeded], None] | None = None
+        """Hybrid mode: told of a batch's answer for an item moved out of its part (seq -1)."""
 
     # -- steering (pause writes and creates nothing new; live batches are still followed) --
 
@@ -183,6 +185,10 @@ class BatchExecutor(Steering):
         if download.reasons:
             self.reasons[part.part] = download.reasons.most_common(1)[0][0]
         return part
+
+    def stray_answer(self, answer: ev.RequestSucceeded) -> None:
+        if self.on_stray is not None:
+            self.on_stray(answer)
 
     def part_done(self, part: Part) -> None:
         if not (self._halt or self._draining) and self.ledger.unfinished_count([part.part]):
@@ -316,10 +322,17 @@ class BatchExecutor(Steering):
         pending = counts["queued"] + counts["sent"]
         ending = self._ending(counts["failed"], counts["failed"])
         if ending.state == "stopped" and live:
-            ending = replace(ending, message=f"{ending.message}; {counted(live, 'batch')} still running at the provider")
+            kept = format_days(self.spec.batch.output_expires_after)
+            ending = replace(ending, message=f"{ending.message}; {counted(live, 'batch')} still running at the provider; "
+                                             f"resume within {kept} of their end, while the provider keeps their output")
         elif ending.state == "finished" and self.only is not None and pending:  # `retry failed` sent only the failed ones
             ending = replace(ending, exit_code=EXIT_SOME_FAILED, message=(
                 f"retried: {counts['done'] - self._done_before:,} answered, {counts['failed']:,} failed; "
                 f"{counted(pending, 'request')} left to do stay for the next run"))
         return self._finish_with(ending, done=counts["done"], failed=counts["failed"],
                                  pending=pending, cost_usd=self.cost_usd)
+
+
+def format_days(seconds: float) -> str:
+    """`7 days`, `36 hours`: how long `batch.output_expires_after` keeps a batch's output."""
+    return counted(round(seconds / 86_400), "day") if seconds % 86_400 == 0 else counted(round(seconds / 3_600), "hour")

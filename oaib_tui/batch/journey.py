@@ -62,6 +62,7 @@ class PartOwner(Protocol):
     def cancel_seen(self, part: Part) -> None: ...
     def part_uploaded(self, part: Part) -> None: ...
     async def download(self, part: Part) -> Part: ...
+    def stray_answer(self, answer: ev.RequestSucceeded) -> None: ...
     def part_done(self, part: Part) -> None: ...
 
 
@@ -192,7 +193,8 @@ class PartJourney:
         part = owner.ledger.update(part, phase="creating", intent_at=owner.wall())
         try:
             created = await remote_call(owner, "create batch", lambda: owner.remote.create(
-                part.input_file_id or "", part.url, owner.project.spec.batch.completion_window, self._metadata(part)))
+                part.input_file_id or "", part.url, owner.project.spec.batch.completion_window, self._metadata(part),
+                self._output_expiry()))
         except RemoteError as error:
             owner.gate.release(part.model, part.tokens)
             if not await remote_call(owner, "check file", lambda: owner.remote.file_exists(part.input_file_id or "")):
@@ -202,6 +204,11 @@ class PartJourney:
             owner.gate.release(part.model, part.tokens)
             raise
         return self._created(part, created)
+
+    def _output_expiry(self) -> int | None:
+        """OpenAI's `output_expires_after`; Azure and other servers may not know it, so it goes to OpenAI only."""
+        project = self.owner.project
+        return project.spec.batch.output_expires_after if project.spec.provider.kind in ("openai", "simulator") else None
 
     def _metadata(self, part: Part) -> dict[str, str]:
         return {"oaib_project": self.owner.project.name[:512], "oaib_part": str(part.part),

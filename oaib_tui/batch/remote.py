@@ -104,10 +104,13 @@ class BatchRemote:
 
         return await self._call("list files", search())
 
-    async def create(self, input_file_id: str, endpoint: str, window: str, metadata: dict[str, str]) -> RemoteBatch:
+    async def create(self, input_file_id: str, endpoint: str, window: str, metadata: dict[str, str],
+                     output_expires_after_s: int | None = None) -> RemoteBatch:
+        expiry: Any = ({"anchor": "created_at", "seconds": output_expires_after_s}
+                       if output_expires_after_s is not None else openai.omit)
         batch = await self._call("create batch", self.client.batches.create(
             input_file_id=input_file_id, endpoint=endpoint, completion_window=window,  # type: ignore[arg-type]
-            metadata=metadata))
+            metadata=metadata, output_expires_after=expiry))
         return RemoteBatch.of(batch)
 
     async def find_batch(self, input_file_id: str, since: float) -> RemoteBatch | None:

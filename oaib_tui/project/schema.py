@@ -7,6 +7,7 @@ silently ignored setting. `docs/project-file.md` documents the same keys.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +29,7 @@ Endpoint = Literal[
     "/v1/completions",
     "/v1/moderations",
 ]
-Mode = Literal["auto", "realtime", "batch"]
+Mode = Literal["auto", "realtime", "batch", "hybrid"]
 ProviderKind = Literal["openai", "azure", "compatible", "simulator"]
 
 _SIZE_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
@@ -44,6 +45,37 @@ def parse_size(value: int | str) -> int:
         raise ValueError(f"expected a size such as 200MB or 1048576, got {value!r}")
     number, unit = match.groups()
     return int(float(number) * _SIZE_UNITS[(unit or "").upper()])
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[dhms]\s*)+$", re.IGNORECASE)
+_SECONDS_PER = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+
+
+def parse_duration(value: int | float | str) -> float:
+    """`6h`, `90m`, `1h30m`, `7d` or a plain number of seconds, as seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value)
+    if re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", text):
+        return float(text)
+    if not _DURATION.match(text):
+        raise ValueError(f"expected a duration such as 6h, 90m, 1h30m or 7d, got {value!r}")
+    return float(sum(float(n) * _SECONDS_PER[unit.lower()] for n, unit in _DURATION_PART.findall(text)))
+
+
+def deadline_at(value: str, now: float) -> float:
+    """A `deadline:` as a wall-clock time: a duration counts from `now`, an ISO time (UTC unless it says) is taken as is."""
+    try:
+        return now + parse_duration(value)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"expected a duration such as 6h or 90m, or an ISO time such as 2026-12-04T08:00Z, "
+                         f"got {value!r}") from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -100,6 +132,8 @@ class SimulatorSettings(_Strict):
     """How much faster than real time the Batch API's lifecycle runs."""
     batch_validation_s: float = Field(30.0, ge=0)
     """Batch API: simulated seconds a new batch spends `validating`."""
+    batch_queue_s: float = Field(0.0, ge=0)
+    """Batch API: simulated seconds a batch `in_progress` waits in the provider's queue before its first request runs (makes a hybrid rehearsal meaningful)."""
     batch_lines_per_s: float = Field(50.0, gt=0)
     """Batch API: simulated requests per second a batch `in_progress` works through."""
     batch_finalizing_s: float = Field(30.0, ge=0)
@@ -224,11 +258,35 @@ class Batch(_Strict):
     """What happens to items a batch did not finish: a new batch, or the realtime engine."""
     max_enqueued_tokens: int | None = Field(None, gt=0)
     """Tokens allowed in queued batches at once; default: learned from `token_limit_exceeded`."""
+    output_expires_after: int = Field(7 * 86_400, ge=3_600, le=30 * 86_400)
+    """How long the provider keeps each batch's output and error files (`7d`, `48h`, seconds; 1 hour to 30 days), sent as `output_expires_after` anchored at the file's creation. Files are downloaded as soon as a batch ends."""
 
     @field_validator("max_bytes", mode="before")
     @classmethod
     def _size(cls, value: Any) -> Any:
         return parse_size(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else value
+
+    @field_validator("output_expires_after", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return round(parse_duration(value)) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value
+
+
+class Hybrid(_Strict):
+    """How `mode: hybrid` moves items between lanes to finish by the `deadline`."""
+
+    flex: bool = True
+    """Use the flex lane (`service_tier: flex`, batch prices, slower answers) before standard realtime."""
+    flex_latency_s: float = Field(60.0, ge=0, le=900)
+    """Seconds a flex answer is expected to take (flex queues requests when capacity is short)."""
+    margin: float = Field(0.2, ge=0, lt=1)
+    """Share of the time a lane needs kept in hand: a lane is chosen only if it needs at most (1 - margin) of the time left."""
+    cancel_wait_s: float = Field(600.0, ge=0)
+    """Seconds a cancelled batch may take to end (and return what it finished) before its items are sent realtime anyway."""
+    check_s: float = Field(60.0, gt=0, le=3_600)
+    """Seconds between forecasts while batches run."""
+    batch_min_s: float = Field(1_800.0, ge=0)
+    """Seconds a batch takes at the least (validation, queue, finalizing): with less time left than this plus what realtime needs, the run starts in realtime."""
 
 
 class Output(_Strict):
@@ -287,6 +345,10 @@ class Project(_Strict):
     """The request body template; any string may use `{field}` of the record. `{{`/`}}` are literal braces."""
     batch: Batch = Field(default_factory=Batch)
     """Batch API settings."""
+    deadline: str | None = None
+    """`mode: hybrid`: when the job must be finished, a duration from the run's start (`6h`, `90m`) or an ISO time (`2026-12-04T08:00Z`)."""
+    hybrid: Hybrid = Field(default_factory=Hybrid)
+    """`mode: hybrid` settings."""
     output: Output = Field(default_factory=Output)
     """Where results and errors are written."""
     state: str = "out/{name}.state.db"
@@ -307,6 +369,23 @@ class Project(_Strict):
         if self.mode == "realtime" and (self.limits.rpm is None or self.limits.tpm is None):
             raise ValueError("`mode: realtime` needs fixed `limits.rpm` and `limits.tpm` (or use `mode: auto`)")
         return self
+
+    @model_validator(mode="after")
+    def _hybrid_needs_a_deadline(self) -> Project:
+        if self.mode == "hybrid" and self.deadline is None:
+            raise ValueError("`mode: hybrid` needs a `deadline:` (a duration such as 6h, or an ISO time)")
+        if self.deadline is not None and self.mode != "hybrid":
+            raise ValueError("`deadline:` is for `mode: hybrid` only")
+        return self
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline_ahead(cls, value: str | None) -> str | None:
+        if value is not None:
+            now = datetime.now(UTC).timestamp()
+            if deadline_at(value, now) <= now:
+                raise ValueError(f"the deadline {value} is already past")
+        return value
 
 
 class LoadedProject(BaseModel):

@@ -29,13 +29,14 @@ class StoredFile:
     purpose: str
     content: bytes
     created_at: int
+    expires_at: int | None = None
 
     def as_object(self) -> dict[str, Any]:
         """The file as `GET /v1/files/{id}` returns it (the SDK's FileObject)."""
         return {
             "id": self.id, "object": "file", "bytes": len(self.content), "created_at": self.created_at,
             "filename": self.filename, "purpose": self.purpose, "status": "processed",
-            "expires_at": None, "status_details": None,
+            "expires_at": self.expires_at, "status_details": None,
         }
 
 
@@ -46,13 +47,21 @@ class FileStore:
         self._files: dict[str, StoredFile] = {}
         self._numbers = count(1)
 
-    def add(self, filename: str, purpose: str, content: bytes, created_at: int) -> StoredFile:
-        stored = StoredFile(f"file-sim{next(self._numbers):016d}", filename, purpose, content, created_at)
+    def add(self, filename: str, purpose: str, content: bytes, created_at: int,
+            expires_at: int | None = None) -> StoredFile:
+        stored = StoredFile(f"file-sim{next(self._numbers):016d}", filename, purpose, content, created_at, expires_at)
         self._files[stored.id] = stored
         return stored
 
     def get(self, file_id: str) -> StoredFile | None:
         return self._files.get(file_id)
+
+    def expire(self, now: float) -> int:
+        """Delete the files whose `expires_at` has passed, as the provider does; returns how many."""
+        gone = [f.id for f in self._files.values() if f.expires_at is not None and f.expires_at <= now]
+        for file_id in gone:
+            del self._files[file_id]
+        return len(gone)
 
     def delete(self, file_id: str) -> bool:
         return self._files.pop(file_id, None) is not None

@@ -59,6 +59,8 @@ class SimBatch:
     errors: list[dict[str, Any]] | None = None
     output_file_id: str | None = None
     error_file_id: str | None = None
+    output_expires_after_s: int | None = None
+    """`output_expires_after.seconds`: the output and error files expire this long after they are made."""
 
     def as_object(self) -> dict[str, Any]:
         """The batch as `GET /v1/batches/{id}` returns it (the SDK's Batch)."""
@@ -102,15 +104,21 @@ class BatchBook:
 
     # -- the API's verbs ------------------------------------------------------------------
 
-    def create(self, input_file_id: str, endpoint: str, window: str, metadata: dict[str, str] | None) -> SimBatch:
+    def create(self, input_file_id: str, endpoint: str, window: str, metadata: dict[str, str] | None,
+               output_expires_after_s: int | None = None) -> SimBatch:
         self.advance()
         now, settings = self.now(), self._settings()
         batch = SimBatch(f"batch_sim{next(self._numbers):016d}", endpoint, input_file_id, window, metadata,
-                         created_at=now, expires_at=now + settings.batch_expire_after_s)
+                         created_at=now, expires_at=now + settings.batch_expire_after_s,
+                         output_expires_after_s=output_expires_after_s)
         batch.at["validating"] = now
         self._batches[batch.id] = batch
         self._faults[batch.id] = seeded_random(settings.seed, "batch-faults", batch.id)
         return batch
+
+    def expire_files(self) -> None:
+        self.advance()
+        self.files.expire(self.now())
 
     def get(self, batch_id: str) -> SimBatch | None:
         self.advance()
@@ -163,7 +171,11 @@ class BatchBook:
         return None
 
     def _done_at(self, batch: SimBatch) -> float:
-        return batch.at["in_progress"] + batch.total / self._settings().batch_lines_per_s
+        return self._work_starts(batch) + batch.total / self._settings().batch_lines_per_s
+
+    def _work_starts(self, batch: SimBatch) -> float:
+        """A batch `in_progress` waits `batch_queue_s` in the provider's queue before its first line runs."""
+        return batch.at["in_progress"] + self._settings().batch_queue_s
 
     def _transition(self, batch: SimBatch, when: float) -> None:
         if batch.status == "validating":
@@ -215,7 +227,7 @@ class BatchBook:
 
     def _process_until(self, batch: SimBatch, when: float, everything: bool = False) -> None:
         settings = self._settings()
-        due = int((when - batch.at["in_progress"]) * settings.batch_lines_per_s)
+        due = int(max(0.0, when - self._work_starts(batch)) * settings.batch_lines_per_s)
         target = batch.total if everything else min(batch.total, due)
         faults = self._faults[batch.id]
         for index in range(batch.processed, target):
@@ -247,4 +259,5 @@ class BatchBook:
     def _file(self, batch: SimBatch, kind: str, lines: list[bytes], when: float) -> str | None:
         if not lines:
             return None
-        return self.files.add(f"{batch.id}_{kind}.jsonl", "batch_output", b"".join(lines), int(when)).id
+        expires = None if batch.output_expires_after_s is None else int(when) + batch.output_expires_after_s
+        return self.files.add(f"{batch.id}_{kind}.jsonl", "batch_output", b"".join(lines), int(when), expires).id

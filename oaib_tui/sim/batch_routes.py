@@ -71,6 +71,7 @@ class BatchApi:
 
     def _guarded(self, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:
+            self.book.expire_files()  # output files past their `output_expires_after` are gone
             return check_key(request, self._settings().require_key) or await handler(request)
 
         return guarded
@@ -135,7 +136,9 @@ class BatchApi:
         refused = self._check_create(body, azure=_azure_classic(request.path))
         if refused is not None:
             return refused
-        batch = self.book.create(body["input_file_id"], body["endpoint"], body["completion_window"], body.get("metadata"))
+        expiry = body.get("output_expires_after")
+        batch = self.book.create(body["input_file_id"], body["endpoint"], body["completion_window"], body.get("metadata"),
+                                 None if expiry is None else expiry["seconds"])
         self.stats.batches_created += 1
         await self._hook("batch_created")
         return json_response(200, batch.as_object())
@@ -148,6 +151,11 @@ class BatchApi:
             return error_bodies.bad_request(f"Invalid endpoint '{body['endpoint']}'.", param="endpoint")
         if body["completion_window"] != "24h":
             return error_bodies.bad_request("Invalid completion_window: only '24h' is supported.", param="completion_window")
+        expiry = body.get("output_expires_after")
+        if expiry is not None and not _valid_expiry(expiry):
+            return error_bodies.bad_request("output_expires_after must be {\"anchor\": \"created_at\", \"seconds\": N} "
+                                            "with N from 3600 (1 hour) to 2592000 (30 days).",
+                                            param="output_expires_after")
         metadata = body.get("metadata")
         if metadata is not None and (not isinstance(metadata, dict) or len(metadata) > 16):
             return error_bodies.bad_request("metadata must be an object of at most 16 pairs.", param="metadata")
@@ -184,6 +192,13 @@ def _batch_answer(batch: SimBatch | None, batch_id: str) -> Response:
     if batch is None:
         return error_response(404, f"No batch found with id '{batch_id}'.", type="invalid_request_error")
     return json_response(200, batch.as_object())
+
+
+def _valid_expiry(expiry: Any) -> bool:
+    if not isinstance(expiry, dict) or set(expiry) != {"anchor", "seconds"} or expiry["anchor"] != "created_at":
+        return False
+    seconds = expiry["seconds"]
+    return isinstance(seconds, int) and not isinstance(seconds, bool) and 3_600 <= seconds <= 2_592_000
 
 
 def _no_file(file_id: str, status: int = 404) -> Response:

@@ -11,7 +11,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..wording import money
 from .files import file_identity, state_file_lost
+from .recording import DUPLICATE_KEYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,9 @@ class Accounting:
     to_do: int
     """Queued or sent, not yet answered: the next run sends them."""
     failed_without_reason: int
+    duplicates: int = 0
+    """Answers paid for but discarded: a second lane answered an item already done (hybrid mode)."""
+    duplicate_cost_usd: float = 0.0
 
     @property
     def all_answered(self) -> bool:
@@ -32,6 +37,8 @@ class Accounting:
         text = f"the state file records {self.done:,} done, {self.failed:,} failed, {self.to_do:,} still to do"
         if self.failed_without_reason:
             text += f" ({self.failed_without_reason:,} failed without a reason)"
+        if self.duplicates:
+            text += f", {self.duplicates:,} duplicate answers discarded (paid {money(self.duplicate_cost_usd)})"
         return text
 
 
@@ -48,6 +55,9 @@ def account(path: Path, identity: tuple[int, int] | None) -> Accounting:
                       count(*) FILTER (WHERE status = 'failed' AND coalesce(last_reason, '') = '')
                FROM items"""
         ).fetchone()
+        meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN (?, ?)", DUPLICATE_KEYS).fetchall())
     finally:
         conn.close()
-    return Accounting(*row)
+    done, failed, to_do, without_reason = row
+    return Accounting(done, failed, to_do, without_reason, duplicates=int(meta.get(DUPLICATE_KEYS[0], 0)),
+                      duplicate_cost_usd=float(meta.get(DUPLICATE_KEYS[1], 0.0)))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..events import (
+    DuplicateAnswer,
     JsonText,
     RequestFailed,
     RequestQueued,
@@ -156,3 +157,14 @@ RECIPES: dict[type, tuple[Statement, ...]] = {
 
 COMMIT_AT_ONCE = (RequestSucceeded, RequestFailed, FirstTryDone)
 """An answer not yet committed would be paid for twice after a crash; bookkeeping can wait."""
+
+
+DUPLICATE_KEYS = ("duplicate_answers", "duplicate_cost_usd")
+"""`meta` keys: answers paid for but discarded (hybrid mode: a second lane answered an item already done)."""
+
+
+def count_duplicate(conn: Any, event: DuplicateAnswer) -> None:
+    """Add a discarded answer and its cost to the state file's running totals (in the caller's transaction)."""
+    conn.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+        [(DUPLICATE_KEYS[0], 1), (DUPLICATE_KEYS[1], event.cost_usd or 0.0)])

@@ -20,13 +20,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..events import Event, RequestQueued, RequestSent, RequestSucceeded, RunFinished
+from ..events import DuplicateAnswer, Event, RequestQueued, RequestSent, RequestSucceeded, RunFinished
 from ..testhooks import pause_point
 from . import schema
 from .files import check_header, create_private, file_identity, make_sidecars_private, move_aside, state_file_lost
 from .lock import RunLock
 from .reader import StateReader
-from .recording import COMMIT_AT_ONCE, RECIPES, FirstTryDone, signed64
+from .recording import COMMIT_AT_ONCE, RECIPES, FirstTryDone, count_duplicate, signed64
 from .schema import (
     check_project,
     check_version,
@@ -131,6 +131,8 @@ class StateStore(StateReader):
         if kind not in RECIPES:
             if kind is RunFinished:
                 self.flush()
+            elif kind is DuplicateAnswer:
+                self.write(lambda conn: count_duplicate(conn, event))  # type: ignore[arg-type]
             return False
         recorded: Any = event  # every event with a recipe names its item
         custom_id = recorded.custom_id

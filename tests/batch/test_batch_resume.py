@@ -63,6 +63,7 @@ async def test_a_stopped_run_leaves_batches_running_and_the_next_one_re_attaches
     finished, first, _ = await run_batch(path, app, during=stop_once_created(3))
     assert (finished.state, finished.exit_code, finished.done) == ("stopped", EXIT_INTERRUPTED, 0)
     assert "3 batches still running at the provider" in finished.message
+    assert "resume within 7 days of their end" in finished.message
     live = [e.batch_id for e in first.of(ev.BatchCreated)]
     assert {p.phase for p in parts_of(path)} == {"submitted"}
 

@@ -168,7 +168,7 @@ class TestSchemaProblems:
             (5, "limits.concurency"),
             (7, "sources[0].formt"),
         ]
-        assert problems[0].message == "expected one of `auto`, `realtime` or `batch`, got 'fastest'"
+        assert problems[0].message == "expected one of `auto`, `realtime`, `batch` or `hybrid`, got 'fastest'"
         assert problems[1].message == "expected a number at least 0 and less than 1, got 2"
         assert problems[2].hint == "did you mean `concurrency`?"
         assert problems[3].hint == "did you mean `format`?"

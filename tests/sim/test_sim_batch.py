@@ -252,3 +252,40 @@ def test_multipart_parsing_finds_fields_and_refuses_garbage():
         parse_multipart("multipart/form-data; boundary=XX", body.replace(b"--XX--", b"--YY--"))
     with pytest.raises(MultipartError):
         parse_multipart("application/json", body)
+
+
+async def test_output_files_expire_as_output_expires_after_says(make_app, client_for, clock):
+    client = client_for(make_app(batch_validation_s=0, batch_lines_per_s=10, batch_finalizing_s=0))
+    uploaded = await client.files.create(file=("in.jsonl", batch_input(3)), purpose="batch")
+    batch = await client.batches.create(input_file_id=uploaded.id, endpoint=URL, completion_window="24h",
+                                        output_expires_after={"anchor": "created_at", "seconds": 3600})
+    clock.advance(5)
+    done = await client.batches.retrieve(batch.id)
+    output = await client.files.retrieve(done.output_file_id)
+    assert output.expires_at == output.created_at + 3600
+    assert len(await lines_of(client, done.output_file_id)) == 3
+    clock.advance(3600)
+    with pytest.raises(openai.NotFoundError):
+        await client.files.content(done.output_file_id)
+
+
+async def test_create_refuses_an_output_expiry_outside_an_hour_to_30_days(make_app, client_for):
+    client = client_for(make_app())
+    uploaded = await client.files.create(file=("in.jsonl", batch_input(1)), purpose="batch")
+    for expiry in ({"anchor": "created_at", "seconds": 60}, {"anchor": "completed_at", "seconds": 7200},
+                   {"anchor": "created_at", "seconds": 31 * 86_400}):
+        with pytest.raises(openai.BadRequestError, match="output_expires_after"):
+            await client.batches.create(input_file_id=uploaded.id, endpoint=URL, completion_window="24h",
+                                        output_expires_after=expiry)  # type: ignore[arg-type]
+
+
+async def test_a_queue_delay_holds_an_in_progress_batch_before_its_first_line(make_app, client_for, clock):
+    client = client_for(make_app(batch_validation_s=0, batch_queue_s=100, batch_lines_per_s=1, batch_finalizing_s=0))
+    batch = await submit(client, batch_input(5))
+    clock.advance(99)
+    waiting = await client.batches.retrieve(batch.id)
+    assert (waiting.status, waiting.request_counts.completed) == ("in_progress", 0)
+    clock.advance(3)
+    assert (await client.batches.retrieve(batch.id)).request_counts.completed == 2
+    clock.advance(10)
+    assert (await client.batches.retrieve(batch.id)).status == "completed"

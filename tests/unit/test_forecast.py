@@ -84,3 +84,49 @@ def test_batch_mode_counts_the_batches_it_would_create(tmp_path):
     project, result = make(tmp_path, mode="batch", batch={"max_requests": 3})
     assert result.batches == 2
     assert "batches" in forecast.render(project, result)
+
+
+SLOW_SIM = {"kind": "simulator", "simulator": {"batch_validation_s": 30, "batch_queue_s": 3_000,
+                                               "batch_lines_per_s": 0.05, "batch_finalizing_s": 30}}
+
+
+def rows_of(result):
+    return {row.name: row for row in result.tiers}
+
+
+def test_the_tiers_are_compared_side_by_side(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from oaib_tui import pricing
+
+    standard = pricing.PRICE_TABLE["gpt-4o-mini"]
+    monkeypatch.setitem(pricing.PRICE_TABLE, "gpt-4o-mini", replace(standard, flex=standard.for_tier("batch")))
+    project, result = make(tmp_path, provider=SLOW_SIM, mode="hybrid", deadline="2h",
+                           hybrid={"flex_latency_s": 60})
+    rows = rows_of(result)
+    assert list(rows) == ["standard", "flex", "batch", "hybrid"]
+    assert rows["standard"].cost_usd == pytest.approx(result.realtime_cost_usd)
+    assert rows["flex"].cost_usd == pytest.approx(result.batch_cost_usd) == rows["batch"].cost_usd
+    assert rows["flex"].expected_s == pytest.approx(rows["standard"].expected_s + 60)  # one wave of four requests
+    assert rows["batch"].expected_s == pytest.approx(30 + 3_000 + 4 / 0.05 + 30)
+    assert result.pick.startswith("batch: the batches should end in 52m20s")
+    text = forecast.render(project, result)
+    assert "hybrid" in text and "would pick" in text
+
+
+def test_a_model_not_sold_at_flex_has_an_unknown_flex_cost(tmp_path):
+    project, result = make(tmp_path)
+    assert rows_of(result)["flex"].cost_usd is None
+    assert "not sold at flex" in forecast.render(project, result)
+    assert result.pick.startswith("batch (the cheapest")
+
+
+@pytest.mark.parametrize(("deadline", "pick", "first"), [
+    ("2h", "batch: the batches should end", "batch"),
+    ("1h", "hybrid, starting in batch", "batch"),  # the batches take 52 minutes: too close, so a fallback is kept
+    ("10m", "standard: too little time for a batch", "standard"),
+])
+def test_the_pick_follows_the_deadline(tmp_path, deadline, pick, first):
+    _, result = make(tmp_path, provider=SLOW_SIM, mode="hybrid", deadline=deadline, hybrid={"batch_min_s": 600})
+    assert result.pick.startswith(pick)
+    assert rows_of(result)["hybrid"].note == f"starts in {first}"

@@ -22,6 +22,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ...wording import money
 from ..fit import fit_columns
 from ..rows import DONE, FAILED, IN_FLIGHT, QUEUED, RETRYING, STATUS_NAMES, RequestRows
 
@@ -301,16 +302,12 @@ def _cells(rows: RequestRows, row: int, status: int) -> dict[str, str]:
     return {
         "#": str(rows.seq_of(row) + 1), "custom_id": rows.custom_id(row), "status": STATUS_NAMES[status],
         "try": str(attempts) if attempts else "", "latency": "" if math.isnan(latency) else _latency(latency),
-        "tokens": tokens, "cost": "" if math.isnan(cost) else _cost(cost), "answer": rows.reason_text(row),
+        "tokens": tokens, "cost": "" if math.isnan(cost) else money(cost), "answer": rows.reason_text(row),
     }
 
 
 def _latency(seconds: float) -> str:
     return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s" if seconds < 100 else f"{seconds:.0f}s"
-
-
-def _cost(value: float) -> str:
-    return f"${value:.5f}" if value < 0.1 else f"${value:.3f}"
 
 
 @functools.lru_cache(maxsize=64)
