@@ -22,7 +22,7 @@ from .pricing import PRICES_AS_OF, PriceBook
 from .progress import Progress
 from .project.schema import LoadedProject
 from .state.batches import read_parts
-from .wording import counted, money
+from .wording import counted, days_or_hours, money
 
 __all__ = [
     "Front",
@@ -65,9 +65,10 @@ def cancel_hint(project: LoadedProject, live: int, front: Front) -> str:
     """What to do about batches a stopped run left running at the provider (they are billed as they finish)."""
     batches = f"{counted(live, 'batch')} still running at the provider"
     cancel = f"`oaib-tui cancel {shlex.quote(str(project.path))}` cancels them"
+    within = f"within {days_or_hours(project.spec.batch.output_expires_after)} of their end"  # then their output expires
     if front == "python":
-        return f"{batches}: run() again follows them and reads their answers; {cancel}"
-    return f"{batches}: {cancel}"
+        return f"{batches}: run() again {within} follows them and reads their answers; {cancel}"
+    return f"{batches}: {cancel}; a resume {within} reads their answers"
 
 
 def next_steps(job: JobRun, finished: ev.RunFinished, front: Front) -> list[str]:

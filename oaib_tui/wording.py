@@ -31,3 +31,8 @@ def money(value: float | None) -> str:
     while text.endswith("0") and len(text.split(".")[1]) > 4:
         text = text[:-1]
     return f"${text}" if value >= 0 else f"-${text[1:]}"
+
+
+def days_or_hours(seconds: float) -> str:
+    """`7 days`, `36 hours`: a span of whole days in days, else in hours."""
+    return counted(round(seconds / 86_400), "day") if seconds % 86_400 == 0 else counted(round(seconds / 3_600), "hour")

@@ -322,9 +322,7 @@ class BatchExecutor(Steering):
         pending = counts["queued"] + counts["sent"]
         ending = self._ending(counts["failed"], counts["failed"])
         if ending.state == "stopped" and live:
-            kept = format_days(self.spec.batch.output_expires_after)
-            ending = replace(ending, message=f"{ending.message}; {counted(live, 'batch')} still running at the provider; "
-                                             f"resume within {kept} of their end, while the provider keeps their output")
+            ending = replace(ending, message=f"{ending.message}; {counted(live, 'batch')} still running at the provider")
         elif ending.state == "finished" and self.only is not None and pending:  # `retry failed` sent only the failed ones
             ending = replace(ending, exit_code=EXIT_SOME_FAILED, message=(
                 f"retried: {counts['done'] - self._done_before:,} answered, {counts['failed']:,} failed; "
@@ -332,7 +330,3 @@ class BatchExecutor(Steering):
         return self._finish_with(ending, done=counts["done"], failed=counts["failed"],
                                  pending=pending, cost_usd=self.cost_usd)
 
-
-def format_days(seconds: float) -> str:
-    """`7 days`, `36 hours`: how long `batch.output_expires_after` keeps a batch's output."""
-    return counted(round(seconds / 86_400), "day") if seconds % 86_400 == 0 else counted(round(seconds / 3_600), "hour")

@@ -30,10 +30,12 @@ async def test_batches_left_running_are_a_fact_for_the_executor_and_advice_for_e
     finally:
         job.close()
     assert cli == [f"Resume with: oaib-tui {path} --no-ui",
-                   f"2 batches still running at the provider: `oaib-tui cancel {path}` cancels them"]
+                   f"2 batches still running at the provider: `oaib-tui cancel {path}` cancels them; "
+                   "a resume within 7 days of their end reads their answers"]
     assert dashboard[0] == f"Resume with: oaib-tui {path}" and dashboard[1] == cli[1]
     assert python[0] == "call run() again to resume: what is finished is skipped"
-    assert python[1].startswith("2 batches still running at the provider: run() again follows them")
+    assert python[1].startswith("2 batches still running at the provider: run() again within 7 days of their end "
+                                "follows them")
 
 
 async def test_a_run_that_ended_has_no_next_steps(tmp_path):
