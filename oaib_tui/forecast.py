@@ -75,7 +75,7 @@ def _known_limits(project: LoadedProject) -> tuple[tuple[BucketView, ...], str]:
                                                                  if limits.rpm or limits.tpm else "")
     if limits.rpm or limits.tpm:
         return limiter.buckets(), "limits in the project file"
-    return (), "unknown until the server's headers are seen (set limits.rpm/tpm to forecast)"
+    return (), "limits unknown until the server's headers are seen: set limits.rpm/tpm to forecast"
 
 
 def shortest_time_s(project: LoadedProject, requests: int, budget_tokens: int) -> tuple[float | None, str]:
@@ -261,7 +261,8 @@ def render(project: LoadedProject, result: Forecast) -> str:
         f"  cost, realtime       {format_usd(result.prompt_only_cost_usd):>14} to {format_usd(result.realtime_cost_usd)}"
         "  (prompts only … every allowed output token)",
         f"  cost, Batch API      up to {format_usd(result.batch_cost_usd)}",
-        f"  shortest time        {format_duration(result.shortest_s):>14}   (at {result.limits_from})",
+        f"  shortest time        {format_duration(result.shortest_s):>14}   "
+        + (f"(at {result.limits_from})" if result.shortest_s is not None else f"({result.limits_from})"),
         f"  prices as of         {PRICES_AS_OF:>14}",
         *tier_lines(result),
     ]
