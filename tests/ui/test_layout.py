@@ -7,6 +7,7 @@ from scenes import SIZES, app_for, batch_mode, finished, in_progress
 from textual.widgets._footer import FooterKey
 
 from oaib_tui.ui.fit import fit_columns
+from oaib_tui.ui.widgets import run_header
 from oaib_tui.ui.widgets.batch_panel import BatchPanel
 from oaib_tui.ui.widgets.cost_panel import CostPanel
 from oaib_tui.ui.widgets.key_footer import KeyFooter
@@ -176,3 +177,17 @@ async def test_the_throughput_chart_says_its_time_span_and_a_scale_above_its_pea
         assert requests_top[0] == "requests/s" and requests_peak[0] == "peak"
         assert float(requests_top[1].replace(",", "")) >= float(requests_peak[1].replace(",", "")) > 0
         assert lines[-1].split()[0] == "−38s" and lines[-1].split()[-1] == "now"
+
+
+LONG_LIMIT = "token bucket: 2,567 of 25,000 left, refilling 2,500/s"
+
+
+@pytest.mark.parametrize(("width", "shown"), [(80, "token bucket"), (160, LONG_LIMIT)])
+async def test_the_header_keeps_elapsed_and_eta_and_shortens_what_limits_the_run(monkeypatch, width, shown):
+    monkeypatch.setattr(run_header, "what_limits", lambda progress: LONG_LIMIT)
+    app = app_for(in_progress())
+    async with app.run_test(size=(width, 24 if width == 80 else 48)) as pilot:
+        await pilot.pause()
+        line = app.query_one(run_header.RunHeader).render().plain
+    assert "elapsed" in line and "ETA" in line and len(line) <= width
+    assert shown in line and (shown == LONG_LIMIT or "2,567" not in line)

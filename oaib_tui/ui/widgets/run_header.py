@@ -20,6 +20,18 @@ STATE_STYLES = {
 }
 
 
+MIN_ABOUT = 6
+"""Cells kept for the project's name (it shortens to `dem…`) before what limits the run is cut."""
+
+
+def _shorter(limited_by: str | None) -> list[str | None]:
+    """What limits the run in full, then its name alone (`token bucket`), then nothing."""
+    if not limited_by:
+        return [None]
+    name = limited_by.split(":", 1)[0]
+    return [limited_by, name, None] if name != limited_by else [limited_by, None]
+
+
 class RunHeader(Panel):
     """One line, redrawn every second, and at once when the state changes."""
 
@@ -39,6 +51,16 @@ class RunHeader(Panel):
         state = self.model.shown_state()
         ended = state in ("finished", "stopped", "error")
         limited_by = None if ended else what_limits(p)
+        width = self.content_region.width
+        # Elapsed time and the ETA matter most: what limits the run shrinks to its name, then goes.
+        for limit in _shorter(limited_by):
+            right = self._right(state, ended, limit)
+            if right.cell_len + 1 + MIN_ABOUT <= width:
+                break
+        return spread(self._about(width - right.cell_len - 1), right, width)
+
+    def _right(self, state: str, ended: bool, limited_by: str | None) -> Text:
+        p = self.model.progress
         right = Text.assemble(
             (f" {state.upper()} ", STATE_STYLES.get(state, "reverse")),
             (f" {p.finished.message}" if p.finished else "", "bold"),
@@ -47,8 +69,7 @@ class RunHeader(Panel):
         )
         if not ended:
             right.append_text(Text.assemble("   ETA ", (duration(p.eta_s()), "bold")))
-        width = self.content_region.width
-        return spread(self._about(width - right.cell_len - 1), right, width)
+        return right
 
     def _about(self, room: int) -> Text:
         """What runs, leaving out the endpoint, the program's name, the mode, then the model, until it fits."""
