@@ -21,6 +21,7 @@ import aiohttp
 import openai
 from openai._models import FinalRequestOptions
 
+from .. import jsonfast
 from ..events import JsonText
 from .client import Reply, no_answer, sdk_path
 
@@ -117,7 +118,7 @@ class LeanSender:
 def _reply(status: int, headers: Mapping[str, str], content: bytes) -> Reply:
     """The Reply the SDK path makes of the same answer (see client.send)."""
     try:
-        data = json.loads(content)
+        data = jsonfast.loads(content)
     except ValueError as error:
         if status >= 400:
             return Reply(status, headers, None, message=f"Error code: {status}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 import os
 import uuid
 from collections.abc import Iterator, Sequence
@@ -19,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from .. import testhooks
+from .. import jsonfast, testhooks
 from ..errors import Problem, UserError
 from .reader import StateReader, damaged
 
@@ -152,12 +153,19 @@ def _fsync_folder(folder: Path) -> None:
 def _write_lines(out: TextIO, lines: Iterator[dict[str, Any]]) -> int:
     count = 0
     for line in lines:
-        out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+        out.write(_json_line(line) + "\n")
         count += 1
         if testhooks.ARMED:  # crash tests only: stop with part of the file on disk
             out.flush()
             testhooks.pause_point("output-line")
     return count
+
+
+def _json_line(line: dict[str, Any]) -> str:
+    cost = line.get("cost_usd")
+    if cost is not None and not math.isfinite(cost):  # orjson would write a plain NaN or Infinity as null
+        return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+    return jsonfast.dumps_line(line)
 
 
 def _kept(result: dict[str, Any], keep: Sequence[str] | None) -> dict[str, Any]:

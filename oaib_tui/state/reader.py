@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import heapq
-import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .. import jsonfast
 from ..errors import UserError
 from ..events import Usage
 from .files import check_header
@@ -286,7 +286,7 @@ def _load(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        return json.loads(text)
+        return jsonfast.loads(text)
     except ValueError:
         raise DamagedRow(f"a stored payload is not valid JSON: {text[:60]!r}") from None
 

@@ -163,3 +163,31 @@ EMBEDDING = {"object": "list", "data": [{"embedding": [0.1, 0.2]}]}
 ])
 def test_answer_text_of_each_endpoint(response: Any, text: str | None) -> None:
     assert answer_text(response) == text
+
+
+@pytest.mark.parametrize("stored", ['{"choices": [', '{"a":1}{"b":2}', "not json"])
+def test_a_damaged_stored_answer_is_refused_and_the_old_files_stay(store: StateStore, tmp_path: Path,
+                                                                   stored: str) -> None:
+    answered(store, "a", 0)
+    answered(store, "b", 1)
+    store.flush()
+    results, errors = tmp_path / "results.jsonl", tmp_path / "errors.jsonl"
+    write_outputs(store, results, errors)
+    before = results.read_bytes()
+    store.conn.execute("UPDATE payloads SET response = ? WHERE item = (SELECT id FROM items WHERE custom_id = 'b')",
+                       (stored,))
+    store.conn.commit()
+    with pytest.raises(UserError, match="damaged"):
+        write_outputs(store, results, errors)
+    assert results.read_bytes() == before
+
+
+def test_stored_answers_keep_big_integers_and_non_finite_numbers(store: StateStore, tmp_path: Path) -> None:
+    answered(store, "a", 0)
+    store.flush()
+    stored = '{"id":"x","n":123456789012345678901234567890,"f":[NaN,-Infinity],"t":"é"}'
+    store.conn.execute("UPDATE payloads SET response = ?", (stored,))
+    store.conn.commit()
+    results = tmp_path / "results.jsonl"
+    write_outputs(store, results, tmp_path / "errors.jsonl")
+    assert '"response":' + stored + "," in results.read_text(encoding="utf-8")
