@@ -11,13 +11,12 @@ orjson refuses to write, and `dumps_line` then writes the value with `json`).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-_LONG_DIGITS = re.compile(rb"\d{19}")
-_LONG_DIGITS_TEXT = re.compile(r"\d{19}")
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGITS = b"0" * 19
 
 
 class NonFinite(float):
@@ -35,10 +34,14 @@ def _float(text: str) -> float:
 
 def loads(text: str | bytes) -> Any:
     """What `json.loads(text)` returns (non-finite numbers as NonFinite); raises ValueError as it does."""
-    long_digits = _LONG_DIGITS if isinstance(text, bytes) else _LONG_DIGITS_TEXT
-    if long_digits.search(text) is None:  # type: ignore[arg-type]
+    try:
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        data = b""
+    # A run of 19 digits might be an integer orjson would read as a float (a regex costs more than a parse).
+    if data and _LONG_DIGITS not in data.translate(_DIGITS_AS_ZERO):
         try:
-            return orjson.loads(text)
+            return orjson.loads(data)
         except orjson.JSONDecodeError:
             pass
     return json.loads(text, parse_constant=_non_finite, parse_float=_float)
