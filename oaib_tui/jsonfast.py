@@ -17,6 +17,9 @@ import orjson
 
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGITS = b"0" * 19
+# Types orjson would write but `json` would not, or would write otherwise, go to `json` (via TypeError).
+_PLAIN = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+_SORTED = _PLAIN | orjson.OPT_SORT_KEYS
 
 
 class NonFinite(float):
@@ -34,6 +37,14 @@ def _float(text: str) -> float:
 
 def loads(text: str | bytes) -> Any:
     """What `json.loads(text)` returns (non-finite numbers as NonFinite); raises ValueError as it does."""
+    return loads_like(text, parse_constant=_non_finite, parse_float=_float)
+
+
+def loads_like(text: str | bytes, **json_options: Any) -> Any:
+    """What `json.loads(text, **json_options)` returns, for options that only matter at orjson's edges.
+
+    Those are `parse_constant` (NaN, Infinity) and a `parse_float` that keeps finite floats as they are.
+    """
     try:
         data = text if isinstance(text, bytes) else text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate
@@ -44,7 +55,24 @@ def loads(text: str | bytes) -> Any:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(text, parse_constant=_non_finite, parse_float=_float)
+    return json.loads(text, **json_options)
+
+
+def compact(value: Any, *, sort_keys: bool = False, allow_nan: bool = True, default: Any = None) -> str:
+    """Exactly `json.dumps(value, ensure_ascii=False, separators=(",", ":"), ...)`, and its errors.
+
+    orjson writes the text when it is sure to write the same: a NaN it would write as null, a float
+    it would write differently (1e-05 as 0.00001, 1e-07 as 1e-7) and any value that is not plain
+    JSON (a subclass, a date, an int beyond 64 bits) go to `json`.
+    """
+    try:
+        out = orjson.dumps(value, option=_SORTED if sort_keys else _PLAIN)
+    except TypeError:
+        out = b"null"
+    if b"null" in out or b"e-" in out or b"e+" in out or b"0.0000" in out:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys, allow_nan=allow_nan,
+                          default=default)
+    return out.decode("utf-8")
 
 
 def dumps_line(value: Any) -> str:

@@ -6,14 +6,13 @@ send, so a source of a million lines is never held in memory.
 
 from __future__ import annotations
 
-import json
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .. import events as ev
-from .. import tokens
+from .. import jsonfast, tokens
 from ..pricing import PriceBook, worst_case_cost
 from ..project import PreparedRequest, RequestPlan
 from ..project.requests import UniqueIds
@@ -99,7 +98,7 @@ def encoded_once(body: dict[str, Any]) -> dict[str, Any]:
     dict, and fails where it did before: when it is sent.
     """
     try:
-        return ev.JsonText(body, json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+        return ev.JsonText(body, jsonfast.compact(body, allow_nan=False))
     except ValueError:
         return body
 

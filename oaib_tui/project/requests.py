@@ -18,6 +18,7 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from oaib_tui import jsonfast
 from oaib_tui.errors import Problem, UserError, did_you_mean
 from oaib_tui.project.schema import LoadedProject
 from oaib_tui.project.sources import RecordError, SourceReader
@@ -62,14 +63,10 @@ class PreparedRequest:
     url: str
 
 
-# allow_nan=False: NaN and Infinity are not JSON, and the API (the Batch API too) refuses them.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
-                              allow_nan=False)
-
-
 def canonical_json(value: Any) -> str:
     """Compact JSON with sorted keys: equal values give equal text."""
-    return _CANONICAL.encode(value)
+    # allow_nan=False: NaN and Infinity are not JSON, and the API (the Batch API too) refuses them.
+    return jsonfast.compact(value, sort_keys=True, allow_nan=False, default=str)
 
 
 _NON_FINITE_HINT = "JSON has no NaN or Infinity and the API refuses them: fix the record's value"

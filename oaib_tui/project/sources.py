@@ -17,6 +17,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+from oaib_tui import jsonfast
 from oaib_tui.errors import Problem, UserError
 from oaib_tui.project.schema import LoadedProject, Source
 
@@ -228,7 +229,7 @@ def _no_constant(name: str) -> Any:
 
 def _json_object(raw: str) -> dict[str, Any]:
     try:
-        value = json.loads(raw, parse_constant=_no_constant)
+        value = jsonfast.loads_like(raw, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise RecordError(f"not valid JSON: {exc.msg} (column {exc.colno})") from None
     except RecursionError:

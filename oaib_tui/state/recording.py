@@ -9,10 +9,10 @@ a run never holds two events of one item whose statements would conflict
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+from .. import jsonfast
 from ..events import (
     DuplicateAnswer,
     JsonText,
@@ -41,7 +41,7 @@ def to_json(value: Any) -> str | None:
         return None
     if type(value) is JsonText:
         return value.text
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return jsonfast.compact(value)
 
 
 def _error_json(event: RequestFailed) -> str | None:

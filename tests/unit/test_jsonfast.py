@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
+import random
+import struct
 
 import pytest
 
@@ -55,3 +58,42 @@ def test_non_finite_numbers_are_written_as_json_writes_them_not_as_null() -> Non
 def test_damaged_json_is_refused_as_json_refuses_it(text: str | bytes) -> None:
     with pytest.raises(ValueError):
         jsonfast.loads(text)
+
+
+def plain_dumps(value: object, **options: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), **options)  # type: ignore[arg-type]
+
+
+def outcome(write: object, value: object, **options: object) -> str:
+    try:
+        return write(value, **options)  # type: ignore[operator]
+    except (TypeError, ValueError) as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def test_compact_writes_every_float_exactly_as_json_does() -> None:
+    rng = random.Random(14)
+    floats = [m * 10.0**k for k in range(-30, 30) for m in (1.0, 1.5, 7.268718963593349)]
+    floats += [rng.random() * 10.0 ** rng.randint(-20, 20) for _ in range(20_000)]
+    floats += [struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0] for _ in range(20_000)]
+    finite = [value for value in floats if math.isfinite(value)]
+    assert [jsonfast.compact(value) for value in finite] == [plain_dumps(value) for value in finite]
+
+
+@pytest.mark.parametrize("value", [
+    {"b": 1, "a": [None, True, False, -0.0, 2**63 - 1, -(2**63)]},
+    {"é": 1, "e": 2, "\U0001f600": 3, "z": "e-mail \u2028 \x1f \x7f \"q\" \\"},
+    {"x": float("nan")}, [float("inf")], {1: 2}, 2**70, "\ud800", datetime.date(2026, 12, 3),
+])
+@pytest.mark.parametrize("options", [{}, {"sort_keys": True, "allow_nan": False, "default": str}])
+def test_compact_gives_what_json_gives_or_fails_as_it_fails(value: object, options: dict[str, object]) -> None:
+    assert outcome(jsonfast.compact, value, **options) == outcome(plain_dumps, value, **options)
+
+
+def refuse(constant: str) -> float:
+    raise ValueError(f"refused {constant}")
+
+
+@pytest.mark.parametrize("text", ['{"a":1}', '{"a":NaN}', '{"n":123456789012345678901234567890}', '{"a":'])
+def test_loads_like_honours_the_json_options_orjson_lacks(text: str) -> None:
+    assert outcome(jsonfast.loads_like, text, parse_constant=refuse) == outcome(json.loads, text, parse_constant=refuse)
