@@ -20,6 +20,7 @@ import openai
 
 from .. import events as ev
 from ..errors import EXIT_SOME_FAILED
+from ..project import PreparedRequest
 from ..project.schema import LoadedProject
 from ..tiers import answer_timeout_s, charged_tier
 from ..wording import counted
@@ -76,7 +77,7 @@ class RealtimeExecutor(Steering):
         self.counters = Counters()
         self._limiter = limiter
         self._retries: list[_DueRetry] = []
-        self._inflight: set[asyncio.Task] = set()
+        self._inflight: dict[asyncio.Task, Item] = {}
         self._inflight_worst_cost = 0.0
         self._abandoned = False
         self._exhausted = False
@@ -104,6 +105,16 @@ class RealtimeExecutor(Steering):
     @property
     def scanned_every_line(self) -> bool:
         return self._exhausted
+
+    @property
+    def in_flight(self) -> list[PreparedRequest]:
+        """The requests sent and not yet answered (nor failed, nor put back to send again)."""
+        return [item.request for item in self._inflight.values()]
+
+    @property
+    def in_flight_worst_cost(self) -> float:
+        """What the requests in flight may cost at most."""
+        return self._inflight_worst_cost
 
     # -- the run --------------------------------------------------------------------------
 
@@ -151,6 +162,8 @@ class RealtimeExecutor(Steering):
                 continue
             if pending is None:
                 pending = self._due_retry() or await self._next_fresh(fresh)
+            if self._stop is not None:
+                break  # stopped while the sources were read: nothing more goes out
             if pending is None:
                 if self._exhausted and not self._inflight and not self._retries:
                     return
@@ -206,11 +219,11 @@ class RealtimeExecutor(Steering):
             reserved_tokens=item.reserved_tokens, at=self.wall(),
         ))
         task = asyncio.create_task(self._attempt(item))
-        self._inflight.add(task)
+        self._inflight[task] = item
         task.add_done_callback(self._attempt_done)
 
     def _attempt_done(self, task: asyncio.Task) -> None:
-        self._inflight.discard(task)
+        self._inflight.pop(task, None)
         if not task.cancelled() and task.exception() is not None:
             # The item was settled but reporting it failed: what the run says can no longer be trusted.
             self.stop("error", f"the run stopped on an internal error: {task.exception()!r:.300}")

@@ -76,3 +76,26 @@ class OnlyThese(ResumeIndex):
         if custom_id in self.ids:
             return None
         return (self.base.status_by_body(custom_id, body_hash) if self.base else None) or ELSEWHERE
+
+
+@dataclass(frozen=True)
+class Withheld(ResumeIndex):
+    """What another index says, except for the items another lane still has in flight: those are left alone.
+
+    Hybrid mode hands this to the standard lane that takes over from flex, so that
+    a flex request still on its way is not sent a second time (and paid twice).
+    """
+
+    keys: frozenset[int] = frozenset()
+    ids: frozenset[str] = frozenset()
+
+    @classmethod
+    def around(cls, base: ResumeIndex, keys: set[int], ids: set[str]) -> Withheld:
+        return cls(base.done_keys, base.failed_keys, base.lookup, done=base.done, failed=base.failed,
+                   keys=frozenset(keys), ids=frozenset(ids))
+
+    def status_by_key(self, input_key: int) -> str | None:
+        return ELSEWHERE if input_key in self.keys else super().status_by_key(input_key)
+
+    def status_by_body(self, custom_id: str, body_hash: str) -> str | None:
+        return ELSEWHERE if custom_id in self.ids else super().status_by_body(custom_id, body_hash)

@@ -38,7 +38,7 @@ from ..deadline import realtime_lane as realtime_lane_for
 from ..engine.client import Sender
 from ..engine.feed import RekeyedItems
 from ..engine.realtime import RealtimeExecutor
-from ..engine.resume import OnlyThese, ResumeIndex
+from ..engine.resume import OnlyThese, ResumeIndex, Withheld
 from ..engine.steering import STOP_EXIT_CODES
 from ..errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED, UserError
 from ..forecast import format_duration, shortest_time_s
@@ -85,6 +85,8 @@ class HybridExecutor:
         self._batch: BatchExecutor | None = None
         self._batch_task: asyncio.Task | None = None
         self._realtime: RealtimeExecutor | None = None
+        self._giving_way: tuple[RealtimeExecutor, asyncio.Task] | None = None
+        """Flex after it gave way to standard, with its task: its requests in flight may still answer."""
         self._stop: ev.RunStopping | None = None
         self._switching = False
         self._left_batches = False
@@ -99,7 +101,8 @@ class HybridExecutor:
     # -- steering -------------------------------------------------------------------------
 
     def _lanes(self) -> list[Any]:
-        return [lane for lane in (self._batch, self._realtime) if lane is not None]
+        giving_way = self._giving_way[0] if self._giving_way is not None else None
+        return [lane for lane in (self._batch, self._realtime, giving_way) if lane is not None]
 
     def pause(self) -> None:
         self._paused = True
@@ -187,8 +190,9 @@ class HybridExecutor:
             if self._left_batches:
                 self._retire_unsent_parts()
         finally:
-            if self._batch_task is not None and not self._batch_task.done():
-                self._batch_task.cancel()
+            for left in (self._batch_task, self._giving_way[1] if self._giving_way else None):
+                if left is not None and not left.done():
+                    left.cancel()
         return self._finish()
 
     def _sample_tokens(self) -> float:
@@ -275,31 +279,55 @@ class HybridExecutor:
     # -- the realtime lanes ---------------------------------------------------------------
 
     async def _run_realtime(self, lane: Lane) -> None:
-        """Send what is not yet answered through `lane`; from flex, move to standard when flex falls behind."""
+        """Send what is not yet answered through `lane`; from flex, move to standard when flex falls behind.
+
+        Flex requests in flight when flex gives way are let finish (an answer that comes
+        back is paid for): standard leaves them alone, and sends only what flex does not
+        answer, or all of them once waiting longer would miss the deadline.
+        """
         while True:
             budget_left = self._budget_left()
             if budget_left is not None and budget_left <= 0:
                 self.stop("budget", f"the spend has reached the cap of {money(self.spec.limits.max_cost_usd)}; "
                                     "raise limits.max_cost_usd to continue")
                 return
-            self._announce(lane, self._reason_for(lane))
+            if lane != self.lane:
+                self._announce(lane, self._reason_for(lane))
+            withheld = self._withheld()
             self._realtime = realtime_lane(self.project, self.client, self.gate.lane(lane), lane,
-                                           self._resume(), self.sender, budget_left=budget_left)
+                                           withheld or self._resume(), self.sender, budget_left=budget_left)
             if self._paused:
                 self._realtime.pause()
             task = asyncio.get_running_loop().create_task(self._realtime.run())
             following = await self._follow(lane, task)
+            if following != lane:
+                self._giving_way = (self._realtime, task)
+                self.gate.retiring.add(lane)
+                lane = following
+                continue
             await task
-            self.rekeyed, self.scanned_every_line = self._realtime.rekeyed, self._realtime.scanned_every_line
-            if following == lane or self._stop is not None or not self._remaining():
+            # With items left alone, this lane did not see every item: its new keys would be a partial set.
+            self.rekeyed = None if withheld else self._realtime.rekeyed
+            self.scanned_every_line = withheld is None and self._realtime.scanned_every_line
+            await self._let_flex_finish()
+            if withheld is None or self._stop is not None or not self._remaining():
                 return
-            lane = following
+            # Flex gave back some of what it had in flight unanswered: standard sends it now.
+
+    def _withheld(self) -> Withheld | None:
+        """What the next lane must leave alone: the requests a lane giving way still has in flight."""
+        if self._giving_way is None:
+            return None
+        flex, task = self._giving_way
+        if task.done():
+            return None
+        requests = flex.in_flight
+        return Withheld.around(self._resume(), {r.input_key for r in requests}, {r.custom_id for r in requests})
 
     async def _follow(self, lane: Lane, task: asyncio.Task) -> Lane:
         """Watch a realtime lane to its end; from flex, leave for standard once flex's own pace says it is too slow.
 
-        Flex requests still in flight are abandoned then (the deadline comes first): they
-        are sent again through standard, and an answer that still arrives is counted once.
+        Flex is stopped then, not abandoned: what it has in flight may still answer.
         """
         started, answered_before = self.wall(), self.gate.answers[lane]
         while not task.done():
@@ -312,10 +340,33 @@ class HybridExecutor:
             following = next_lane(replace(outlook, flex_s=pace), lane)
             if following != lane and self._realtime is not None:
                 self._switching = True
-                self._realtime.abandon()
+                self._realtime.stop("interrupted", f"the {lane} lane gives way to {following}")
                 self._switching = False
                 return following
         return lane
+
+    async def _let_flex_finish(self) -> None:
+        """Wait for the flex requests still in flight while standard could still send them in time; else drop them.
+
+        Dropped, they are sent through standard; one that was answered all the same is recorded once.
+        """
+        if self._giving_way is None:
+            return
+        flex, task = self._giving_way
+        while not task.done():
+            await asyncio.wait([task], timeout=self.settings.check_s)
+            left = len(flex.in_flight)
+            if task.done() or self._stop is not None or not left:
+                continue
+            time_left_s = (self.deadline - self.wall()) * (1 - self.settings.margin)
+            if time_left_s > self._standard_s(left) + self.settings.check_s:
+                continue
+            flex.abandon()
+            self._emit(ev.Notice(
+                f"{counted(left, 'flex request')} still unanswered: sent through standard instead, to meet the "
+                "deadline (an answer that comes anyway is recorded once)", "warning", at=self.wall()))
+        await task
+        self._giving_way = None
 
     def _budget_left(self) -> float | None:
         """The cap less what this run spent and what batches still live may yet cost."""
@@ -323,6 +374,8 @@ class HybridExecutor:
         if cap is None:
             return None
         live = sum(part.worst_cost_usd for part in self.ledger.parts() if part.phase in ("creating", "submitted"))
+        if self._giving_way is not None and not self._giving_way[1].done():
+            live += self._giving_way[0].in_flight_worst_cost
         return cap - self.gate.cost_usd - live
 
     def _reason_for(self, lane: Lane) -> str:

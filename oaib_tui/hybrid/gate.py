@@ -38,6 +38,8 @@ class AnswerGate:
         self.answers: Counter[Lane] = Counter()
         """First answers recorded, by the lane that gave them."""
         self.on_stopping: Callable[[ev.RunStopping], None] = self._emit
+        self.retiring: set[Lane] = set()
+        """Lanes that gave way to another: only their items' events and notices still pass."""
 
     def lane(self, lane: Lane) -> Callable[[ev.Event], None]:
         """The `emit` a lane's executor is given."""
@@ -53,6 +55,8 @@ class AnswerGate:
             self._answer(self._priced(event, lane), lane)
             return
         custom_id = getattr(event, "custom_id", None)
+        if custom_id is None and lane in self.retiring and not isinstance(event, ev.Notice):
+            return  # its limits and what holds it up are not the run's any more
         if custom_id is not None and custom_id in self.answered:
             return  # queued, sent, retried or failed after its answer: nothing to record
         if isinstance(event, ev.RequestQueued):

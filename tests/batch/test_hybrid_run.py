@@ -239,6 +239,41 @@ async def test_flex_gives_way_to_standard_when_its_own_pace_misses_the_deadline(
     assert (finished.done, finished.exit_code) == (40, EXIT_OK)
     assert finished.at - started <= 600
     assert app.stats.answered == 40  # the abandoned flex requests never reached the server
+    dropped = [e.message for e in rec if isinstance(e, ev.Notice) and "still unanswered" in e.message]
+    assert len(dropped) == 1  # flex's requests in flight were waited for until the deadline needed them
+
+
+async def test_flex_requests_in_flight_when_flex_gives_way_are_answered_once_not_sent_again(tmp_path, flex_sold):
+    from oaib_tui.engine.client import SdkSender
+    from oaib_tui.job import JobRun
+    from oaib_tui.sim.client import simulator_openai_client
+
+    path = write_hybrid_project(tmp_path, deadline="10m", flex=True, flex_latency_s=5, batch_min_s=1_000)
+    path.write_text(path.read_text().replace("max_retries: 2", "max_retries: 2\n  concurrency: 10"))
+    app = batch_sim(**SLOW_BATCHES)
+    client = simulator_openai_client(app)
+    rec = []
+    sender = SlowFlex(SdkSender(client), 150)  # a wave of 10 flex answers every 150 s: too slow for 40 items
+    job = JobRun(load_project(path), client=client, sender=sender, consumers=[rec.append])
+    try:
+        finished = await job.run()
+    finally:
+        job.close()
+        await client.close()
+    started = next(e for e in rec if isinstance(e, ev.RunStarted)).at
+    switched = next(e for e in rec if isinstance(e, ev.LaneChanged) and e.lane == "standard").at
+    assert [e.lane for e in rec if isinstance(e, ev.LaneChanged)] == ["flex", "standard"]
+    assert (finished.done, finished.exit_code) == (40, EXIT_OK) and finished.at - started <= 600
+    answers = [e for e in rec if isinstance(e, ev.RequestSucceeded)]
+    flex_late = [e for e in answers if e.tier == "flex" and e.at > switched]
+    assert flex_late, "flex requests in flight at the switch answered after it"
+    # Every item reached the server once: no flex request was dropped and sent again through standard.
+    assert app.stats.answered == 40 and len(answers) == 40 and len({e.custom_id for e in answers}) == 40
+    assert not [e for e in rec if isinstance(e, ev.DuplicateAnswer)]
+    sent = [e.custom_id for e in rec if isinstance(e, ev.RequestSent)]
+    assert len(sent) == 40
+    accounting = account(job.store.path, job.store.identity)
+    assert (accounting.done, accounting.duplicates, accounting.all_answered) == (40, 0, True)
 
 
 def test_the_status_line_names_the_lane():
