@@ -88,14 +88,19 @@ class Withheld(ResumeIndex):
 
     keys: frozenset[int] = frozenset()
     ids: frozenset[str] = frozenset()
+    base: ResumeIndex = field(default_factory=ResumeIndex.empty)
 
     @classmethod
     def around(cls, base: ResumeIndex, keys: set[int], ids: set[str]) -> Withheld:
-        return cls(base.done_keys, base.failed_keys, base.lookup, done=base.done, failed=base.failed,
-                   keys=frozenset(keys), ids=frozenset(ids))
+        return cls(None, None, None, done=base.done, failed=base.failed, keys=frozenset(keys), ids=frozenset(ids),
+                   base=base)
+
+    @property
+    def has_keys(self) -> bool:
+        return self.base.has_keys
 
     def status_by_key(self, input_key: int) -> str | None:
-        return ELSEWHERE if input_key in self.keys else super().status_by_key(input_key)
+        return ELSEWHERE if input_key in self.keys else self.base.status_by_key(input_key)
 
     def status_by_body(self, custom_id: str, body_hash: str) -> str | None:
-        return ELSEWHERE if custom_id in self.ids else super().status_by_body(custom_id, body_hash)
+        return ELSEWHERE if custom_id in self.ids else self.base.status_by_body(custom_id, body_hash)
