@@ -66,9 +66,21 @@ def next_lane(outlook: Outlook, lane: Lane) -> Lane:
         if outlook.batch_eta_s is not None and outlook.batch_eta_s <= outlook.usable_s:
             return "batch"  # the batches are on course
         return realtime_lane(outlook, waiting_s=outlook.cancel_wait_s)
-    if lane == "flex" and (outlook.flex_s is None or outlook.flex_s > outlook.usable_s):
+    if lane == "flex" and not _flex_on_course(outlook):
         return "standard"
     return lane
+
+
+def _flex_on_course(outlook: Outlook) -> bool:
+    """Flex, once running, keeps the rest while it should end by the deadline and standard can still take over.
+
+    The margin was kept in hand when flex was chosen; it is there to absorb flex's delays,
+    so flex is not left at the first one: only when its pace misses the deadline itself,
+    or when after the next look standard would no longer fit in the usable time.
+    """
+    if outlook.flex_s is None or outlook.flex_s > outlook.time_left_s:
+        return False
+    return outlook.standard_s + outlook.check_s <= outlook.usable_s
 
 
 def realtime_lane(outlook: Outlook, *, waiting_s: float) -> Lane:
@@ -88,9 +100,13 @@ def guessed_standard_s(remaining: int, concurrency: int) -> float:
 
 
 def realtime_times(standard_s: float, remaining: int, concurrency: int, flex_latency_s: float) -> tuple[float, float]:
-    """Standard and flex times for `remaining` items: flex adds its latency to each wave of `concurrency` requests."""
+    """Standard and flex times for `remaining` items.
+
+    Flex answers come in waves of `concurrency` requests, each `flex_latency_s` long, and the rate limits
+    bound flex as they bound standard: flex takes the longer of the two (the limits plus one flex answer).
+    """
     waves = math.ceil(remaining / max(1, concurrency))
-    return standard_s, standard_s + waves * flex_latency_s
+    return standard_s, max(standard_s + flex_latency_s, waves * flex_latency_s)
 
 
 def batch_eta_s(live: list[tuple[float, int, int]]) -> float | None:
@@ -110,13 +126,17 @@ def batch_eta_s(live: list[tuple[float, int, int]]) -> float | None:
     return longest
 
 
-def observed_s(predicted_s: float, *, elapsed_s: float, answered: int, remaining: int, least_s: float) -> float:
-    """A running lane's time for what it has left, from what it has done, never below the forecast.
+def flex_pace_s(standard_s: float, *, remaining: int, concurrency: int, latency_s: float | None, waited_s: float,
+                least_s: float) -> float:
+    """The flex lane's time for what it has left, from the latency its answers have shown (queueing included).
 
-    With answers in: its rate so far. With none yet: at least the time already waited plus `least_s`
-    (the latency expected of one answer), so a lane that answers nothing falls behind visibly.
+    Its answers come in waves, so a rate taken from the first few would be wild: the
+    latency is what carries over. With no answer yet, at least the time already waited
+    plus `least_s` (the latency expected of one answer), so a lane that answers nothing
+    falls behind visibly.
     """
     if remaining <= 0:
         return 0.0
-    observed = remaining * elapsed_s / answered if answered > 0 else elapsed_s + least_s
-    return max(predicted_s, observed)
+    if latency_s is None:
+        return max(realtime_times(standard_s, remaining, concurrency, least_s)[1], waited_s + least_s)
+    return realtime_times(standard_s, remaining, concurrency, latency_s)[1]

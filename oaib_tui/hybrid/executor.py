@@ -29,9 +29,9 @@ from ..deadline import (
     Outlook,
     batch_eta_s,
     first_lane,
+    flex_pace_s,
     guessed_standard_s,
     next_lane,
-    observed_s,
     realtime_times,
 )
 from ..deadline import realtime_lane as realtime_lane_for
@@ -325,18 +325,19 @@ class HybridExecutor:
         return Withheld.around(self._resume(), {r.input_key for r in requests}, {r.custom_id for r in requests})
 
     async def _follow(self, lane: Lane, task: asyncio.Task) -> Lane:
-        """Watch a realtime lane to its end; from flex, leave for standard once flex's own pace says it is too slow.
+        """Watch a realtime lane to its end; from flex, leave for standard once flex's own latency says it is too slow.
 
         Flex is stopped then, not abandoned: what it has in flight may still answer.
         """
-        started, answered_before = self.wall(), self.gate.answers[lane]
+        started = self.wall()
         while not task.done():
             await asyncio.wait([task], timeout=self.settings.check_s)
             if task.done() or self._stop is not None or lane != "flex":
                 continue
             outlook = self._outlook(None)
-            pace = observed_s(outlook.flex_s or 0.0, elapsed_s=self.wall() - started, remaining=outlook.remaining,
-                              answered=self.gate.answers[lane] - answered_before, least_s=self.settings.flex_latency_s)
+            pace = flex_pace_s(outlook.standard_s, remaining=outlook.remaining, concurrency=self.spec.limits.concurrency,
+                               latency_s=self.gate.mean_latency_s(lane), waited_s=self.wall() - started,
+                               least_s=self.settings.flex_latency_s)
             following = next_lane(replace(outlook, flex_s=pace), lane)
             if following != lane and self._realtime is not None:
                 self._switching = True

@@ -37,6 +37,8 @@ class AnswerGate:
         self.duplicates = 0
         self.answers: Counter[Lane] = Counter()
         """First answers recorded, by the lane that gave them."""
+        self.latency_s: dict[Lane, float] = {}
+        """The seconds those answers took, added up by lane."""
         self.on_stopping: Callable[[ev.RunStopping], None] = self._emit
         self.retiring: set[Lane] = set()
         """Lanes that gave way to another: only their items' events and notices still pass."""
@@ -81,8 +83,12 @@ class AnswerGate:
             return
         self.answered.add(answer.custom_id)
         self.answers[lane] += 1
+        self.latency_s[lane] = self.latency_s.get(lane, 0.0) + answer.latency_s
         self.cost_usd += answer.cost_usd or 0.0
         self._emit(answer)
+
+    def mean_latency_s(self, lane: Lane) -> float | None:
+        return self.latency_s.get(lane, 0.0) / self.answers[lane] if self.answers[lane] else None
 
     def _duplicate(self, answer: ev.RequestSucceeded, lane: Lane) -> None:
         self.duplicates += 1

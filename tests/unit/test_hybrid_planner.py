@@ -35,12 +35,17 @@ def test_the_batches_are_kept_while_there_is_time_to_fall_back_after_the_next_lo
 
 def test_flex_gives_way_to_standard_when_it_no_longer_fits():
     assert next_lane(OUTLOOK, "flex") == "flex"
-    assert next_lane(replace(OUTLOOK, time_left_s=450), "flex") == "standard"
+    # 450 s left: flex (400) is inside the deadline though not inside the margin: its delays are what the
+    # margin is for, and standard (100 + the 60 s to the next look) still fits in the 360 usable.
+    assert next_lane(replace(OUTLOOK, time_left_s=450), "flex") == "flex"
+    assert next_lane(replace(OUTLOOK, time_left_s=390), "flex") == "standard"  # flex would miss the deadline
+    assert next_lane(replace(OUTLOOK, time_left_s=1_000, standard_s=750), "flex") == "standard"  # last chance
     assert next_lane(replace(OUTLOOK, time_left_s=10), "standard") == "standard"
 
 
-def test_flex_adds_its_latency_to_each_wave_of_requests():
-    assert realtime_times(100.0, remaining=120, concurrency=50, flex_latency_s=60) == (100.0, 280.0)
+def test_flex_takes_the_longer_of_its_waves_of_answers_and_the_rate_limits():
+    assert realtime_times(100.0, remaining=120, concurrency=50, flex_latency_s=60) == (100.0, 180.0)  # 3 waves
+    assert realtime_times(500.0, remaining=120, concurrency=50, flex_latency_s=60) == (500.0, 560.0)  # the limits
 
 
 def test_the_batches_eta_comes_from_their_progress_while_watched():
@@ -108,10 +113,13 @@ async def test_the_flex_sender_sets_the_tier_on_every_attempt_without_touching_t
     assert sent == [{"model": "m", "input": "hi", "service_tier": "flex"}] and "service_tier" not in body
 
 
-def test_a_running_lane_is_judged_by_its_own_pace_never_below_the_forecast():
-    from oaib_tui.deadline import observed_s
+def test_a_running_flex_lane_is_judged_by_the_latency_of_its_answers():
+    from oaib_tui.deadline import flex_pace_s
 
-    assert observed_s(100.0, elapsed_s=60, answered=10, remaining=30, least_s=5) == 180.0
-    assert observed_s(100.0, elapsed_s=60, answered=30, remaining=10, least_s=5) == 100.0
-    assert observed_s(10.0, elapsed_s=300, answered=0, remaining=40, least_s=60) == 360.0  # nothing yet
-    assert observed_s(10.0, elapsed_s=300, answered=0, remaining=0, least_s=60) == 0.0
+    # 120 left in waves of 50 that take 90 s each (queueing included): 3 waves, above the 100 s the limits need.
+    assert flex_pace_s(100.0, remaining=120, concurrency=50, latency_s=90, waited_s=5, least_s=60) == 270.0
+    assert flex_pace_s(100.0, remaining=120, concurrency=50, latency_s=1, waited_s=5, least_s=60) == 101.0
+    # Nothing answered yet: the forecast at the expected latency, or longer once waited past it.
+    assert flex_pace_s(10.0, remaining=40, concurrency=50, latency_s=None, waited_s=5, least_s=60) == 70.0
+    assert flex_pace_s(10.0, remaining=40, concurrency=50, latency_s=None, waited_s=300, least_s=60) == 360.0
+    assert flex_pace_s(10.0, remaining=0, concurrency=50, latency_s=None, waited_s=300, least_s=60) == 0.0
