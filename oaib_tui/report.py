@@ -177,6 +177,9 @@ def state_summary(project: LoadedProject, reader, total: int | None = None) -> s
         f"  tokens   {_tokens_line(totals)}",
         f"  cost     {_money(totals.cost_usd)}" + (f"   ({counted(totals.unpriced, 'item')} of unknown price)" if totals.unpriced else ""),
     ]
+    if totals.duplicates:
+        lines.append(f"  discarded {counted(totals.duplicates, 'duplicate answer')} (paid {_money(totals.duplicate_cost_usd)}, "
+                     "included in the cost, not in the results)")
     lines += remote_batch_lines(read_parts(reader))
     if remaining:
         lines.append(f"Resume with: {resume_command(project)}")

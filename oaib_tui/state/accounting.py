@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..wording import money
 from .files import file_identity, state_file_lost
-from .recording import DUPLICATE_KEYS
+from .schema import DUPLICATE_KEYS
 
 
 @dataclass(frozen=True, slots=True)

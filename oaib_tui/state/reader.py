@@ -21,6 +21,7 @@ from ..errors import UserError
 from ..events import Usage
 from .files import check_header
 from .schema import (
+    DUPLICATE_KEYS,
     FINISHED,
     STATUSES,
     check_project,
@@ -44,6 +45,10 @@ class Totals:
     attempts: int
     first_sent_at: float | None
     last_finished_at: float | None
+    duplicates: int = 0
+    """Answers paid for but discarded (hybrid mode: a second lane answered an item already done)."""
+    duplicate_cost_usd: float = 0.0
+    """What they cost: included in `cost_usd`, as it was paid."""
 
 
 def unreadable(path: Path, exc: sqlite3.DatabaseError) -> UserError:
@@ -205,7 +210,10 @@ class StateReader:
                FROM items"""
         ).fetchone()
         prompt, cached, completion, cost, unpriced, attempts, first, last = row
-        return Totals(Usage(int(prompt), int(cached), int(completion)), cost, unpriced, int(attempts), first, last)
+        meta = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN (?, ?)", DUPLICATE_KEYS).fetchall())
+        duplicates, duplicate_cost = int(meta.get(DUPLICATE_KEYS[0], 0)), float(meta.get(DUPLICATE_KEYS[1], 0.0))
+        return Totals(Usage(int(prompt), int(cached), int(completion)), cost + duplicate_cost, unpriced, int(attempts),
+                      first, last, duplicates, duplicate_cost)
 
     def iter_results(self, status: str | Iterable[str]) -> Iterator[dict[str, Any]]:
         """Items of one status (or several, merged) in source order, as dicts (see `_result`)."""

@@ -22,6 +22,7 @@ from ..events import (
     RequestSucceeded,
     RetryScheduled,
 )
+from .schema import DUPLICATE_KEYS
 
 Statement = tuple[str, Callable[[Any], tuple]]
 
@@ -159,8 +160,6 @@ COMMIT_AT_ONCE = (RequestSucceeded, RequestFailed, FirstTryDone)
 """An answer not yet committed would be paid for twice after a crash; bookkeeping can wait."""
 
 
-DUPLICATE_KEYS = ("duplicate_answers", "duplicate_cost_usd")
-"""`meta` keys: answers paid for but discarded (hybrid mode: a second lane answered an item already done)."""
 
 
 def count_duplicate(conn: Any, event: DuplicateAnswer) -> None:

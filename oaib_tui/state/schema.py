@@ -184,3 +184,7 @@ def write_meta(conn: sqlite3.Connection, values: dict[str, Any]) -> None:
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         list(values.items()),
     )
+
+
+DUPLICATE_KEYS = ("duplicate_answers", "duplicate_cost_usd")
+"""`meta` keys: answers paid for but discarded (hybrid mode: a second lane answered an item already done)."""

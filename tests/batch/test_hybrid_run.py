@@ -88,6 +88,17 @@ async def test_a_batch_answer_after_the_realtime_one_is_counted_and_discarded(tm
     for duplicate in duplicates:  # the state file holds the realtime answer, not the batch's
         assert items[duplicate.custom_id]["response"] == first[duplicate.custom_id].response
         assert items[duplicate.custom_id]["response"]["id"].startswith("chatcmpl")
+    # `oaib-tui status` counts what the discarded answers cost: they were paid for.
+    from oaib_tui.report import state_summary
+
+    paid_for_duplicates = sum(d.cost_usd for d in duplicates)
+    with StateReader.open_readonly(job.store.path) as reader:
+        totals = reader.totals()
+        status = state_summary(job.project, reader, total=40)
+    assert totals.duplicates == len(duplicates)
+    assert totals.cost_usd == pytest.approx(sum(i["cost_usd"] for i in items.values()) + paid_for_duplicates)
+    assert totals.cost_usd == pytest.approx(finished.cost_usd)
+    assert f"discarded {len(duplicates)} duplicate answer" in status and "included in the cost" in status
 
 
 async def test_batches_on_course_are_left_to_finish(tmp_path):
