@@ -89,10 +89,10 @@ _RESULTS_BY_STATUS = f"""SELECT {_RESULT_COLUMNS} FROM items i LEFT JOIN payload
 
 # Walks the (status, seq) index, so each status comes in seq order without a sort.
 _ROWS_BY_STATUS = """SELECT seq, custom_id, status, attempts, latency_s, prompt_tokens, completion_tokens,
-    cost_usd, last_reason FROM items WHERE status = ? AND seq > ? ORDER BY seq"""
+    cost_usd, last_reason, tier FROM items WHERE status = ? AND seq > ? ORDER BY seq"""
 
-Row = tuple[int, str, str, int, "float | None", "int | None", "int | None", "float | None", "str | None"]
-"""(seq, custom_id, status, attempts, latency_s, prompt_tokens, completion_tokens, cost_usd, last_reason)"""
+Row = tuple[int, str, str, int, "float | None", "int | None", "int | None", "float | None", "str | None", "str | None"]
+"""(seq, custom_id, status, attempts, latency_s, prompt_tokens, completion_tokens, cost_usd, last_reason, tier)"""
 
 
 class StateReader:

@@ -46,6 +46,8 @@ class EarlierRows:
     prompt_tokens: array
     output_tokens: array
     cost: array
+    tiers: bytes
+    """Each row's tier code (see TIERS)."""
     reasons: dict[int, str]
     """Offset in the chunk → error reason, for the (few) failed rows."""
     more: bool
@@ -54,8 +56,8 @@ class EarlierRows:
     @classmethod
     def from_rows(cls, rows: Sequence[tuple], *, more: bool) -> EarlierRows:
         """From :meth:`StateReader.iter_rows` tuples (done and failed items)."""
-        columns = list(zip(*rows)) or [()] * 9
-        seqs, ids, statuses, attempts, latency, prompt, output, cost, reasons = columns
+        columns = list(zip(*rows)) or [()] * 10
+        seqs, ids, statuses, attempts, latency, prompt, output, cost, reasons, tiers = columns
         return cls(
             seq=array("q", seqs), custom_ids=list(ids),
             status=bytes([DONE if status == "done" else FAILED for status in statuses]),
@@ -64,10 +66,19 @@ class EarlierRows:
             prompt_tokens=array("I", [v or 0 for v in prompt]),
             output_tokens=array("I", [v or 0 for v in output]),
             cost=array("f", [NO_VALUE if v is None else v for v in cost]),
+            tiers=bytes([tier_code(tier) if status == "done" else 0 for status, tier in zip(statuses, tiers)]),
             reasons={i: reason for i, (status, reason) in enumerate(zip(statuses, reasons))
                      if reason and status != "done"},
             more=more,
         )
+
+
+TIERS = ("", "standard", "flex", "priority", "batch")
+"""What a row's tier code stands for: the tier its answer was charged at (none before it is answered)."""
+
+
+def tier_code(tier: str | None) -> int:
+    return TIERS.index(tier) if tier in TIERS else 0
 
 
 class RequestRows:
@@ -81,6 +92,9 @@ class RequestRows:
         self.prompt_tokens = array("I")
         self.output_tokens = array("I")
         self.cost = array("f")
+        self.tier = bytearray()
+        self.tiered = False
+        """Some answer was charged at another tier than standard: the list has a tier column then."""
         self.reason = array("H")
         self._id_bytes = bytearray()
         self._id_ends = array("Q")
@@ -168,7 +182,7 @@ class RequestRows:
     def memory_bytes(self) -> int:
         """Bytes held by the columns (what a million rows cost)."""
         columns = (self.seq, self.status, self.attempts, self.latency, self.prompt_tokens, self.output_tokens,
-                   self.cost, self.reason, self._id_bytes, self._id_ends, self._block_counts)
+                   self.cost, self.tier, self.reason, self._id_bytes, self._id_ends, self._block_counts)
         return sum(len(column) * getattr(column, "itemsize", 1) for column in columns)
 
     # -- folding events -------------------------------------------------------------------
@@ -218,6 +232,8 @@ class RequestRows:
         self.prompt_tokens.extend(chunk.prompt_tokens)
         self.output_tokens.extend(chunk.output_tokens)
         self.cost.extend(chunk.cost)
+        self.tier += chunk.tiers
+        self._note_tiers(chunk.tiers)
         self.reason.frombytes(bytes(self.reason.itemsize * count))
         for offset, reason in chunk.reasons.items():
             self.reason[first + offset] = self._intern(reason)
@@ -247,6 +263,8 @@ class RequestRows:
             self._set_status(row, chunk.status[offset])
             self.attempts[row] = chunk.attempts[offset]
             self.latency[row], self.cost[row] = chunk.latency[offset], chunk.cost[offset]
+            self.tier[row] = chunk.tiers[offset]
+            self._note_tiers(chunk.tiers[offset:offset + 1])
             self.prompt_tokens[row] = chunk.prompt_tokens[offset]
             self.output_tokens[row] = chunk.output_tokens[offset]
             self.reason[row] = self._intern(chunk.reasons.get(offset, ""))
@@ -259,6 +277,7 @@ class RequestRows:
             self._set_status(row, QUEUED)
             self.attempts[row], self.reason[row] = 0, 0
             self.latency[row], self.cost[row], self.output_tokens[row] = NO_VALUE, NO_VALUE, 0
+            self.tier[row] = 0
             self.answers.forget(row)
         self.prompt_tokens[row] = min(e.prompt_tokens, 0xFFFFFFFF)
 
@@ -270,8 +289,14 @@ class RequestRows:
         self.prompt_tokens[row] = e.usage.prompt_tokens
         self.output_tokens[row] = e.usage.completion_tokens
         self.cost[row] = NO_VALUE if e.cost_usd is None else e.cost_usd
+        self.tier[row] = tier_code(e.tier)
+        self._note_tiers(self.tier[row:row + 1])
         self.reason[row] = 0
         self.answers.put(row, preview(e.response))
+
+    def _note_tiers(self, codes: bytes | bytearray) -> None:
+        if not self.tiered and codes.strip(bytes((0, TIERS.index("standard")))):
+            self.tiered = True
 
     def _row(self, e) -> int:
         row = self.row_of(e.seq)
@@ -289,6 +314,7 @@ class RequestRows:
         self.prompt_tokens.append(0)
         self.output_tokens.append(0)
         self.cost.append(NO_VALUE)
+        self.tier.append(0)
         self.reason.append(0)
         self._id_bytes += custom_id.encode()
         self.longest_id = max(self.longest_id, len(custom_id))

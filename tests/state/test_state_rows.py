@@ -27,8 +27,8 @@ def test_finished_rows_come_in_seq_order_with_their_columns(store) -> None:
     rows = list(store.iter_rows())
     assert [row[:3] for row in rows] == [(0, "ok-0", "done"), (2, "ok-2", "done"), (3, "bad-3", "failed"),
                                          (4, "ok-4", "done")]
-    assert rows[0][3:] == (1, 0.5, 10, 5, 0.25, None)
-    assert rows[2][3] == 2 and rows[2][-1] == "400"
+    assert rows[0][3:] == (1, 0.5, 10, 5, 0.25, None, "standard")
+    assert rows[2][3] == 2 and rows[2][-2] == "400"
 
 
 def test_rows_start_after_the_given_seq(store) -> None:

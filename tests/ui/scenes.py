@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from oaib_tui import events as ev
@@ -159,6 +159,14 @@ def _finished(events: list[ev.Event]) -> ev.RunFinished:
 def in_progress() -> Scene:
     """A realtime run 38 s in: retries in the log, a 429 pause counting down, requests in flight."""
     return Scene(realtime_run(), now=T0 + 38.0)
+
+
+def hybrid_flex() -> Scene:
+    """A hybrid run that left its batches for the flex lane, 38 s in."""
+    events = [replace(e, mode="hybrid") if isinstance(e, ev.RunStarted)
+              else replace(e, tier="flex") if isinstance(e, ev.RequestSucceeded) else e for e in realtime_run()]
+    events.insert(1, ev.LaneChanged("flex", 2_000, "1h 10m to the deadline: flex (batch prices) can still make it", T0))
+    return Scene(events, now=T0 + 38.0)
 
 
 def finished() -> Scene:

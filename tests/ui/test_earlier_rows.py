@@ -83,7 +83,7 @@ async def test_a_failed_request_sent_again_keeps_one_row_with_its_new_status(tmp
 
 
 def chunk(*rows: tuple, more: bool = False) -> EarlierRows:
-    return EarlierRows.from_rows([(seq, f"item-{seq}", status, 1, 0.5, 10, 5, 0.01, reason)
+    return EarlierRows.from_rows([(seq, f"item-{seq}", status, 1, 0.5, 10, 5, 0.01, reason, "standard")
                                   for seq, status, reason in rows], more=more)
 
 
@@ -118,9 +118,9 @@ def test_earlier_rows_after_the_runs_own_rows_skip_the_ones_it_has():
 def test_block_counts_hold_across_chunks_that_straddle_blocks():
     rows = RequestRows()
     statuses = ["failed" if seq % 7 == 0 else "done" for seq in range(3000)]
-    rows.handle(EarlierRows.from_rows([(s, f"i{s}", st, 1, None, None, None, None, "x") for s, st in
+    rows.handle(EarlierRows.from_rows([(s, f"i{s}", st, 1, None, None, None, None, "x", None) for s, st in
                                        enumerate(statuses[:1500])], more=True))
-    rows.handle(EarlierRows.from_rows([(s, f"i{s}", st, 1, None, None, None, None, "x") for s, st in
+    rows.handle(EarlierRows.from_rows([(s, f"i{s}", st, 1, None, None, None, None, "x", None) for s, st in
                                        enumerate(statuses[1500:], 1500)], more=False))
     failed_seqs = [s for s, st in enumerate(statuses) if st == "failed"]
     assert rows.count(FAILED) == len(failed_seqs)
@@ -146,3 +146,14 @@ def test_a_stop_asked_for_before_the_engine_exists_is_applied_when_it_does():
     session.job.engine = FakeEngine()
     session._apply_early_calls()
     assert calls == [("stop", ("interrupted", "quit"))] and session._early_calls == []
+
+
+def test_an_earlier_answer_charged_at_flex_keeps_its_tier_and_asks_for_the_tier_column():
+    from oaib_tui.ui.rows import TIERS
+
+    rows = RequestRows()
+    rows.handle(chunk((0, "done", None)))
+    assert not rows.tiered
+    rows.handle(EarlierRows.from_rows([(1, "item-1", "done", 1, 0.5, 10, 5, 0.01, None, "flex"),
+                                       (2, "item-2", "failed", 1, None, None, None, None, "400", "flex")], more=False))
+    assert rows.tiered and [TIERS[code] for code in rows.tier] == ["standard", "flex", ""]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from scenes import SIZES, app_for, batch_mode, finished, in_progress
+from scenes import SIZES, app_for, batch_mode, finished, hybrid_flex, in_progress
 from textual.widgets._footer import FooterKey
 
 from oaib_tui.ui.fit import fit_columns
@@ -191,3 +191,25 @@ async def test_the_header_keeps_elapsed_and_eta_and_shortens_what_limits_the_run
         line = app.query_one(run_header.RunHeader).render().plain
     assert "elapsed" in line and "ETA" in line and len(line) <= width
     assert shown in line and (shown == LONG_LIMIT or "2,567" not in line)
+
+
+@pytest.mark.parametrize("width", [80, 160])
+async def test_the_header_names_the_lane_a_hybrid_run_sends_through(width):
+    app = app_for(hybrid_flex())
+    async with app.run_test(size=(width, 24 if width == 80 else 48)) as pilot:
+        await pilot.pause()
+        line = app.query_one(run_header.RunHeader).render().plain
+    assert ("hybrid: flex lane" if width > 80 else "flex lane") in line
+    assert "elapsed" in line and "ETA" in line and len(line) <= width
+
+
+@pytest.mark.parametrize(("scene", "width", "shown"), [(hybrid_flex, 160, True), (hybrid_flex, 120, False),
+                                                       (in_progress, 160, False)])
+async def test_the_list_shows_each_answers_tier_when_wide_and_some_tier_is_not_standard(scene, width, shown):
+    app = app_for(scene())
+    async with app.run_test(size=(width, 48 if width == 160 else 36)) as pilot:
+        await pilot.pause()
+        listing = app.query_one(RequestList)
+        lines = [listing.render_line(y).text for y in range(listing.size.height)]
+    assert ("tier" in lines[0].split()) == shown
+    assert any(" flex " in line for line in lines[1:]) == shown

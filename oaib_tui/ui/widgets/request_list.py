@@ -24,7 +24,7 @@ from textual.strip import Strip
 
 from ...wording import money
 from ..fit import fit_columns
-from ..rows import DONE, FAILED, IN_FLIGHT, QUEUED, RETRYING, STATUS_NAMES, RequestRows
+from ..rows import DONE, FAILED, IN_FLIGHT, QUEUED, RETRYING, STATUS_NAMES, TIERS, RequestRows
 
 FILTERS: tuple[int | None, ...] = (None, IN_FLIGHT, RETRYING, FAILED, DONE, QUEUED)
 """The filters `f` cycles through; None shows every request."""
@@ -54,9 +54,9 @@ class Column:
 COLUMNS = (
     Column("#", 7, right=True), Column("custom_id", 0), Column("status", 9), Column("try", 3, right=True),
     Column("latency", 7, right=True), Column("tokens", 10, right=True), Column("cost", 8, right=True),
-    Column("answer", 0),
+    Column("tier", 8), Column("answer", 0),
 )
-DROP_ORDER = ("#", "cost", "latency", "try", "tokens", "answer")
+DROP_ORDER = ("tier", "#", "cost", "latency", "try", "tokens", "answer")
 """Columns given up, first to last, when the list is too narrow for all: custom_id and status stay."""
 ID_MIN, ID_MAX, ANSWER_MIN = 9, 36, 28
 
@@ -241,7 +241,7 @@ class RequestList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        columns = layout(width, self.rows.longest_id)
+        columns = layout(width, self.rows.longest_id, self.rows.tiered)
         base, header, cursor = self._frame_styles()
         if y == 0:
             return _strip([(col, col.title, header) for col in columns], width, header)
@@ -302,7 +302,8 @@ def _cells(rows: RequestRows, row: int, status: int) -> dict[str, str]:
     return {
         "#": str(rows.seq_of(row) + 1), "custom_id": rows.custom_id(row), "status": STATUS_NAMES[status],
         "try": str(attempts) if attempts else "", "latency": "" if math.isnan(latency) else _latency(latency),
-        "tokens": tokens, "cost": "" if math.isnan(cost) else money(cost), "answer": rows.reason_text(row),
+        "tokens": tokens, "cost": "" if math.isnan(cost) else money(cost), "tier": TIERS[rows.tier[row]],
+        "answer": rows.reason_text(row),
     }
 
 
@@ -311,10 +312,13 @@ def _latency(seconds: float) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def layout(width: int, longest_id: int) -> tuple[Column, ...]:
+def layout(width: int, longest_id: int, tiered: bool = False) -> tuple[Column, ...]:
     """The columns a line `width` cells wide shows: custom_id whole (up to `ID_MAX`), the answer at least
-    `ANSWER_MIN` wide and given what is left; columns in `DROP_ORDER` go first when that does not fit."""
-    widths = {col.title: col.width for col in COLUMNS}
+    `ANSWER_MIN` wide and given what is left; columns in `DROP_ORDER` go first when that does not fit.
+
+    The tier column only when some answer was charged at another tier than standard (`tiered`), and
+    only at `TIER_WIDTH` cells or more: it is the first to go."""
+    widths = {col.title: col.width for col in COLUMNS if col.title != "tier" or (tiered and width >= TIER_WIDTH)}
     widths["custom_id"] = max(ID_MIN, min(ID_MAX, longest_id))
     widths["answer"] = ANSWER_MIN
     room = width - 1  # the gap before the first column
@@ -323,6 +327,10 @@ def layout(width: int, longest_id: int) -> tuple[Column, ...]:
     flexible = "answer" if "answer" in shown else "custom_id"
     widths[flexible] = max(1, widths[flexible] + spare)
     return tuple(Column(col.title, widths[col.title], col.right) for col in COLUMNS if col.title in shown)
+
+
+TIER_WIDTH = 100
+"""Lines this wide (the list of a 160-column terminal, beside the problem log) have room for each answer's tier."""
 
 
 def _strip(cells: list[tuple[Column, str, Style]], width: int, base: Style) -> Strip:

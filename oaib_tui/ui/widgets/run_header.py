@@ -1,4 +1,4 @@
-"""The top line: what runs (project, model, endpoint, mode), its state, what limits it now, elapsed time and ETA."""
+"""The top line: what runs (project, model, endpoint, mode and hybrid mode's lane), its state, what limits it now, elapsed time and ETA."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ STATE_STYLES = {
 
 
 MIN_ABOUT = 6
-"""Cells kept for the project's name (it shortens to `dem…`) before what limits the run is cut."""
+"""Cells kept for the project's name (it shortens to `dem…`) before what limits the run is cut (and for the lane)."""
 
 
 def _shorter(limited_by: str | None) -> list[str | None]:
@@ -42,7 +42,7 @@ class RunHeader(Panel):
         self._state: tuple | None = None
 
     def has_news(self) -> bool:
-        state = (self.model.shown_state(), self.model.progress.finished)
+        state = (self.model.shown_state(), self.model.progress.finished, self.model.progress.lane)
         news, self._state = state != self._state, state
         return news
 
@@ -52,10 +52,11 @@ class RunHeader(Panel):
         ended = state in ("finished", "stopped", "error")
         limited_by = None if ended else what_limits(p)
         width = self.content_region.width
+        least_about = MIN_ABOUT + (len(f" · {p.lane} lane") if p.lane else 0)
         # Elapsed time and the ETA matter most: what limits the run shrinks to its name, then goes.
         for limit in _shorter(limited_by):
             right = self._right(state, ended, limit)
-            if right.cell_len + 1 + MIN_ABOUT <= width:
+            if right.cell_len + 1 + least_about <= width:
                 break
         return spread(self._about(width - right.cell_len - 1), right, width)
 
@@ -75,8 +76,14 @@ class RunHeader(Panel):
         """What runs, leaving out the endpoint, the program's name, the mode, then the model, until it fits."""
         p = self.model.progress
         project, model, endpoint, mode = (p.project, p.model, p.endpoint, p.mode) if p.project else self.model.about
-        for details, named in (((model, endpoint, mode), True), ((model, mode), True), ((model, mode), False),
-                               ((model,), False), ((), False)):
+        choices: list[tuple[tuple[str, ...], bool]] = [
+            ((model, endpoint, mode), True), ((model, mode), True), ((model, mode), False), ((model,), False), ((), False)]
+        if p.lane:  # hybrid mode: the lane the items not yet answered go through now outlasts the model
+            lane = f"{p.lane} lane"
+            mode = f"{mode}: {lane}"
+            choices = [((model, endpoint, mode), True), ((model, mode), True), ((model, mode), False),
+                       ((model, lane), False), ((lane,), False), ((), False)]
+        for details, named in choices:
             text = Text.assemble(("oaib-tui", "bold"), " │ ") if named else Text()
             text.append(project or "…", "bold")
             for part in details:
