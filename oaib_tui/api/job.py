@@ -42,9 +42,11 @@ class Job:
     """A batch of API requests, run realtime (rate-limited) or through the Batch API, resumable.
 
     `model`, `mode`, `endpoint`, `limits`, `provider`, `batch`, `pricing`,
-    `output` and `state` mean what they mean in a project file (the sections
-    are dicts with the same keys; `provider` may be just a kind, e.g.
-    `"simulator"`). `endpoint` is a path (`/v1/embeddings`) or an SDK method
+    `deadline`, `hybrid`, `output` and `state` mean what they mean in a project
+    file (the sections are dicts with the same keys; `provider` may be just a
+    kind, e.g. `"simulator"`). `mode="hybrid", deadline="2h"` sends through the
+    Batch API first, then moves what is not answered to flex, then to standard
+    realtime, to finish by the deadline at the least cost. `endpoint` is a path (`/v1/embeddings`) or an SDK method
     name (`embeddings.create`). `client` is an `openai.AsyncOpenAI` to send
     with instead of one built from `provider` (e.g. `simulator_client()` in
     tests). `quiet=True` prints nothing. With `output`, a run also writes the
@@ -59,8 +61,10 @@ class Job:
                  limits: dict[str, Any] | None = None, provider: str | dict[str, Any] | None = None,
                  batch: dict[str, Any] | None = None, pricing: dict[str, Any] | None = None,
                  output: dict[str, Any] | None = None, state: str | Path | None = None, name: str | None = None,
-                 client: Any = None, quiet: bool = False, spool: str | Path | None = None) -> None:
-        sections = {"limits": limits, "provider": provider, "batch": batch, "pricing": pricing, "output": output}
+                 client: Any = None, quiet: bool = False, spool: str | Path | None = None,
+                 deadline: str | None = None, hybrid: dict[str, Any] | None = None) -> None:
+        sections = {"limits": limits, "provider": provider, "batch": batch, "pricing": pricing, "output": output,
+                    "deadline": deadline, "hybrid": hybrid}
         self._setup(job_name(name, state), client, quiet)
         self._settings = job_settings(name=self.name, model=model, mode=mode, endpoint=endpoint_url(endpoint),
                                       state=state, sections=sections)

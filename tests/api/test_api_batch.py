@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from api_helpers import ids, sim
 
@@ -55,3 +57,28 @@ async def test_one_batch_job_may_mix_endpoints_each_in_its_own_batches(tmp_path)
     assert ids(results) == ["b-0", "b-1", "e-1"]
     assert results[2].response["data"][0]["embedding"] and results[2].metadata == "emb"
     assert app.batch_api.stats.batches_created == 2
+
+
+async def test_a_hybrid_job_with_a_deadline_the_batches_miss_finishes_in_time_paying_each_request_once(tmp_path):
+    app = sim(batch_validation_s=30, batch_queue_s=3_000, batch_lines_per_s=0.05, batch_finalizing_s=30)
+    job = Job("gpt-4o-mini", mode="hybrid", deadline="1h", quiet=True, client=simulator_openai_client(app),
+              hybrid={"flex": False, "check_s": 30, "batch_min_s": 60, "cancel_wait_s": 60},
+              batch={"poll_s": 30}, limits={"rpm": 600, "tpm": 100_000}, state=tmp_path / "h.state.db")
+    for i in range(40):  # a batch of 40 would take 30 + 3,000 + 800 + 30 s: longer than the hour the job has
+        job.add(messages=[{"role": "user", "content": f"Say {i}"}], max_tokens=10, custom_id=f"h-{i}")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    results = await job.run()
+    assert results.state == "finished" and loop.time() - started <= 3_600
+    assert ids(results) == [f"h-{i}" for i in range(40)] and all(r.ok for r in results)
+    [batch] = app.batch_api.book.all()
+    assert batch.status == "cancelled" and batch.completed + app.stats.answered == 40  # each paid once
+    assert app.stats.answered > 0
+
+
+def test_a_hybrid_job_without_a_deadline_says_what_is_missing(tmp_path):
+    from oaib_tui.errors import UserError
+
+    with pytest.raises(UserError) as caught:
+        Job("gpt-4o-mini", mode="hybrid", state=tmp_path / "h.state.db")
+    assert "deadline" in str(caught.value) + str(getattr(caught.value, "problems", ""))
