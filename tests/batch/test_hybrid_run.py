@@ -230,21 +230,28 @@ class SlowFlex:
         await self.inner.close()
 
 
-async def test_flex_gives_way_to_standard_when_its_own_pace_misses_the_deadline(tmp_path, flex_sold):
+async def run_with_slow_flex(path, app, queue_s: float):
+    """Run the project against `app` with flex requests held `queue_s` before they reach it."""
     from oaib_tui.engine.client import SdkSender
     from oaib_tui.job import JobRun
     from oaib_tui.sim.client import simulator_openai_client
 
-    path = write_hybrid_project(tmp_path, deadline="10m", flex=True, flex_latency_s=5, batch_min_s=1_000)
-    app = batch_sim(**SLOW_BATCHES)
     client = simulator_openai_client(app)
-    rec = []
-    job = JobRun(load_project(path), client=client, sender=SlowFlex(SdkSender(client), 700), consumers=[rec.append])
+    rec: list[ev.Event] = []
+    job = JobRun(load_project(path), client=client, sender=SlowFlex(SdkSender(client), queue_s),
+                 consumers=[rec.append])
     try:
         finished = await job.run()
     finally:
         job.close()
         await client.close()
+    return finished, rec, job
+
+
+async def test_flex_gives_way_to_standard_when_its_own_pace_misses_the_deadline(tmp_path, flex_sold):
+    path = write_hybrid_project(tmp_path, deadline="10m", flex=True, flex_latency_s=5, batch_min_s=1_000)
+    app = batch_sim(**SLOW_BATCHES)
+    finished, rec, _ = await run_with_slow_flex(path, app, 700)
     started = next(e for e in rec if isinstance(e, ev.RunStarted)).at
     assert [e.lane for e in rec if isinstance(e, ev.LaneChanged)] == ["flex", "standard"]
     assert (finished.done, finished.exit_code) == (40, EXIT_OK)
@@ -255,22 +262,11 @@ async def test_flex_gives_way_to_standard_when_its_own_pace_misses_the_deadline(
 
 
 async def test_flex_requests_in_flight_when_flex_gives_way_are_answered_once_not_sent_again(tmp_path, flex_sold):
-    from oaib_tui.engine.client import SdkSender
-    from oaib_tui.job import JobRun
-    from oaib_tui.sim.client import simulator_openai_client
-
     path = write_hybrid_project(tmp_path, deadline="10m", flex=True, flex_latency_s=5, batch_min_s=1_000)
     path.write_text(path.read_text().replace("max_retries: 2", "max_retries: 2\n  concurrency: 10"))
     app = batch_sim(**SLOW_BATCHES)
-    client = simulator_openai_client(app)
-    rec = []
-    sender = SlowFlex(SdkSender(client), 150)  # a wave of 10 flex answers every 150 s: too slow for 40 items
-    job = JobRun(load_project(path), client=client, sender=sender, consumers=[rec.append])
-    try:
-        finished = await job.run()
-    finally:
-        job.close()
-        await client.close()
+    # A wave of 10 flex answers every 150 s: too slow for 40 items by the deadline.
+    finished, rec, job = await run_with_slow_flex(path, app, 150)
     started = next(e for e in rec if isinstance(e, ev.RunStarted)).at
     switched = next(e for e in rec if isinstance(e, ev.LaneChanged) and e.lane == "standard").at
     assert [e.lane for e in rec if isinstance(e, ev.LaneChanged)] == ["flex", "standard"]
