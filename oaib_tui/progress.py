@@ -20,6 +20,8 @@ from .parts import TERMINAL_STATUSES
 from .pricing import TIERS, PriceBook
 
 PACE_WINDOW_S = 10.0
+MOVED_OUT_OF_A_BATCH = "batch_cancelled"
+"""The reason a batch gives back what it did not run when cancelled: in hybrid mode, the plan's move."""
 LATENCY_SMOOTHING = 0.1
 """Weight of the newest answer in the running latency (an exponential moving average)."""
 PROBLEM_LOG_SIZE = 200
@@ -91,6 +93,8 @@ class Progress:
     in_flight: int = 0
     retrying: int = 0
     retries: int = 0
+    moved: int = 0
+    """`mode: hybrid`: items taken out of a cancelled batch for a realtime lane (not retries)."""
     cost_usd: float = 0.0
     cost_known: bool = True
     retry_reasons: Counter = field(default_factory=Counter)
@@ -272,6 +276,9 @@ class Progress:
 
     def _retry(self, e: ev.RetryScheduled) -> None:
         self._answered()
+        if self.mode == "hybrid" and e.reason == MOVED_OUT_OF_A_BATCH:
+            self.moved += 1  # the plan moved it to a realtime lane: queued there, nobody's retry
+            return
         self._awaiting_retry.add(e.custom_id)
         self.retrying = len(self._awaiting_retry)
         self.retries += 1

@@ -312,3 +312,21 @@ async def test_cancel_in_the_batch_lane_cancels_the_batches_and_keeps_what_they_
     [batch] = app.batch_api.book.all()
     assert (finished.state, finished.reason, batch.status) == ("stopped", "cancelled", "cancelled")
     assert finished.done == batch.completed >= 5 and app.stats.answered == 0
+
+
+def test_items_moved_out_of_a_cancelled_batch_are_not_retries_in_hybrid_mode():
+    from oaib_tui.progress import Progress
+
+    def after_a_cancelled_batch(mode: str) -> Progress:
+        progress = Progress()
+        progress.handle(ev.RunStarted(project="p", model="m", endpoint="/v1/chat/completions", mode=mode,
+                                      resumed_done=0, resumed_failed=0, total_known=2, at=0.0))
+        for seq in (0, 1):
+            progress.handle(ev.RequestSent(custom_id=f"i{seq}", seq=seq, attempt=1, reserved_tokens=10, at=1.0))
+            progress.handle(ev.RetryScheduled(f"i{seq}", seq, 1, "batch_cancelled", None, 0.0, "not run", 2.0))
+        return progress
+
+    hybrid, batch = after_a_cancelled_batch("hybrid"), after_a_cancelled_batch("batch")
+    assert (hybrid.moved, hybrid.retries, hybrid.retrying, hybrid.queued, hybrid.in_flight) == (2, 0, 0, 2, 0)
+    assert not hybrid.problems
+    assert (batch.moved, batch.retries, batch.retrying) == (0, 2, 2)
