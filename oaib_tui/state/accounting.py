@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..wording import money
 from .files import file_identity, state_file_lost
-from .schema import DUPLICATE_KEYS
+from .schema import read_duplicates
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +55,8 @@ def account(path: Path, identity: tuple[int, int] | None) -> Accounting:
                       count(*) FILTER (WHERE status = 'failed' AND coalesce(last_reason, '') = '')
                FROM items"""
         ).fetchone()
-        meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN (?, ?)", DUPLICATE_KEYS).fetchall())
+        duplicates, duplicate_cost = read_duplicates(conn)
     finally:
         conn.close()
     done, failed, to_do, without_reason = row
-    return Accounting(done, failed, to_do, without_reason, duplicates=int(meta.get(DUPLICATE_KEYS[0], 0)),
-                      duplicate_cost_usd=float(meta.get(DUPLICATE_KEYS[1], 0.0)))
+    return Accounting(done, failed, to_do, without_reason, duplicates=duplicates, duplicate_cost_usd=duplicate_cost)

@@ -21,11 +21,11 @@ from ..errors import UserError
 from ..events import Usage
 from .files import check_header
 from .schema import (
-    DUPLICATE_KEYS,
     FINISHED,
     STATUSES,
     check_project,
     check_version,
+    read_duplicates,
     read_version,
     state_error,
 )
@@ -210,8 +210,7 @@ class StateReader:
                FROM items"""
         ).fetchone()
         prompt, cached, completion, cost, unpriced, attempts, first, last = row
-        meta = dict(self.conn.execute("SELECT key, value FROM meta WHERE key IN (?, ?)", DUPLICATE_KEYS).fetchall())
-        duplicates, duplicate_cost = int(meta.get(DUPLICATE_KEYS[0], 0)), float(meta.get(DUPLICATE_KEYS[1], 0.0))
+        duplicates, duplicate_cost = read_duplicates(self.conn)
         return Totals(Usage(int(prompt), int(cached), int(completion)), cost + duplicate_cost, unpriced, int(attempts),
                       first, last, duplicates, duplicate_cost)
 

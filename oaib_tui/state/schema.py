@@ -188,3 +188,9 @@ def write_meta(conn: sqlite3.Connection, values: dict[str, Any]) -> None:
 
 DUPLICATE_KEYS = ("duplicate_answers", "duplicate_cost_usd")
 """`meta` keys: answers paid for but discarded (hybrid mode: a second lane answered an item already done)."""
+
+
+def read_duplicates(conn: sqlite3.Connection) -> tuple[int, float]:
+    """The duplicate answers the `meta` table counts, and what they cost."""
+    meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN (?, ?)", DUPLICATE_KEYS).fetchall())
+    return int(meta.get(DUPLICATE_KEYS[0], 0)), float(meta.get(DUPLICATE_KEYS[1], 0.0))
