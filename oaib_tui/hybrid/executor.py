@@ -290,6 +290,7 @@ class HybridExecutor:
             if budget_left is not None and budget_left <= 0:
                 self.stop("budget", f"the spend has reached the cap of {money(self.spec.limits.max_cost_usd)}; "
                                     "raise limits.max_cost_usd to continue")
+                await self._let_flex_finish()  # flex's requests in flight were paid for: their answers are kept
                 return
             if lane != self.lane:
                 self._announce(lane, self._reason_for(lane))
