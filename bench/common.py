@@ -39,6 +39,8 @@ _SHARED_TIKTOKEN = ROOT.parent / "shared" / "tiktoken"
 if not os.environ.get("TIKTOKEN_CACHE_DIR") and _SHARED_TIKTOKEN.is_dir():
     os.environ["TIKTOKEN_CACHE_DIR"] = str(_SHARED_TIKTOKEN)
 os.environ.pop("OPENAI_BASE_URL", None)
+# The simulator is on loopback: never through a proxy set for downloads (subprocesses inherit this).
+os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), HOST, "localhost"]))
 
 CATEGORIES = ("kitchen", "garden", "office", "outdoor", "toys", "bath", "lighting", "pets")
 ADJECTIVES = ("compact", "folding", "stainless", "bamboo", "cordless", "insulated", "waterproof", "handmade")

@@ -10,7 +10,7 @@ import httpx2
 import openai
 
 from .engine.client import SdkSender, Sender, build_client
-from .engine.lean import LeanSender, dynamic_auth
+from .engine.lean import LeanSender, dynamic_auth, proxied
 from .project.schema import LoadedProject
 
 
@@ -32,10 +32,11 @@ def sender_for(project: LoadedProject, client: openai.AsyncOpenAI, *, own_transp
 
     `own_transport`: the client was built here for the provider's network address.
     A transport handed in (a test's, the in-process simulator's) has no socket the
-    lean sender could reach, and dynamic credentials need the SDK per request.
+    lean sender could reach, dynamic credentials need the SDK per request, and a
+    proxy set in the environment is reached by the SDK's transport.
     """
     provider = project.spec.provider
     in_process = provider.kind == "simulator" and not provider.base_url
-    if not own_transport or in_process or dynamic_auth(client) is not None:
+    if not own_transport or in_process or dynamic_auth(client) is not None or proxied(str(client.base_url)):
         return SdkSender(client)
     return LeanSender(client, connections=project.spec.limits.concurrency)

@@ -17,6 +17,10 @@ os.environ["TIKTOKEN_CACHE_DIR"] = str(Path(_cache).resolve())
 # No test may talk to the real OpenAI by accident.
 os.environ.pop("OPENAI_API_KEY", None)
 os.environ.pop("OPENAI_BASE_URL", None)
+# Every test server is on loopback: a proxy the machine sets for package downloads must not be asked to
+# reach it (and the lean sender, which leaves proxies to the SDK, must be the one tested).
+for _name in [name for name in os.environ if name.lower() in ("http_proxy", "https_proxy", "all_proxy")]:
+    os.environ.pop(_name)
 
 
 @pytest.fixture

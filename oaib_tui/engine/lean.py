@@ -4,40 +4,44 @@ The official SDK resolves what a request needs once per (endpoint, model): the
 final URL (Azure's deployment path and `api-version` query included) and the
 headers (API key or Azure key, organization, project, default headers, its own
 `x-stainless-*` headers). We ask it for exactly that, through its own request
-builder, and then POST each rendered body with aiohttp and read the answer's
+builder, turn it into the request's head bytes once, and then POST each
+rendered body on kept-alive connections (engine/wire.py) and read the answer's
 status, headers and JSON without building SDK models. Where the SDK's
 authentication is dynamic (an Azure AD token provider, a custom `httpx.Auth`),
-the URL or headers could change per request: then there is no lean sender and
-the SDK path is used (see :func:`lean_sender_for`).
+the URL or headers could change per request, and where a proxy is set for the
+URL the SDK's transport knows how to reach it: then there is no lean sender and
+the SDK path is used (see connect.sender_for).
 """
 
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
 import openai
 from openai._models import FinalRequestOptions
 
 from .. import jsonfast
 from ..events import JsonText
-from .client import Reply, no_answer, sdk_path
+from .client import Reply, sdk_path
+from .wire import Origin, Pool, WireFailure, WireTimeout, request_head, split_url
 
 VOLATILE_HEADERS = frozenset({"content-length", "host", "x-stainless-retry-count", "idempotency-key"})
-"""Headers aiohttp sets per request, or the SDK's per-attempt bookkeeping."""
+"""Headers the transport sets per request, or the SDK's per-attempt bookkeeping."""
 
 
 class RequestShape:
-    """The URL and headers the SDK would send for one endpoint and model."""
+    """The URL and headers the SDK would send for one endpoint and model, as the bytes that start a request."""
 
-    __slots__ = ("headers", "timeout", "url")
+    __slots__ = ("head", "headers", "origin", "url")
 
-    def __init__(self, url: str, headers: Mapping[str, str], timeout_s: float | None = None) -> None:
+    def __init__(self, url: str, headers: Mapping[str, str]) -> None:
         self.url = url
         self.headers = dict(headers)
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.origin, target = split_url(url)
+        self.head = request_head(self.origin, target, self.headers)
 
 
 async def resolve_shape(client: openai.AsyncOpenAI, url: str, model: str | None, timeout_s: float) -> RequestShape:
@@ -49,7 +53,7 @@ async def resolve_shape(client: openai.AsyncOpenAI, url: str, model: str | None,
     request = client._build_request(options)
     await client._prepare_request(request)
     headers = {name: value for name, value in request.headers.items() if name.lower() not in VOLATILE_HEADERS}
-    return RequestShape(str(request.url), headers, timeout_s)
+    return RequestShape(str(request.url), headers)
 
 
 def dynamic_auth(client: openai.AsyncOpenAI) -> str | None:
@@ -61,6 +65,13 @@ def dynamic_auth(client: openai.AsyncOpenAI) -> str | None:
     return None
 
 
+def proxied(url: str) -> bool:
+    """Whether the environment sends requests to `url` through a proxy (the SDK's transport honours it)."""
+    origin, _ = split_url(url)
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get(origin.scheme) or proxies.get("all")) and not urllib.request.proxy_bypass(origin.host)
+
+
 def encode_body(body: Mapping[str, Any]) -> bytes:
     """The body's bytes exactly as the SDK's transport encodes its JSON (a JsonText's own text is that)."""
     if type(body) is JsonText:
@@ -69,14 +80,14 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
 
 
 class LeanSender:
-    """Sends attempts with aiohttp on the URL and headers the SDK resolved. One per run; `close()` it."""
+    """Sends attempts on the URL and headers the SDK resolved. One per run; `close()` it."""
 
     name = "lean"
 
     def __init__(self, client: openai.AsyncOpenAI, *, connections: int) -> None:
         self._client = client
         self._connections = connections
-        self._session: aiohttp.ClientSession | None = None
+        self._pools: dict[Origin, Pool] = {}
         self._shapes: dict[tuple[str, str | None, float], RequestShape] = {}
 
     async def send(self, url: str, body: dict[str, Any], timeout_s: float) -> Reply:
@@ -85,22 +96,26 @@ class LeanSender:
         shape = self._shapes.get((url, model, timeout_s)) if type(model) is str else None
         if shape is None:
             shape = await self._shape(url, model, timeout_s)
-        session = self._session or self._open()
+        pool = self._pools.get(shape.origin) or self._pool(shape.origin)
         try:
-            # aiohttp's total timeout bounds the whole attempt, reading the body included: no second timer.
-            async with session.post(shape.url, data=encode_body(body), headers=shape.headers,
-                                    timeout=shape.timeout) as response:
-                content = await response.read()
-                return _reply(response.status, response.headers, content)
-        except TimeoutError:
+            answer = await pool.post(shape.head, encode_body(body), timeout_s)
+        except WireTimeout:
             return Reply(None, {}, None, failure="timeout", message=f"no answer within {timeout_s:g}s")
-        except aiohttp.ClientError as error:
-            return no_answer(error, timeout_s)
+        except WireFailure as error:
+            if error.failure == "malformed":
+                return Reply(error.status, {}, None, failure="malformed", message=str(error))
+            return Reply(None, {}, None, failure="connect" if error.failure == "connect" else "connection",
+                         message=str(error))
+        return _reply(answer.status, answer.headers, answer.content)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+    @property
+    def connections_opened(self) -> int:
+        return sum(pool.opened for pool in self._pools.values())
 
     async def _shape(self, url: str, model: Any, timeout_s: float) -> RequestShape:
         key = (url, model if isinstance(model, str) else None, timeout_s)
@@ -109,10 +124,9 @@ class LeanSender:
             shape = self._shapes[key] = await resolve_shape(self._client, url, key[1], timeout_s)
         return shape
 
-    def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",))
-        return self._session
+    def _pool(self, origin: Origin) -> Pool:
+        pool = self._pools[origin] = Pool(origin, idle_limit=self._connections)
+        return pool
 
 
 def _reply(status: int, headers: Mapping[str, str], content: bytes) -> Reply:

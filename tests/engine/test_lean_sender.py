@@ -185,6 +185,11 @@ async def test_the_sdk_path_is_kept_where_the_lean_one_cannot_send_the_same(tmp_
         azure_ad = client.with_options()
         azure_ad._azure_ad_token_provider = lambda: "token"  # type: ignore[attr-defined]
         assert isinstance(sender_for(networked, azure_ad, own_transport=True), SdkSender)
+        assert isinstance(sender_for(networked, client, own_transport=True), LeanSender)
+        monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")  # the SDK's transport goes through it
+        assert isinstance(sender_for(networked, client, own_transport=True), SdkSender)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        assert isinstance(sender_for(networked, client, own_transport=True), LeanSender)
     finally:
         await client.close()
 
