@@ -19,7 +19,7 @@ from .outlook import Workload, sending_time
 from .pricing import PRICES_AS_OF, PriceBook, Tier, usage_cost
 from .project.schema import LoadedProject, deadline_at
 from .sim.ratelimit import ServerLimits
-from .wording import money
+from .wording import format_duration, money
 
 
 @dataclass(frozen=True)
@@ -215,17 +215,6 @@ def _pick(project: LoadedProject, requests: int, standard_s: float | None, flex_
         return (f"standard, but even it needs {format_duration(standard_s)}: the deadline ({in_time}) "
                 "cannot be met", (lane, needed))
     return f"{lane}: too little time for a batch ({in_time} left)", (lane, needed)
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def format_usd(value: float | None) -> str:

@@ -17,14 +17,13 @@ from contextlib import AbstractContextManager
 from typing import Any, TextIO
 
 from . import events as ev
-from .forecast import format_duration
 from .job import JobRun
 from .lifecycle import Outputs, RunOptions, in_background, run_to_end_sync
 from .limiting import what_limits
 from .progress import Progress
 from .project.schema import LoadedProject
 from .report import run_report
-from .wording import money
+from .wording import format_duration, money
 
 TTY_INTERVAL_S = 0.5
 PLAIN_INTERVAL_S = 5.0

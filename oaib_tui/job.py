@@ -18,18 +18,15 @@ import httpx2
 import openai
 
 from . import events as ev
-from .batch.executor import BatchExecutor
 from .connect import client_for, sender_for
 from .engine.client import Sender
 from .engine.realtime import RealtimeExecutor
 from .engine.resume import OnlyThese, ResumeIndex
 from .engine.steering import Executor
 from .errors import EXIT_OK, EXIT_SOME_FAILED, UserError
-from .hybrid.executor import HybridExecutor
 from .project import RequestPlan
 from .project.schema import LoadedProject, deadline_at
 from .redact import Redactor, secret_headers
-from .remote_batches import cancel_left_behind
 from .state.accounting import Accounting, account
 from .state.batches import BatchLedger
 from .state.group_commit import GroupCommit
@@ -148,9 +145,14 @@ class JobRun:
             await self._cancel_left_behind(client, self.store.backup_path)
         self._say_what_is_sent_again()
         engine: Executor
+        # The batch wing is imported by the runs that use it: a realtime run starts sooner without it.
         if self.project.spec.mode == "batch":
+            from .batch.executor import BatchExecutor
+
             engine = BatchExecutor(self.project, client, self.emit, BatchLedger(self.store), only=self.only)
         elif self.project.spec.mode == "hybrid":
+            from .hybrid.executor import HybridExecutor
+
             engine = HybridExecutor(self.project, client, self.emit, BatchLedger(self.store), sender=sender,
                                     resume=lambda: self.only or self.resume_index(), only=self.only,
                                     deadline=self._hybrid_deadline())
@@ -183,6 +185,8 @@ class JobRun:
 
     async def _cancel_left_behind(self, client: openai.AsyncOpenAI, backup: Path) -> None:
         """--fresh: the old state file's live batches would go on being billed, unread: cancel them."""
+        from .remote_batches import cancel_left_behind
+
         outcomes = await cancel_left_behind(backup, client)
         cancelled = [outcome.part.batch_id for outcome in outcomes if outcome.status is not None]
         if cancelled:

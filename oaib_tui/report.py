@@ -15,14 +15,13 @@ from dataclasses import replace
 from typing import Literal
 
 from . import events as ev
-from .forecast import format_duration
 from .job import JobRun
 from .lifecycle import Outputs
 from .pricing import PRICES_AS_OF, PriceBook
 from .progress import Progress
 from .project.schema import LoadedProject
 from .state.batches import read_parts
-from .wording import counted, days_or_hours, money
+from .wording import counted, days_or_hours, format_duration, money
 
 __all__ = [
     "Front",

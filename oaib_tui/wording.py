@@ -36,3 +36,14 @@ def money(value: float | None) -> str:
 def days_or_hours(seconds: float) -> str:
     """`7 days`, `36 hours`: a span of whole days in days, else in hours."""
     return counted(round(seconds / 86_400), "day") if seconds % 86_400 == 0 else counted(round(seconds / 3_600), "hour")
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

@@ -12,11 +12,10 @@ import sys
 from typing import Any, Protocol, TextIO
 
 from .. import events as ev
-from ..forecast import format_duration
 from ..headless import LiveLine
 from ..limiting import what_limits
 from ..progress import Progress
-from ..wording import money
+from ..wording import format_duration, money
 
 REDRAW_INTERVAL_S = 0.5
 PLAIN_INTERVAL_S = 10.0

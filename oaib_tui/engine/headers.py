@@ -39,8 +39,13 @@ __all__ = [
 Kind = Literal["requests", "tokens"]
 KINDS: tuple[Kind, ...] = ("requests", "tokens")
 
-CASE_BLIND = (multidict.CIMultiDictProxy, multidict.CIMultiDict, httpx2.Headers)
-"""Header mappings whose lookups ignore case already (aiohttp's, the SDK's): no lower-cased copy needed."""
+
+class LowerCaseNames(dict[str, str]):
+    """Headers whose names are all lower case already (the lean transport's): read by lower-case names as they are."""
+
+
+CASE_BLIND = (LowerCaseNames, multidict.CIMultiDictProxy, multidict.CIMultiDict, httpx2.Headers)
+"""Header mappings read by lower-case names without a lower-cased copy (aiohttp's, the SDK's, ours)."""
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|ns)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}

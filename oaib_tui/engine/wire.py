@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from .headers import LowerCaseNames
+
 MAX_HEADER_BYTES = 64 * 1024
 """Status line and headers of one answer, at most (aiohttp allows 8 KiB a line)."""
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
@@ -47,8 +49,8 @@ class WireFailure(Exception):
 
 class Answer(NamedTuple):
     status: int
-    headers: dict[str, str]
-    """Names in lower case; a name sent twice keeps its first value."""
+    headers: LowerCaseNames
+    """A name sent twice keeps its first value."""
     content: bytes
 
 
@@ -160,7 +162,7 @@ class _Connection(asyncio.Protocol):
         if waiter is None or waiter.done():
             self.abort()  # timed out or cancelled while the answer arrived
             return
-        headers: dict[str, str] = {}
+        headers = LowerCaseNames()
         for name, value in self._headers:
             headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
         content = b"".join(self._body)

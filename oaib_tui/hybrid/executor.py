@@ -41,11 +41,11 @@ from ..engine.realtime import RealtimeExecutor
 from ..engine.resume import OnlyThese, ResumeIndex, Withheld
 from ..engine.steering import STOP_EXIT_CODES
 from ..errors import EXIT_OK, EXIT_SOME_FAILED, EXIT_STOPPED, UserError
-from ..forecast import format_duration, shortest_time_s
+from ..forecast import shortest_time_s
 from ..pricing import PriceBook
 from ..project import RequestPlan
 from ..project.schema import LoadedProject, deadline_at
-from ..wording import counted, money
+from ..wording import counted, format_duration, money
 from .gate import AnswerGate
 from .lanes import batch_lane, realtime_lane
 

@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..forecast import format_duration
+from ..wording import format_duration
 from .format import SPARKS
 
 __all__ = ["TimeSpan", "bar_rows", "nice_ceiling", "time_axis", "time_span"]

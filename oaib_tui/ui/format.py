@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from ..forecast import format_duration
+from ..wording import format_duration
 from ..wording import money as money  # the one money formatter, re-exported for the widgets
 
 SPARKS = " ▁▂▃▄▅▆▇█"

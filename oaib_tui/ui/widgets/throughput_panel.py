@@ -7,8 +7,8 @@ from typing import Literal
 from rich.console import Group
 from rich.text import Text
 
-from ...forecast import format_duration
 from ...meters import HISTORY_KEEP_S
+from ...wording import format_duration
 from ..chart import TimeSpan, bar_rows, nice_ceiling, time_axis, time_span
 from ..format import compact
 from .panel import Panel
