@@ -75,6 +75,8 @@ class RequestQueued:
     input_key: int
     """Fast resume key: a hash of the project's request fingerprint and the raw source line."""
     prompt_tokens: int
+    """Counted exactly, or where a count cannot change the run, its upper bound (see engine.feed.PromptCounts):
+    the answer's usage replaces it."""
     max_output_tokens: int
     body: dict[str, Any] = field(repr=False)
     keep: dict[str, Any] = field(repr=False)

@@ -150,7 +150,19 @@ def _count_inputs(value: Any, count: Callable[[str], int]) -> int:
 
 def prompt_tokens(endpoint: str, body: dict[str, Any], model: str | None = None) -> int:
     """Prompt tokens of one request body, as the endpoint's usage would report them."""
-    count = text_counter(model or str(body.get("model", "")))
+    return _prompt_tokens(endpoint, body, text_counter(model or str(body.get("model", ""))))
+
+
+def prompt_tokens_at_most(endpoint: str, body: dict[str, Any]) -> int:
+    """An upper bound of `prompt_tokens` without a tokenizer: every token is at least one byte of UTF-8."""
+    return _prompt_tokens(endpoint, body, _utf8_bytes)
+
+
+def _utf8_bytes(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def _prompt_tokens(endpoint: str, body: dict[str, Any], count: Callable[[str], int]) -> int:
     if endpoint.endswith("/chat/completions"):
         return count_messages(body.get("messages") or [], count)
     if endpoint.endswith("/responses"):

@@ -107,10 +107,14 @@ class ItemFeed:
     """Turns the plan's lines into items: skips finished ones, checks ids, counts tokens, emits RequestQueued."""
 
     def __init__(self, project: LoadedProject, plan: RequestPlan, resume_index: ResumeIndex, prices: PriceBook,
-                 counters: Counters, emit: Callable[[ev.Event], None], *, wall: Callable[[], float]) -> None:
+                 counters: Counters, emit: Callable[[ev.Event], None], *, wall: Callable[[], float],
+                 now: Callable[[], float], counts_matter: Callable[[float], bool] = lambda rate: True) -> None:
+        """`counts_matter(tokens_per_minute)`: whether exact prompt counts could change what the run does
+        at the rate tokens are being reserved (see PromptCounts); `now` is the run's monotonic clock."""
         self.project, self.plan, self.resume_index = project, plan, resume_index
         self.prices, self.counters, self._emit, self.wall = prices, counters, emit, wall
         self.limits = project.spec.limits
+        self.counts = PromptCounts(counts_matter, now)
         self._unique = UniqueIds(plan)
         # On the slow resume path, the new line keys of finished items, so the state file can
         # adopt this run's fingerprint and the next resume is fast again.
@@ -145,14 +149,14 @@ class ItemFeed:
 
     def _queue(self, request: PreparedRequest) -> Item:
         model = str(request.body.get("model") or self.project.spec.model)
-        prompt = tokens.prompt_tokens(request.url, request.body, model)
         out = tokens.max_output_tokens(request.url, request.body, self.limits.default_max_output_tokens)
+        prompt = self.counts.prompt(request, model, out)
+        if self.counts.newly_exact:
+            self._say_if_estimated()
         price = self.prices.price(model)
         tier = requested_tier(request.body)
         worst = worst_case_cost(price, prompt, out, tier=tier) if price else 0.0
         self.counters.new_items += 1
-        if self.counters.new_items == 1:
-            self._say_if_estimated()
         body = encoded_once(request.body)
         self._emit(ev.RequestQueued(
             custom_id=request.custom_id, seq=request.seq, source=request.source, line=request.line,
@@ -165,3 +169,49 @@ class ItemFeed:
         notice = tokens.estimation_notice()
         if notice:
             self._emit(ev.Notice(notice, "warning", at=self.wall()))
+
+
+class PromptCounts:
+    """Each request's prompt tokens: counted exactly where a count can change what the run does, else bounded.
+
+    Loading a tokenizer costs about 0.3 CPU s, and counting a prompt about as
+    much as sending it. Exact counts matter only where the tokens-per-minute
+    limit could come near (the limiter paces by the tokens reserved) or a spend
+    cap stops on worst-case costs. Until then a request reserves its prompt's
+    UTF-8 bytes, an upper bound of its tokens (a token is at least one byte):
+    more than it needs, never less, and the answer's usage gives the difference
+    back. `matter(tokens_per_minute)` is asked with the tokens reserved over the
+    last second (as a rate); once it says yes, every later request is counted
+    exactly.
+    """
+
+    __slots__ = ("_last_rate", "_matter", "_now", "_window_start", "_window_tokens", "exact", "newly_exact")
+
+    def __init__(self, matter: Callable[[float], bool], now: Callable[[], float]) -> None:
+        self._matter, self._now = matter, now
+        self._window_start: float | None = None
+        self._window_tokens = 0
+        self._last_rate = 0.0
+        self.exact = False
+        self.newly_exact = False
+        """Whether the last count was the first exact one (the moment to say if the tokenizer is missing)."""
+
+    def prompt(self, request: PreparedRequest, model: str, max_output: int) -> int:
+        self.newly_exact = False
+        if not self.exact:
+            bound = tokens.prompt_tokens_at_most(request.url, request.body)
+            if not self._matter(self._rate(bound + max_output)):
+                return bound
+            self.exact = self.newly_exact = True
+        return tokens.prompt_tokens(request.url, request.body, model)
+
+    def _rate(self, reserved: int) -> float:
+        """Tokens reserved a minute: over the last whole second, or this second's so far if more."""
+        now = self._now()
+        if self._window_start is None:
+            self._window_start = now
+        elif now - self._window_start >= 1.0:
+            self._last_rate = self._window_tokens * 60 / (now - self._window_start)
+            self._window_start, self._window_tokens = now, 0
+        self._window_tokens += reserved
+        return max(self._last_rate, self._window_tokens * 60.0)

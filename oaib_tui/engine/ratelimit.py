@@ -108,6 +108,8 @@ class RateLimiter:
         self._paused_until = -math.inf
         self._reported: dict[Kind, float] = {}
         self._log = GrantLog()
+        self._limits: tuple[float | None, float | None, Source] | None = None
+        """What limits() returns, kept until a limit or where it comes from changes (every answer asks)."""
 
     # -- asking -------------------------------------------------------------------------
 
@@ -182,14 +184,20 @@ class RateLimiter:
         if not usable:
             self._headerless += 1
             if self._starting is not None and self._headerless >= HEADERLESS_ANSWERS:
-                self._starting = None  # this server does not report its limits: the caps alone pace
+                self._starting = self._limits = None  # this server does not report its limits: the caps alone pace
             return
-        self._starting, self._headerless = None, 0
+        if self._starting is not None:
+            self._starting = self._limits = None
+        self._headerless = 0
         for kind, report in usable.items():
             mirror = self._mirrors.get(kind)
             if mirror is None:
                 mirror = self._mirrors[kind] = ServerMirror(kind, report.limit or 0.0, now)
+                self._limits = None
+            limit = mirror.limit
             mirror.learn(report)
+            if mirror.limit != limit:
+                self._limits = None
             mirror.resync(self._log, report.remaining or 0.0, grant, now)
 
     def reconcile(self, estimated_prompt: int, actual_prompt: int, *, key: Hashable | None = None) -> None:
@@ -218,7 +226,9 @@ class RateLimiter:
 
     def limits(self) -> tuple[float | None, float | None, Source]:
         """(rpm limit, tpm limit, source): the part of `snapshot()` that changes seldom, and costs little."""
-        return self._limit("requests"), self._limit("tokens"), self._source()
+        if self._limits is None:
+            self._limits = self._limit("requests"), self._limit("tokens"), self._source()
+        return self._limits
 
     def snapshot(self) -> LimiterSnapshot:
         """Limits, where they come from, what remains, and any pause."""

@@ -40,6 +40,8 @@ from .usage import priced_usage, unpriced_tier_note
 from .watch import HoldupWatch
 
 LIMITS_EVENT_INTERVAL_S = 0.25
+TPM_WITHIN_REACH = 0.5
+"""Prompts are counted exactly once the tokens reserved a minute reach this share of the TPM limit."""
 
 
 @dataclass(order=True, slots=True)
@@ -86,7 +88,7 @@ class RealtimeExecutor(Steering):
         self._last_limits_event = float("-inf")
         self._last_limits: tuple | None = None
         self.feed = ItemFeed(project, self.plan, self.resume_index, self.prices, self.counters,
-                             emit, wall=lambda: self.wall())
+                             emit, wall=lambda: self.wall(), now=lambda: self._now(), counts_matter=self._counts_matter)
 
     @property
     def rekeyed(self) -> RekeyedItems | None:
@@ -195,6 +197,14 @@ class RealtimeExecutor(Steering):
                 continue
             return item  # type: ignore[return-value]
         return None
+
+    def _counts_matter(self, tokens_per_minute: float) -> bool:
+        """Whether exact prompt counts could change what the run does (see feed.PromptCounts): a spend cap
+        stops on worst-case costs; a tokens-per-minute limit paces by the tokens reserved once they near it."""
+        if self.limits.max_cost_usd is not None:
+            return True
+        tpm = self.limiter.limits()[1]
+        return tpm is not None and tokens_per_minute >= tpm * TPM_WITHIN_REACH
 
     def _over_budget(self, item: Item) -> bool:
         cap = self.limits.max_cost_usd

@@ -100,10 +100,11 @@ class _Connection(asyncio.Protocol):
         self._status = 0
         self._headers: list[tuple[bytes, bytes]] = []
         self._header_bytes = 0
+        """Bytes read before the headers were complete, up to the read now parsed."""
+        self._reading = 0
         self._body: list[bytes] = []
         self._body_bytes = 0
         self._headers_done = False
-        self._read_to_close = False
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
@@ -114,6 +115,7 @@ class _Connection(asyncio.Protocol):
         if self._waiter is None:  # bytes nobody asked for: the connection cannot be trusted any more
             self.abort()
             return
+        self._reading = len(data)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as error:
@@ -121,6 +123,11 @@ class _Connection(asyncio.Protocol):
                 self._fail(WireFailure("malformed", str(error.__context__), self._status or None))
             else:
                 self._fail(WireFailure("connection", f"the server's answer is not valid HTTP: {error}"))
+            return
+        if not self._headers_done:  # counted per read, not per header: the callbacks are the hot path
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._fail(WireFailure("malformed", f"the answer's headers are larger than {MAX_HEADER_BYTES // 1024} KiB"))
 
     def eof_received(self) -> bool:
         return False  # close our side too: connection_lost follows
@@ -130,7 +137,7 @@ class _Connection(asyncio.Protocol):
         self._pool.forget(self)
         if self._waiter is None or self._waiter.done():
             return
-        if self._headers_done and self._read_to_close:
+        if self._headers_done and self._read_to_close():
             self._complete()
             return
         where = "in the middle of its answer" if self._headers_done else "before answering"
@@ -141,7 +148,7 @@ class _Connection(asyncio.Protocol):
     def send(self, data: bytes, waiter: asyncio.Future[Answer]) -> None:
         self._waiter = waiter
         self._status, self._headers, self._header_bytes = 0, [], 0
-        self._body, self._body_bytes, self._headers_done, self._read_to_close = [], 0, False, False
+        self._body, self._body_bytes, self._headers_done = [], 0, False
         assert self.transport is not None
         self.transport.write(data)
 
@@ -162,9 +169,9 @@ class _Connection(asyncio.Protocol):
         if waiter is None or waiter.done():
             self.abort()  # timed out or cancelled while the answer arrived
             return
-        headers = LowerCaseNames()
-        for name, value in self._headers:
-            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        # Reversed, so that a name sent twice keeps its first value.
+        headers = LowerCaseNames((name.decode("latin-1").lower(), value.decode("latin-1"))
+                                 for name, value in reversed(self._headers))
         content = b"".join(self._body)
         encoding = headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("identity", ""):
@@ -179,18 +186,15 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools' callbacks ------------------------------------------------------------
 
-    def on_status(self, status: bytes) -> None:
-        self._count_header(len(status))
-
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._count_header(len(name) + len(value) + 4)
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._status = self._parser.get_status_code()
-        names = {name.lower() for name, _ in self._headers}
-        self._read_to_close = b"content-length" not in names and b"transfer-encoding" not in names
         self._headers_done = True
+        if self._header_bytes + self._reading > MAX_HEADER_BYTES and (
+                sum(len(name) + len(value) + 4 for name, value in self._headers) > MAX_HEADER_BYTES):
+            raise _TooLarge(f"the answer's headers are larger than {MAX_HEADER_BYTES // 1024} KiB")
 
     def on_body(self, chunk: bytes) -> None:
         self._body_bytes += len(chunk)
@@ -200,7 +204,7 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if 100 <= self._status < 200:  # an interim answer (100 Continue): the real one follows
-            self._status, self._headers, self._header_bytes, self._headers_done = 0, [], 0, False
+            self._status, self._headers, self._headers_done = 0, [], False
             return
         keep = self._parser.should_keep_alive()
         self._complete()
@@ -209,10 +213,10 @@ class _Connection(asyncio.Protocol):
         elif not self.closed:
             self.abort()
 
-    def _count_header(self, size: int) -> None:
-        self._header_bytes += size
-        if self._header_bytes > MAX_HEADER_BYTES:
-            raise _TooLarge(f"the answer's headers are larger than {MAX_HEADER_BYTES // 1024} KiB")
+    def _read_to_close(self) -> bool:
+        """Whether the answer's body is framed by the connection's end (no length, not chunked)."""
+        names = {name.lower() for name, _ in self._headers}
+        return b"content-length" not in names and b"transfer-encoding" not in names
 
 
 class _TooLarge(Exception):

@@ -275,13 +275,66 @@ async def test_estimated_token_counts_are_said_once(tmp_path, monkeypatch):
     tokens._encoding.cache_clear()
     tokens.text_counter.cache_clear()
     try:
-        path = write_project(tmp_path, n=5)
+        path = write_project(tmp_path, n=5, limits={"max_cost_usd": 5})  # a spend cap: counts matter
         finished, rec, _ = await run_job(path, sim_app())
     finally:
         tokens._encoding.cache_clear()
         tokens.text_counter.cache_clear()
     notices = [n for n in rec.of(ev.Notice) if "estimated" in n.message]
     assert len(notices) == 1 and finished.done == 5
+
+
+@pytest.mark.parametrize("limits, exact", [
+    ({}, False),  # the simulator's limits are far away: the byte bound is reserved, no tokenizer needed
+    ({"max_cost_usd": 5}, True),  # a spend cap stops on worst-case costs
+    ({"rpm": 600, "tpm": 2_000}, True),  # a TPM limit within reach paces by the tokens reserved
+])
+async def test_prompts_are_counted_exactly_where_counts_can_change_the_run(tmp_path, limits, exact):
+    from oaib_tui import tokens
+
+    path = write_project(tmp_path, n=6, mode="realtime" if "rpm" in limits else "auto", limits=limits,
+                         request={"max_tokens": 20, "messages": [{"role": "user", "content": "Grüße, {word}: 世界"}]})
+    finished, rec, _ = await run_job(path, sim_app())
+    queued = rec.of(ev.RequestQueued)
+    assert finished.done == 6 and len(queued) == 6
+    for event in queued:
+        exact_count = tokens.prompt_tokens("/v1/chat/completions", event.body, "gpt-4o-mini")
+        bound = tokens.prompt_tokens_at_most("/v1/chat/completions", event.body)
+        assert bound > exact_count  # the bound is never short, and here well above
+        assert event.prompt_tokens == (exact_count if exact else bound)
+    answered = {e.custom_id: e.usage.prompt_tokens for e in rec.of(ev.RequestSucceeded)}
+    assert set(answered.values()) == {tokens.prompt_tokens("/v1/chat/completions", queued[0].body, "gpt-4o-mini")}
+
+
+async def test_counts_turn_exact_when_the_tokens_reserved_near_the_tpm_limit():
+    from oaib_tui import tokens
+    from oaib_tui.engine.feed import PromptCounts
+    from oaib_tui.project import PreparedRequest
+
+    clock = [0.0]
+    asked: list[float] = []
+
+    def matter(rate: float) -> bool:
+        asked.append(rate)
+        return rate >= 25_000
+
+    counts = PromptCounts(matter, lambda: clock[0])
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x" * 96}]}
+    request = PreparedRequest(seq=0, custom_id="a", body=body, body_hash="", input_key=0, source="inline", line=1,
+                              keep={}, url="/v1/chat/completions")
+    bound = tokens.prompt_tokens_at_most("/v1/chat/completions", body)  # 96 + 3 + 3 + 4 ("user") = 106
+    assert bound == 106
+    assert counts.prompt(request, "gpt-4o-mini", 0) == bound  # 106 tokens this second: 6,360 a minute
+    clock[0] = 0.5
+    assert counts.prompt(request, "gpt-4o-mini", 0) == bound
+    for n in range(3):  # the next second: the last one's 12,720 a minute, until this one's own is more
+        clock[0] = 1.0 + n * 0.1
+        assert counts.prompt(request, "gpt-4o-mini", 0) == bound
+    assert asked == [6_360, 12_720, 12_720, 12_720, 19_080]
+    clock[0] = 1.3
+    assert counts.prompt(request, "gpt-4o-mini", 0) < bound and counts.newly_exact  # 25,440 a minute: exact
+    assert asked[-1] == 25_440
+    assert counts.prompt(request, "gpt-4o-mini", 0) < bound and not counts.newly_exact and counts.exact
 
 
 async def test_sources_are_pulled_only_as_capacity_frees_up(tmp_path):

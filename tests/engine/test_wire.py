@@ -154,6 +154,30 @@ async def test_what_a_misbehaving_server_sends_is_a_failure_with_its_reason(case
     assert caught.value.failure == failure and words in str(caught.value)
 
 
+async def test_headers_that_never_end_are_refused_while_they_trickle_in():
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        try:
+            for _ in range(2_000):  # 2,000 reads of 100 bytes each, never a blank line
+                writer.write(b"x-more: " + b"a" * 90 + b"\r\n")
+                await writer.drain()
+                await asyncio.sleep(0)
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    origin = wire.Origin("http", "127.0.0.1", server.sockets[0].getsockname()[1])
+    try:
+        with pytest.raises(WireFailure) as caught:
+            await Pool(origin, idle_limit=1).post(request_head(origin, "/", {}), b"{}", 10)
+    finally:
+        server.close()
+    assert caught.value.failure == "malformed" and "headers are larger" in str(caught.value)
+
+
 async def test_an_answer_larger_than_the_limit_is_refused_with_its_status(monkeypatch):
     monkeypatch.setattr(wire, "MAX_ANSWER_BYTES", 1000)
     bomb = gzip.compress(b" " * 5000)
