@@ -35,7 +35,7 @@ from .feed import Counters, Item, ItemFeed, RekeyedItems
 from .ratelimit import RateLimiter
 from .resume import ResumeIndex
 from .retry import Outcome, RetryPolicy, backoff_delay, classify, internal_error, refusal_reason
-from .steering import Emit, Ending, Steering
+from .steering import MIN_SLEEP_S, Emit, Ending, Steering
 from .usage import priced_usage, unpriced_tier_note
 from .watch import HoldupWatch
 
@@ -87,6 +87,8 @@ class RealtimeExecutor(Steering):
         """Whether the API has answered anything (any HTTP status) in this run."""
         self._last_limits_event = float("-inf")
         self._last_limits: tuple | None = None
+        self._held_by_limiter: tuple[int, float] | None = None
+        """(tokens, when) while the dispatcher sleeps until the limiter grants the next request of `tokens`."""
         self.feed = ItemFeed(project, self.plan, self.resume_index, self.prices, self.counters,
                              emit, wall=lambda: self.wall(), now=lambda: self._now(), counts_matter=self._counts_matter)
 
@@ -178,7 +180,11 @@ class RealtimeExecutor(Steering):
             wait = self.limiter.try_acquire(pending.reserved_tokens, key=pending.next_key)
             if wait > 0:
                 self.watch.waiting_for_limiter(pending.reserved_tokens)
-                await self._sleep_until_poked(wait)
+                self._held_by_limiter = (pending.reserved_tokens, self._now() + wait)
+                try:
+                    await self._sleep_until_poked(wait)
+                finally:
+                    self._held_by_limiter = None
                 continue
             self._launch(pending)
             pending = None
@@ -237,7 +243,18 @@ class RealtimeExecutor(Steering):
         if not task.cancelled() and task.exception() is not None:
             # The item was settled but reporting it failed: what the run says can no longer be trusted.
             self.stop("error", f"the run stopped on an internal error: {task.exception()!r:.300}")
-        self._poke()
+        if self._grant_comes_sooner():
+            self._poke()
+
+    def _grant_comes_sooner(self) -> bool:
+        """Whether the dispatcher should look again now an attempt ended: always, unless it sleeps until the
+        limiter's next grant and the answer's headers did not bring that grant closer (a rate-limited run
+        would otherwise wake it once more per request, to go back to sleep)."""
+        held = self._held_by_limiter
+        if held is None:
+            return True
+        tokens, until = held
+        return self._now() + self.limiter.holdup(tokens)[1] < until - MIN_SLEEP_S
 
     async def _attempt(self, item: Item) -> None:
         """One attempt, which always ends with the item settled: done, failed, or queued to send again."""

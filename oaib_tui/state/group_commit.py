@@ -1,9 +1,12 @@
 """Group commit: several answers per state-file transaction, none reported before its commit.
 
 A commit costs about as much as recording a dozen answers, so committing each
-answer alone was the largest cost of a fast run. Here the first answer that
-waits starts a short timer; when it fires, or when enough answers wait, one
-transaction commits them all.
+answer alone was the largest cost of a fast run. Here an answer that waits is
+committed at most a short window after the previous commit, together with every
+answer that came meanwhile (or at once when enough wait). After a quiet window
+(a rate-limited run, an answer every 100 ms) it is committed as soon as the
+answers of the moment are staged, without a timer: waking up only to commit
+cost more than the commit.
 
 The kill -9 promise holds because nothing learns of an answer before its
 commit: the answer events (RequestSucceeded, RequestFailed) are held and
@@ -17,6 +20,7 @@ all of which the next run sends again. Other events are delivered at once.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 
 from ..events import Event
@@ -41,8 +45,10 @@ class GroupCommit:
         self._on_delivery_error = on_delivery_error
         self.window_s, self.max_answers = window_s, max_answers
         self._held: list[Event] = []
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
         self._attempted: asyncio.Event | None = None
+        self._last_commit = -math.inf
+        """When the last commit was tried, on the loop's clock."""
 
     def emit(self, event: Event) -> None:
         """Record `event`; deliver it now, or, if it is an answer, once a commit holds it."""
@@ -68,6 +74,7 @@ class GroupCommit:
     def commit(self) -> None:
         """Commit what waits and deliver the answers it held; a failed commit keeps them held, unreported."""
         self._cancel_timer()
+        self._last_commit = _loop_time()
         try:
             self.store.commit_answers()
         except Exception as error:  # noqa: BLE001 - the owner stops the run; the answers stay pending in the store
@@ -102,7 +109,11 @@ class GroupCommit:
         except RuntimeError:  # no event loop to wait on: commit now
             self.commit()
             return
-        self._timer = loop.call_later(self.window_s, self._on_timer)
+        due = self._last_commit + self.window_s
+        if due <= loop.time():  # quiet for a window: commit once this moment's answers are staged
+            self._timer = loop.call_soon(self._on_timer)
+        else:
+            self._timer = loop.call_at(due, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -120,3 +131,10 @@ class GroupCommit:
         if self._attempted is not None:
             self._attempted.set()
             self._attempted = None
+
+
+def _loop_time() -> float:
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:  # committed outside the loop (at the end of a run): no window to keep
+        return -math.inf

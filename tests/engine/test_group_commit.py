@@ -8,6 +8,9 @@ import pytest
 from engine_helpers import run_job, sim_app, write_project
 
 from oaib_tui import events as ev
+from oaib_tui.job import JobRun
+from oaib_tui.project import load_project
+from oaib_tui.sim.client import simulator_http_client
 from oaib_tui.state.store import StateStore
 
 pytestmark = pytest.mark.looptime
@@ -76,3 +79,23 @@ async def test_a_request_keeps_its_slot_until_its_answer_is_committed(tmp_path):
     finished, _, _ = await run_job(path, sim_app(latency_ms=20), on_event=watch)
     assert finished.done == 60
     assert most[0] == 4
+
+
+async def test_an_answer_after_a_quiet_moment_is_committed_at_once(tmp_path):
+    """A rate-limited run: answers a second apart each commit as soon as they are staged, with no timer to wait
+    for (it was 5 ms later before); answers that come together still share a commit (the test above)."""
+    path = write_project(tmp_path, n=8, limits={"concurrency": 4})
+    app = sim_app(rpm=60, tpm=10_000_000, bucket_s=1, latency_ms=100)  # one at once, then one a second
+    delays: list[float] = []
+
+    def watch(event: ev.Event) -> None:
+        if isinstance(event, ev.RequestSucceeded):
+            delays.append(job.engine.wall() - event.at)  # told of it how long after it came
+
+    job = JobRun(load_project(path), http_client=simulator_http_client(app), consumers=[watch])
+    try:
+        finished = await job.run()
+    finally:
+        job.close()
+    assert finished.done == 8
+    assert len(delays) == 8 and max(delays) < 0.001

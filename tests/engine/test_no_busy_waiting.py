@@ -45,6 +45,17 @@ async def test_a_request_bucket_that_holds_every_request_is_slept_through_not_po
     assert len(sleeps) <= 4 * 12
 
 
+async def test_an_answer_that_brings_no_grant_closer_leaves_the_dispatcher_asleep(tmp_path, monkeypatch):
+    """Held by the request bucket, the dispatcher sleeps once per request: until the next grant. An answer
+    arriving meanwhile (its headers say nothing new) used to wake it to go back to sleep: twice per request."""
+    path = write_project(tmp_path, n=30, limits={"concurrency": 4})
+    app = sim_app(rpm=60, tpm=10_000_000, bucket_s=1, latency_ms=300)
+    finished, sleeps, elapsed = await run_counting_sleeps(path, app, monkeypatch)
+    assert finished.done == 30
+    assert 28 <= elapsed < 30.5  # one a second: no grant came later for the dispatcher sleeping through answers
+    assert len(sleeps) <= 30 + 3
+
+
 async def test_a_429_pause_is_slept_through_not_polled(tmp_path, monkeypatch):
     path = write_project(tmp_path, n=6, limits={"concurrency": 2})
     app = sim_app(rpm=6, tpm=10_000_000, bucket_s=10)  # the scripted 429s ask for the bucket's refill: ~10 s
