@@ -198,7 +198,16 @@ class RateLimiter:
             mirror.learn(report)
             if mirror.limit != limit:
                 self._limits = None
-            mirror.resync(self._log, report.remaining or 0.0, grant, now)
+        if grant is not None and grant.open and len(usable) == 2:  # both buckets, placed exactly: one walk
+            requests, tokens = self._mirrors["requests"], self._mirrors["tokens"]
+            r_level, t_level = self._log.levels_now(
+                grant, (requests.bucket, usable["requests"].remaining or 0.0),
+                (tokens.bucket, usable["tokens"].remaining or 0.0), now)
+            requests.sync_exact(r_level, grant.seq, now)
+            tokens.sync_exact(t_level, grant.seq, now)
+            return
+        for kind, report in usable.items():
+            self._mirrors[kind].resync(self._log, report.remaining or 0.0, grant, now)
 
     def reconcile(self, estimated_prompt: int, actual_prompt: int, *, key: Hashable | None = None) -> None:
         """The server counted `actual_prompt` prompt tokens where we counted `estimated_prompt`."""

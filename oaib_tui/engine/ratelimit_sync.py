@@ -165,6 +165,31 @@ class GrantLog:
         level = remaining + rate * (now - grant.at) - spent
         return level if level < top else top
 
+    def levels_now(self, grant: Grant, requests: tuple[Bucket, float], tokens: tuple[Bucket, float],
+                   now: float) -> tuple[float, float]:
+        """`level_now` of the requests and the tokens bucket, each given with its answer's `remaining`, in one
+        pass over the grants after `grant` (an answer that reports both walks them once, not twice)."""
+        (r_bucket, r_remaining), (t_bucket, t_remaining) = requests, tokens
+        r_capacity, r_rate, t_capacity, t_rate = r_bucket.capacity, r_bucket.rate, t_bucket.capacity, t_bucket.rate
+        r_top, t_top, r_spent, t_spent = r_capacity, t_capacity, 0.0, 0.0
+        for later in reversed(self._grants):
+            if later is grant:
+                break
+            elapsed = now - later.at
+            clip = r_capacity - 1.0 + r_rate * elapsed - r_spent
+            if clip < r_top:
+                r_top = clip
+            r_spent += 1.0
+            cost = later.tokens
+            clip = t_capacity - cost + t_rate * elapsed - t_spent
+            if clip < t_top:
+                t_top = clip
+            t_spent += cost
+        since = now - grant.at
+        r_level = r_remaining + r_rate * since - r_spent
+        t_level = t_remaining + t_rate * since - t_spent
+        return (r_level if r_level < r_top else r_top), (t_level if t_level < t_top else t_top)
+
     def prune(self, now: float) -> None:
         """Forget the oldest grants while answered (or stale): no answer can be placed before the oldest open one."""
         self._close_lost(now)
@@ -239,7 +264,7 @@ class ServerMirror:
     def resync(self, log: GrantLog, remaining: float, grant: Grant | None, now: float) -> None:
         """Re-sync from an answer's `remaining`; `grant` is the one it answers, if known."""
         if grant is not None and grant.open:
-            self._sync_exact(log.level_now(grant, self.kind, self.bucket, remaining, now), grant.seq, now)
+            self.sync_exact(log.level_now(grant, self.kind, self.bucket, remaining, now), grant.seq, now)
             return
         low, high = math.inf, -math.inf
         for candidate, level in log.replay(self.kind, self.bucket, remaining, now):
@@ -251,7 +276,8 @@ class ServerMirror:
         elif not self.synced:
             self._sync_range(remaining, remaining, now)
 
-    def _sync_exact(self, level: float, seq: int, now: float) -> None:
+    def sync_exact(self, level: float, seq: int, now: float) -> None:
+        """Our level is `level`, as the answer to grant `seq` (still open) places it."""
         if seq >= self.anchor_seq or not self.synced:
             self.bucket.set(level, now)
             self.anchor_seq, self.synced = seq, True

@@ -98,7 +98,8 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self._waiter: asyncio.Future[Answer] | None = None
         self._status = 0
-        self._headers: list[tuple[bytes, bytes]] = []
+        self._names: list[bytes] = []
+        self._values: list[bytes] = []
         self._header_bytes = 0
         """Bytes read before the headers were complete, up to the read now parsed."""
         self._reading = 0
@@ -147,7 +148,7 @@ class _Connection(asyncio.Protocol):
 
     def send(self, data: bytes, waiter: asyncio.Future[Answer]) -> None:
         self._waiter = waiter
-        self._status, self._headers, self._header_bytes = 0, [], 0
+        self._status, self._names, self._values, self._header_bytes = 0, [], [], 0
         self._body, self._body_bytes, self._headers_done = [], 0, False
         assert self.transport is not None
         self.transport.write(data)
@@ -169,9 +170,7 @@ class _Connection(asyncio.Protocol):
         if waiter is None or waiter.done():
             self.abort()  # timed out or cancelled while the answer arrived
             return
-        # Reversed, so that a name sent twice keeps its first value.
-        headers = LowerCaseNames((name.decode("latin-1").lower(), value.decode("latin-1"))
-                                 for name, value in reversed(self._headers))
+        headers = _headers(self._names, self._values)
         content = b"".join(self._body)
         encoding = headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("identity", ""):
@@ -187,13 +186,14 @@ class _Connection(asyncio.Protocol):
     # -- httptools' callbacks ------------------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+        self._names.append(name)
+        self._values.append(value)
 
     def on_headers_complete(self) -> None:
         self._status = self._parser.get_status_code()
         self._headers_done = True
         if self._header_bytes + self._reading > MAX_HEADER_BYTES and (
-                sum(len(name) + len(value) + 4 for name, value in self._headers) > MAX_HEADER_BYTES):
+                sum(map(len, self._names)) + sum(map(len, self._values)) + 4 * len(self._names) > MAX_HEADER_BYTES):
             raise _TooLarge(f"the answer's headers are larger than {MAX_HEADER_BYTES // 1024} KiB")
 
     def on_body(self, chunk: bytes) -> None:
@@ -204,7 +204,7 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if 100 <= self._status < 200:  # an interim answer (100 Continue): the real one follows
-            self._status, self._headers, self._headers_done = 0, [], False
+            self._status, self._names, self._values, self._headers_done = 0, [], [], False
             return
         keep = self._parser.should_keep_alive()
         self._complete()
@@ -215,12 +215,25 @@ class _Connection(asyncio.Protocol):
 
     def _read_to_close(self) -> bool:
         """Whether the answer's body is framed by the connection's end (no length, not chunked)."""
-        names = {name.lower() for name, _ in self._headers}
+        names = {name.lower() for name in self._names}
         return b"content-length" not in names and b"transfer-encoding" not in names
 
 
 class _TooLarge(Exception):
     pass
+
+
+def _headers(names: list[bytes], values: list[bytes]) -> LowerCaseNames:
+    """Names lower-cased; a name sent twice keeps its first value. Decoded all at once, joined by line breaks,
+    which llhttp lets into no name or value (per header, decoding was a tenth of the hot path)."""
+    lowered = b"\n".join(names).decode("latin-1").lower().split("\n")
+    decoded = b"\n".join(values).decode("latin-1").split("\n")
+    if len(lowered) != len(names) or len(decoded) != len(values):  # no header, or a line break after all
+        lowered = [name.decode("latin-1").lower() for name in names]
+        decoded = [value.decode("latin-1") for value in values]
+    lowered.reverse()
+    decoded.reverse()
+    return LowerCaseNames(zip(lowered, decoded))
 
 
 def _decoded(content: bytes, encoding: str) -> bytes:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from oaib_tui.engine.ratelimit import FIXED_BURST_S, RateLimiter, read_limit_headers
 
@@ -339,3 +341,23 @@ def test_buckets_show_the_servers_buckets_once_learned_with_the_reserve_kept_in_
     assert tokens.level == pytest.approx(tokens.capacity)  # our 100 tokens came back in the 0.3 s since
     limiter.try_acquire(1_000)
     assert limiter.buckets()[1].level == pytest.approx(tokens.capacity - 1_000)
+
+
+@settings(max_examples=200, deadline=None)
+@given(grants=st.lists(st.tuples(st.floats(0, 5), st.integers(0, 5_000)), min_size=1, max_size=40),
+       answered=st.integers(0, 39), r_remaining=st.floats(0, 100), t_remaining=st.floats(0, 50_000),
+       later=st.floats(0, 5))
+def test_both_buckets_placed_in_one_walk_as_each_alone(grants, answered, r_remaining, t_remaining, later):
+    from oaib_tui.engine.ratelimit_sync import Bucket, GrantLog
+
+    log, at = GrantLog(), 0.0
+    for gap, tokens in grants:
+        at += gap
+        log.add(at, float(tokens), key=len(log._grants))
+    grant = log.find(min(answered, len(grants) - 1))
+    requests, tokens = Bucket(10.0, 60.0, 0.0), Bucket(1_000.0, 40_000.0, 0.0)
+    now = at + later
+    both = log.levels_now(grant, (requests, r_remaining), (tokens, t_remaining), now)
+    alone = (log.level_now(grant, "requests", requests, r_remaining, now),
+             log.level_now(grant, "tokens", tokens, t_remaining, now))
+    assert both == pytest.approx(alone, rel=1e-12, abs=1e-9)
