@@ -26,6 +26,7 @@ from openai._models import FinalRequestOptions
 from .. import jsonfast
 from ..events import JsonText
 from .client import Reply, sdk_path
+from .client import send as send_by_sdk
 from .wire import Origin, Pool, WireFailure, WireTimeout, request_head, split_url
 
 VOLATILE_HEADERS = frozenset({"content-length", "host", "x-stainless-retry-count", "idempotency-key"})
@@ -106,6 +107,9 @@ class LeanSender:
                 return Reply(error.status, {}, None, failure="malformed", message=str(error))
             return Reply(None, {}, None, failure="connect" if error.failure == "connect" else "connection",
                          message=str(error))
+        if 300 <= answer.status < 400 and "location" in answer.headers:
+            # The SDK follows redirects (a gateway's http → https, say): the request goes its way, whole.
+            return await send_by_sdk(self._client, url, body, timeout_s)
         return _reply(answer.status, answer.headers, answer.content)
 
     async def close(self) -> None:

@@ -122,6 +122,8 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as error:
             if isinstance(error.__context__, _TooLarge):  # raised by one of our callbacks below
                 self._fail(WireFailure("malformed", str(error.__context__), self._status or None))
+            elif self._waiter is None:  # an answer nobody asked for, after the one that was: never reuse this
+                self.abort()
             else:
                 self._fail(WireFailure("connection", f"the server's answer is not valid HTTP: {error}"))
             return
@@ -185,6 +187,10 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools' callbacks ------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        if self._waiter is None:  # more than one answer to one request
+            raise _Unasked()
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self._names.append(name)
         self._values.append(value)
@@ -220,6 +226,10 @@ class _Connection(asyncio.Protocol):
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _Unasked(Exception):
     pass
 
 

@@ -41,6 +41,8 @@ class Recorder:
         self.seen.append({"method": request.method, "path_qs": request.path_qs,
                           "headers": {k.lower(): v for k, v in request.headers.items()},
                           "body": await request.read()})
+        if request.path.startswith("/old/"):  # moved: a gateway that redirects
+            return web.Response(status=307, headers={"location": request.path_qs.replace("/old/", "/", 1)})
         if self.stall == "before headers":
             await self.release.wait()
         status, body, headers = self.reply
@@ -224,3 +226,18 @@ async def test_an_answer_keeps_its_text_unless_it_is_not_utf8(recorder, tmp_path
         await client.close()
     assert type(plain.body) is JsonText and json.loads(plain.body.text) == ANSWER
     assert wide.body == ANSWER and type(wide.body) is dict
+
+
+async def test_a_redirected_request_is_followed_as_the_sdk_follows_it(recorder, tmp_path, monkeypatch):
+    project = project_for(tmp_path, {"kind": "compatible", "base_url": f"{recorder.base}/old/v1"}, monkeypatch)
+    client = client_for(project)
+    lean = LeanSender(client, connections=2)
+    try:
+        reply = await lean.send("/v1/chat/completions", BODY, 10)
+    finally:
+        await lean.close()
+        await client.close()
+    assert (reply.status, reply.body) == (200, ANSWER)
+    assert [seen["path_qs"] for seen in recorder.seen] == [
+        "/old/v1/chat/completions", "/old/v1/chat/completions", "/v1/chat/completions"]  # lean, then the SDK's way
+    assert all(seen["method"] == "POST" and json.loads(seen["body"]) == BODY for seen in recorder.seen)

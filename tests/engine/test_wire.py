@@ -128,6 +128,18 @@ async def test_chunked_gzip_deflate_and_read_to_close_bodies_are_read_whole():
         assert (got.status, got.content) == (200, ANSWER), name
 
 
+@pytest.mark.parametrize("extra", [answer(), answer()[:20]], ids=["a whole second answer", "a part of one"])
+async def test_a_connection_that_sends_more_than_the_answer_is_not_used_again(extra):
+    async with Server(lambda n, r: answer() + extra if n == 1 else answer()) as server:
+        origin, _ = split_url(server.url)
+        pool = Pool(origin, idle_limit=4)
+        first = await post(server, pool)
+        await asyncio.sleep(0.05)  # the extra bytes arrive with the answer or just after it
+        second = await post(server, pool)
+    assert (first.status, first.content, second.status, second.content) == (200, ANSWER, 200, ANSWER)
+    assert pool.opened == 2
+
+
 async def test_headers_keep_their_first_value_with_lower_case_names():
     async with Server(lambda n, r: answer(headers="Retry-After-Ms: 250\r\nX-Twice: 1\r\nx-twice: 2\r\n")) as server:
         got = await post(server)
