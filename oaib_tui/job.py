@@ -158,7 +158,7 @@ class JobRun:
                                     deadline=self._hybrid_deadline())
         else:
             engine = RealtimeExecutor(self.project, client, self.emit, resume=self.only or self.resume_index(),
-                                      sender=sender, committed=self.commits.committed if self.commits else None)
+                                      sender=sender, commits=self.commits)
         self.engine = engine
         self.engine_ready.set()
         try:

@@ -13,8 +13,9 @@ import asyncio
 import heapq
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import openai
 
@@ -44,6 +45,19 @@ TPM_WITHIN_REACH = 0.5
 """Prompts are counted exactly once the tokens reserved a minute reach this share of the TPM limit."""
 
 
+class Commits(Protocol):
+    """What the engine needs of a group commit (state/group_commit.py): answers held until it commits them."""
+
+    @property
+    def held(self) -> int:
+        """Answers recorded but not yet committed."""
+        ...
+
+    def notify(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every commit tried."""
+        ...
+
+
 @dataclass(order=True, slots=True)
 class _DueRetry:
     due: float
@@ -65,14 +79,18 @@ class RealtimeExecutor(Steering):
         limiter: RateLimiter | None = None,
         wall_clock: Callable[[], float] = time.time,
         sender: Sender | None = None,
-        committed: Callable[[], Awaitable[None]] | None = None,
+        commits: Commits | None = None,
     ) -> None:
-        """`committed`, if given, is awaited after each attempt before its slot is freed: it returns
-        once the answers emitted so far are in the state file (see state.group_commit)."""
+        """`commits`, if given, holds answers until it commits them: a request whose answer it holds keeps
+        its concurrency slot until the next commit (see state.group_commit)."""
         super().__init__(project, client, emit, wall_clock=wall_clock, rng=rng)
         spec = project.spec
         self.sender = sender or SdkSender(client)
-        self._committed = committed
+        self._awaiting_commit = 0
+        """Requests answered whose answer waits for its commit: their slots stay taken until it (kill -9)."""
+        if commits is not None:
+            commits.notify(self._answers_committed)
+        self._commits = commits
         self.resume_index = resume or ResumeIndex.empty()
         self.limits = spec.limits
         self.policy = RetryPolicy(spec.limits.max_retries)
@@ -160,7 +178,7 @@ class RealtimeExecutor(Steering):
         fresh = self.feed.items()
         pending: Item | None = None
         while self._stop is None:
-            if self._paused or len(self._inflight) >= self.limits.concurrency:
+            if self._paused or len(self._inflight) + self._awaiting_commit >= self.limits.concurrency:
                 self.watch.waiting_for("paused" if self._paused else "concurrency")
                 await self._sleep_until_poked(None)
                 continue
@@ -267,8 +285,14 @@ class RealtimeExecutor(Steering):
             if item.settled != settled:
                 raise
             self._fail(item, internal_error(error))
-        if self._committed is not None:
-            await self._committed()  # the slot stays taken until the answer is recorded: see state.group_commit
+        if self._commits is not None and self._commits.held:
+            self._awaiting_commit += 1  # the slot stays taken until the answer is recorded: see state.group_commit
+
+    def _answers_committed(self) -> None:
+        if self._awaiting_commit:
+            self._awaiting_commit = 0
+            if self._held_by_limiter is None:  # slots freed: news for a dispatcher not sleeping until a grant
+                self._poke()
 
     async def _send_and_settle(self, item: Item) -> None:
         started = self._now()

@@ -11,8 +11,8 @@ cost more than the commit.
 The kill -9 promise holds because nothing learns of an answer before its
 commit: the answer events (RequestSucceeded, RequestFailed) are held and
 delivered to the consumers (dashboard, headless reporter, Python API) only
-after it, and the engine awaits `committed()` before it frees the request's
-concurrency slot. So a run killed at any moment has at most `concurrency`
+after it, and the engine counts a request whose answer is held against its
+concurrency until a commit (`notify`) frees the slot. So a run killed at any moment has at most `concurrency`
 answers unrecorded, as before: those in flight or waiting for their commit,
 all of which the next run sends again. Other events are delivered at once.
 """
@@ -46,7 +46,7 @@ class GroupCommit:
         self.window_s, self.max_answers = window_s, max_answers
         self._held: list[Event] = []
         self._timer: asyncio.Handle | None = None
-        self._attempted: asyncio.Event | None = None
+        self._listeners: list[Callable[[], None]] = []
         self._last_commit = -math.inf
         """When the last commit was tried, on the loop's clock."""
 
@@ -79,17 +79,13 @@ class GroupCommit:
             self.store.commit_answers()
         except Exception as error:  # noqa: BLE001 - the owner stops the run; the answers stay pending in the store
             self._on_store_error(error)
-            self._wake_waiters()  # the engine must not wait for a commit that may never come
+            self._tell_listeners()  # the engine must not wait for a commit that may never come
             return
         self._release()
 
-    async def committed(self) -> None:
-        """Return once every answer handled so far is committed (or its commit was tried and failed)."""
-        if not self._held or self._timer is None:  # nothing waits, or a commit failed and none is due
-            return
-        if self._attempted is None:
-            self._attempted = asyncio.Event()
-        await self._attempted.wait()
+    def notify(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every commit tried: every answer handled before it is committed (or failed to be)."""
+        self._listeners.append(listener)
 
     @property
     def held(self) -> int:
@@ -99,7 +95,7 @@ class GroupCommit:
     def _release(self) -> None:
         held, self._held = self._held, []
         self._cancel_timer()
-        self._wake_waiters()
+        self._tell_listeners()
         for event in held:
             self._deliver(event)
 
@@ -127,10 +123,9 @@ class GroupCommit:
             self._timer.cancel()
             self._timer = None
 
-    def _wake_waiters(self) -> None:
-        if self._attempted is not None:
-            self._attempted.set()
-            self._attempted = None
+    def _tell_listeners(self) -> None:
+        for listener in self._listeners:
+            listener()
 
 
 def _loop_time() -> float:
