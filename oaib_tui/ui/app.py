@@ -17,6 +17,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.worker import Worker, WorkerState
 
 from .. import events as ev
@@ -146,8 +147,11 @@ class DashboardApp(App[int]):
         if not changed and second == self._shown_second and not self._held_back():
             return
         ticked = second != self._shown_second
+        try:
+            requests = self.query_one(RequestList)
+        except NoMatches:  # the app is closing: its widgets are gone before its timer, a last tick draws nothing
+            return
         self._shown_version, self._shown_second = self.model.version, second
-        requests = self.query_one(RequestList)
         now = time.monotonic()
         with self.batch_update():
             for panel in self.query(Panel):
