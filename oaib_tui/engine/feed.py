@@ -174,8 +174,8 @@ class ItemFeed:
 class PromptCounts:
     """Each request's prompt tokens: counted exactly where a count can change what the run does, else bounded.
 
-    Loading a tokenizer costs about 0.3 CPU s, and counting a prompt about as
-    much as sending it. Exact counts matter only where the tokens-per-minute
+    Loading a tokenizer costs about 0.2 CPU s of a run's start, and each count
+    more on top. Exact counts matter only where the tokens-per-minute
     limit could come near (the limiter paces by the tokens reserved) or a spend
     cap stops on worst-case costs. Until then a request reserves its prompt's
     UTF-8 bytes, an upper bound of its tokens (a token is at least one byte):
