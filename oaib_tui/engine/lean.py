@@ -26,7 +26,7 @@ from openai._models import FinalRequestOptions
 from .. import jsonfast
 from ..events import JsonText
 from .client import Reply, sdk_path
-from .client import send as send_by_sdk
+from .client import send as send_by_sdk  # the SDK's path, for what the lean one hands back
 from .wire import Origin, Pool, WireFailure, WireTimeout, request_head, split_url
 
 VOLATILE_HEADERS = frozenset({"content-length", "host", "x-stainless-retry-count", "idempotency-key"})
@@ -34,15 +34,14 @@ VOLATILE_HEADERS = frozenset({"content-length", "host", "x-stainless-retry-count
 
 
 class RequestShape:
-    """The URL and headers the SDK would send for one endpoint and model, as the bytes that start a request."""
+    """The URL and headers the SDK would send for one endpoint and model: where they go, and the bytes that
+    start a request there."""
 
-    __slots__ = ("head", "headers", "origin", "url")
+    __slots__ = ("head", "origin")
 
     def __init__(self, url: str, headers: Mapping[str, str]) -> None:
-        self.url = url
-        self.headers = dict(headers)
         self.origin, target = split_url(url)
-        self.head = request_head(self.origin, target, self.headers)
+        self.head = request_head(self.origin, target, headers)
 
 
 async def resolve_shape(client: openai.AsyncOpenAI, url: str, model: str | None, timeout_s: float) -> RequestShape:
@@ -89,24 +88,22 @@ class LeanSender:
         self._client = client
         self._connections = connections
         self._pools: dict[Origin, Pool] = {}
-        self._shapes: dict[tuple[str, str | None, float], RequestShape] = {}
+        self._routes: dict[tuple[str, str | None, float], tuple[bytes, Pool]] = {}
+        """(url, model, timeout) → the request's head and the connections it goes on."""
 
     async def send(self, url: str, body: dict[str, Any], timeout_s: float) -> Reply:
         """One attempt. Never raises for what the server or the network did; it is all in the Reply."""
         model = body.get("model")
-        shape = self._shapes.get((url, model, timeout_s)) if type(model) is str else None
-        if shape is None:
-            shape = await self._shape(url, model, timeout_s)
-        pool = self._pools.get(shape.origin) or self._pool(shape.origin)
+        route = self._routes.get((url, model, timeout_s)) if type(model) is str else None
+        if route is None:
+            route = await self._route(url, model, timeout_s)
+        head, pool = route
         try:
-            answer = await pool.post(shape.head, encode_body(body), timeout_s)
+            answer = await pool.post(head, encode_body(body), timeout_s)
         except WireTimeout:
             return Reply(None, {}, None, failure="timeout", message=f"no answer within {timeout_s:g}s")
         except WireFailure as error:
-            if error.failure == "malformed":
-                return Reply(error.status, {}, None, failure="malformed", message=str(error))
-            return Reply(None, {}, None, failure="connect" if error.failure == "connect" else "connection",
-                         message=str(error))
+            return Reply(error.status, {}, None, failure=error.failure, message=str(error))
         if 300 <= answer.status < 400 and "location" in answer.headers:
             # The SDK follows redirects (a gateway's http → https, say): the request goes its way, whole.
             return await send_by_sdk(self._client, url, body, timeout_s)
@@ -117,20 +114,16 @@ class LeanSender:
             pool.close()
         self._pools.clear()
 
-    @property
-    def connections_opened(self) -> int:
-        return sum(pool.opened for pool in self._pools.values())
-
-    async def _shape(self, url: str, model: Any, timeout_s: float) -> RequestShape:
+    async def _route(self, url: str, model: Any, timeout_s: float) -> tuple[bytes, Pool]:
         key = (url, model if isinstance(model, str) else None, timeout_s)
-        shape = self._shapes.get(key)
-        if shape is None:
-            shape = self._shapes[key] = await resolve_shape(self._client, url, key[1], timeout_s)
-        return shape
-
-    def _pool(self, origin: Origin) -> Pool:
-        pool = self._pools[origin] = Pool(origin, idle_limit=self._connections)
-        return pool
+        route = self._routes.get(key)
+        if route is None:
+            shape = await resolve_shape(self._client, url, key[1], timeout_s)
+            pool = self._pools.get(shape.origin)
+            if pool is None:
+                pool = self._pools[shape.origin] = Pool(shape.origin, idle_limit=self._connections)
+            route = self._routes[key] = (shape.head, pool)
+        return route
 
 
 def _reply(status: int, headers: Mapping[str, str], content: bytes) -> Reply:

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from .headers import LowerCaseNames
+from .retry import Failure
 
 MAX_HEADER_BYTES = 64 * 1024
 """Status line and headers of one answer, at most (aiohttp allows 8 KiB a line)."""
@@ -40,7 +41,7 @@ class WireTimeout(Exception):
 class WireFailure(Exception):
     """No usable answer: `failure` is `connect` (never connected), `connection` (dropped) or `malformed`."""
 
-    def __init__(self, failure: str, message: str, status: int | None = None) -> None:
+    def __init__(self, failure: Failure, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.failure = failure
         self.status = status
@@ -262,11 +263,11 @@ def _decoded(content: bytes, encoding: str) -> bytes:
 class Pool:
     """Kept-alive connections to one origin; at most `idle_limit` idle ones are kept."""
 
-    def __init__(self, origin: Origin, *, idle_limit: int, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, origin: Origin, *, idle_limit: int) -> None:
         self.origin = origin
         self._idle: list[_Connection] = []
         self._idle_limit = idle_limit
-        self._tls = tls if tls is not None or origin.scheme == "http" else ssl.create_default_context()
+        self._tls = ssl.create_default_context() if origin.scheme == "https" else None
         self._all: set[_Connection] = set()
         self.opened = 0
         """Connections opened so far (tests read it)."""

@@ -12,9 +12,10 @@ The kill -9 promise holds because nothing learns of an answer before its
 commit: the answer events (RequestSucceeded, RequestFailed) are held and
 delivered to the consumers (dashboard, headless reporter, Python API) only
 after it, and the engine counts a request whose answer is held against its
-concurrency until a commit (`notify`) frees the slot. So a run killed at any moment has at most `concurrency`
-answers unrecorded, as before: those in flight or waiting for their commit,
-all of which the next run sends again. Other events are delivered at once.
+concurrency until a commit (`notify`) frees the slot. So a run killed at any
+moment has at most `concurrency` answers unrecorded, as before: those in flight
+or waiting for their commit, all of which the next run sends again. Other
+events are delivered at once.
 """
 
 from __future__ import annotations

@@ -160,8 +160,6 @@ COMMIT_AT_ONCE = (RequestSucceeded, RequestFailed, FirstTryDone)
 """An answer not yet committed would be paid for twice after a crash; bookkeeping can wait."""
 
 
-
-
 def count_duplicate(conn: Any, event: DuplicateAnswer) -> None:
     """Add a discarded answer and its cost to the state file's running totals (in the caller's transaction)."""
     conn.executemany(
