@@ -257,7 +257,7 @@ def detail_item(custom_id: str = "review-00006") -> dict[str, Any]:
 TERMINAL_SIZE = (120, 36)
 SIZES = {"80x24": (80, 24), "120x36": TERMINAL_SIZE, "160x48": (160, 48)}
 """The terminal sizes every layout is drawn at: the smallest usual terminal, the wide layout, a big one."""
-LAYOUT_SCENES = {"running": in_progress, "batch": batch_mode, "finished": finished}
+LAYOUT_SCENES = {"running": in_progress, "batch": batch_mode, "finished": finished, "hybrid": hybrid_flex}
 """The scenes drawn at every size in `SIZES`."""
 
 SHOTS: dict[str, tuple[Any, tuple[str, ...], tuple[int, int]]] = {

@@ -16,7 +16,7 @@ def snapshot(snap_compare, name: str) -> bool:
 
 
 class TestLayouts:
-    """The running, batch and finished scenes at the narrow layout's size, the wide one's and a big one."""
+    """The running, batch, finished and hybrid scenes at the narrow layout's size, the wide one's and a big one."""
 
     @pytest.mark.parametrize("size", SIZES)
     @pytest.mark.parametrize("scene", LAYOUT_SCENES)
